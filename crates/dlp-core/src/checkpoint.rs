@@ -1,0 +1,319 @@
+//! Checkpoints: a model's weights as safetensors, the optimiser's state, the step and the RNG
+//! state, written so that an interrupted write never damages the last good checkpoint.
+//!
+//! ```text
+//! DIR/checkpoints/step-00000120/model.safetensors   weights, f32, keyed by module path
+//! DIR/checkpoints/step-00000120/optimizer.bpk       optimiser state (burn's burnpack)
+//! DIR/checkpoints/step-00000120/state.json          step, RNG state, SHA-256 of both files, extra
+//! DIR/checkpoints/latest                            the name of the newest complete checkpoint
+//! ```
+//! A checkpoint is written into a temporary directory, synced, renamed into place, and only
+//! then named in `latest` (itself replaced atomically). [`load_latest`] checks the SHA-256 of
+//! each file, and a tensor of the wrong shape is an error naming the tensor and both shapes.
+//!
+//! The safetensors file is readable from Python (`safetensors.torch.load_file`); parameter ids
+//! are kept in its metadata so that the optimiser's per-parameter state reattaches on load.
+
+use crate::atomic;
+use crate::data::fetch::sha256_reader;
+use crate::error::{Error, Result};
+use crate::rng::RngState;
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::optim::{ModuleOptimizer, OptimizerRecord};
+use burn::tensor::{Bytes, Tensor, TensorData};
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// What `state.json` holds besides the files.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckpointState {
+    pub step: u64,
+    pub rng: RngState,
+    /// Anything else the trainer needs to resume (epoch, best metric, schedule position).
+    #[serde(default)]
+    pub extra: serde_json::Value,
+    #[serde(default)]
+    pub model_sha256: String,
+    #[serde(default)]
+    pub optimizer_sha256: Option<String>,
+}
+
+/// A loaded checkpoint: the model with its weights, the optimiser state, the saved state.
+pub struct Loaded<M> {
+    pub model: M,
+    pub optimizer: Option<OptimizerRecord>,
+    pub state: CheckpointState,
+    pub dir: PathBuf,
+}
+
+/// Module weights as safetensors bytes (f32), with parameter ids in the metadata.
+pub fn model_to_safetensors<M: Module>(model: &M) -> Result<Vec<u8>> {
+    let mut c = Collect::default();
+    model.visit(&mut c);
+    let mut ids = HashMap::new();
+    let mut buffers = Vec::with_capacity(c.tensors.len());
+    for (name, id, data) in c.tensors {
+        let shape: Vec<usize> = data.shape().to_vec();
+        let values = data
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|e| Error::Usage(format!("tensor `{name}` cannot be saved as f32: {e:?}")))?;
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        ids.insert(name.clone(), id.val().to_string());
+        buffers.push((name, shape, bytes));
+    }
+    let views = buffers
+        .iter()
+        .map(|(name, shape, bytes)| {
+            TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (name.clone(), v))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Usage(format!("safetensors: {e}")))?;
+    let meta = HashMap::from([(
+        "dlp_param_ids".to_string(),
+        serde_json::to_string(&ids).expect("map serialises"),
+    )]);
+    safetensors::tensor::serialize(views, Some(meta))
+        .map_err(|e| Error::Usage(format!("safetensors: {e}")))
+}
+
+/// Loads safetensors bytes into `model`. `path` names the file in errors: a missing or extra
+/// tensor, or one whose shape differs from the model's.
+pub fn model_from_safetensors<M: Module>(model: M, bytes: &[u8], path: &Path) -> Result<M> {
+    let bad = |msg: String| Error::format(path, None, msg);
+    let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not safetensors: {e}")))?;
+    let (_, meta) =
+        SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not safetensors: {e}")))?;
+    let ids: HashMap<String, String> = meta
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("dlp_param_ids"))
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    let mut tensors = HashMap::new();
+    for name in st.names() {
+        let view = st.tensor(name).map_err(|e| bad(e.to_string()))?;
+        if view.dtype() != Dtype::F32 {
+            return Err(bad(format!(
+                "tensor `{name}` is {:?}, expected F32",
+                view.dtype()
+            )));
+        }
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let id = ids.get(name).and_then(|s| s.parse::<u64>().ok());
+        tensors.insert(name.to_string(), (view.shape().to_vec(), values, id));
+    }
+    let mut mapper = Load {
+        path: path.to_path_buf(),
+        stack: Vec::new(),
+        tensors,
+        error: None,
+    };
+    let model = model.map(&mut mapper);
+    if let Some(e) = mapper.error {
+        return Err(e);
+    }
+    if let Some(extra) = mapper.tensors.keys().min() {
+        return Err(bad(format!(
+            "tensor `{extra}` is not a parameter of the model"
+        )));
+    }
+    Ok(model)
+}
+
+#[derive(Default)]
+struct Collect {
+    stack: Vec<String>,
+    tensors: Vec<(String, ParamId, TensorData)>,
+}
+
+impl ModuleVisitor for Collect {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.stack.push(name.to_string());
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.stack.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let data = param.transform_for_save().val().into_data();
+        self.tensors.push((self.stack.join("."), param.id, data));
+    }
+}
+
+type Entry = (Vec<usize>, Vec<f32>, Option<u64>);
+
+struct Load {
+    path: PathBuf,
+    stack: Vec<String>,
+    tensors: HashMap<String, Entry>,
+    error: Option<Error>,
+}
+
+impl ModuleMapper for Load {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.stack.push(name.to_string());
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.stack.pop();
+    }
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        if self.error.is_some() {
+            return param;
+        }
+        let name = self.stack.join(".");
+        let Some((shape, values, id)) = self.tensors.remove(&name) else {
+            self.error = Some(Error::format(
+                &self.path,
+                None,
+                format!("no tensor `{name}` in the file"),
+            ));
+            return param;
+        };
+        let expected: Vec<usize> = param.lazy_shape().to_vec();
+        if shape != expected {
+            self.error = Some(Error::Shape {
+                path: self.path.clone(),
+                tensor: name,
+                expected,
+                found: shape,
+            });
+            return param;
+        }
+        let device = param.lazy_device();
+        let id = id.map(ParamId::from).unwrap_or(param.id);
+        let tensor = Tensor::from_data(TensorData::new(values, shape), &device);
+        param.transform_for_load(tensor, id)
+    }
+}
+
+fn step_dir_name(step: u64) -> String {
+    format!("step-{step:08}")
+}
+
+/// Saves a checkpoint under `run_dir/checkpoints/` and points `latest` at it. Returns its
+/// directory. Older checkpoints beyond the newest `keep` are removed.
+pub fn save<M: Module>(
+    run_dir: &Path,
+    model: &M,
+    optimizer: Option<&ModuleOptimizer>,
+    state: &CheckpointState,
+    keep: usize,
+) -> Result<PathBuf> {
+    let root = run_dir.join("checkpoints");
+    fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+    let name = step_dir_name(state.step);
+    let target = root.join(&name);
+    let tmp = atomic::temp_path(&target);
+    let result = (|| -> Result<()> {
+        fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut state = state.clone();
+        let model_bytes = model_to_safetensors(model)?;
+        state.model_sha256 = sha256_reader(&model_bytes[..]).expect("in-memory read");
+        atomic::write(tmp.join("model.safetensors"), &model_bytes)?;
+        if let Some(opt) = optimizer {
+            let bytes = opt
+                .to_record()
+                .into_bytes()
+                .map_err(|e| Error::Usage(format!("optimizer state: {e}")))?;
+            state.optimizer_sha256 = Some(sha256_reader(&bytes[..]).expect("in-memory read"));
+            atomic::write(tmp.join("optimizer.bpk"), &bytes)?;
+        }
+        let json = serde_json::to_vec_pretty(&state).expect("state serialises");
+        atomic::write(tmp.join("state.json"), &json)?;
+        if target.exists() {
+            fs::remove_dir_all(&target).map_err(|e| Error::io(&target, e))?;
+        }
+        fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
+        atomic::sync_dir(&target);
+        atomic::write(root.join("latest"), name.as_bytes())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result?;
+    prune(&root, keep.max(1));
+    Ok(target)
+}
+
+fn prune(root: &Path, keep: usize) {
+    let Ok(entries) = fs::read_dir(root) else {
+        return;
+    };
+    let mut steps: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("step-"))
+        })
+        .collect();
+    steps.sort();
+    let n = steps.len().saturating_sub(keep);
+    for old in &steps[..n] {
+        let _ = fs::remove_dir_all(old);
+    }
+}
+
+/// The directory of the newest complete checkpoint of a run, if any.
+pub fn latest(run_dir: &Path) -> Result<Option<PathBuf>> {
+    let pointer = run_dir.join("checkpoints").join("latest");
+    match fs::read_to_string(&pointer) {
+        Ok(name) => Ok(Some(run_dir.join("checkpoints").join(name.trim()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(pointer, e)),
+    }
+}
+
+/// Loads a checkpoint directory into `model`, checking every file's SHA-256.
+pub fn load<M: Module>(dir: &Path, model: M) -> Result<Loaded<M>> {
+    let state_path = dir.join("state.json");
+    let text = fs::read(&state_path).map_err(|e| Error::io(&state_path, e))?;
+    let state: CheckpointState = serde_json::from_slice(&text)
+        .map_err(|e| Error::format(&state_path, Some(e.line()), e.to_string()))?;
+    let read_checked = |name: &str, sha: &str| -> Result<Vec<u8>> {
+        let path = dir.join(name);
+        let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let found = sha256_reader(&bytes[..]).expect("in-memory read");
+        if found != sha {
+            return Err(Error::Checksum {
+                path,
+                expected: sha.to_string(),
+                found,
+            });
+        }
+        Ok(bytes)
+    };
+    let model_bytes = read_checked("model.safetensors", &state.model_sha256)?;
+    let model = model_from_safetensors(model, &model_bytes, &dir.join("model.safetensors"))?;
+    let optimizer = match &state.optimizer_sha256 {
+        Some(sha) => {
+            let bytes = read_checked("optimizer.bpk", sha)?;
+            let record = OptimizerRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+                .map_err(|e| Error::format(dir.join("optimizer.bpk"), None, e.to_string()))?;
+            Some(record)
+        }
+        None => None,
+    };
+    Ok(Loaded {
+        model,
+        optimizer,
+        state,
+        dir: dir.to_path_buf(),
+    })
+}
+
+/// Loads the newest complete checkpoint of a run, if there is one.
+pub fn load_latest<M: Module>(run_dir: &Path, model: M) -> Result<Option<Loaded<M>>> {
+    match latest(run_dir)? {
+        Some(dir) => load(&dir, model).map(Some),
+        None => Ok(None),
+    }
+}

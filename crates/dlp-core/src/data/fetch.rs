@@ -1,0 +1,278 @@
+//! `dlp data verify` and `dlp data fetch`: presence and SHA-256 of a dataset's files against
+//! the [registry](super::registry), and download with checksum check and atomic rename.
+//!
+//! A download goes to a temporary file beside its target; only a file whose SHA-256 matches
+//! is renamed into place, so a failed or corrupt download never leaves a file under the real
+//! name. Archives (`.tar.gz`) are checked whole, then their members one by one.
+
+use super::registry::{Dataset, FileSpec, Source};
+use crate::atomic;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use sha2::{Digest, Sha256};
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// The state of one file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileState {
+    /// Present with the registry's SHA-256.
+    Ok,
+    /// Neither `name` nor (for content-checked files) `name.gz` is present.
+    Missing,
+    /// Present, with another SHA-256.
+    Mismatch { expected: String, found: String },
+}
+
+/// One file's check.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub name: &'static str,
+    /// The file that was checked, when one was found.
+    pub path: Option<PathBuf>,
+    pub state: FileState,
+}
+
+/// The check of a whole dataset.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub dataset: &'static str,
+    pub dir: PathBuf,
+    pub files: Vec<FileReport>,
+}
+
+impl Report {
+    /// Whether every file is present and matches.
+    pub fn ok(&self) -> bool {
+        self.files.iter().all(|f| f.state == FileState::Ok)
+    }
+
+    /// The first problem as an [`Error`] naming the file, if any.
+    pub fn first_error(&self) -> Option<Error> {
+        self.files.iter().find_map(|f| match &f.state {
+            FileState::Ok => None,
+            FileState::Missing => Some(Error::format(
+                self.dir.join(f.name),
+                None,
+                "missing (run `dlp data fetch` or copy the published file here)",
+            )),
+            FileState::Mismatch { expected, found } => Some(Error::Checksum {
+                path: f.path.clone().unwrap_or_else(|| self.dir.join(f.name)),
+                expected: expected.clone(),
+                found: found.clone(),
+            }),
+        })
+    }
+}
+
+/// Hex SHA-256 of everything `reader` yields.
+pub fn sha256_reader(mut reader: impl Read) -> io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(to_hex(&hasher.finalize()))
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks one file of `dir` against its spec.
+pub fn check_file(dir: &Path, spec: &FileSpec) -> Result<FileReport> {
+    let plain = dir.join(spec.name);
+    let gz = dir.join(format!("{}.gz", spec.name));
+    let (path, content_of_gz) = if plain.is_file() {
+        (plain, false)
+    } else if !spec.name.ends_with(".gz") && gz.is_file() {
+        (gz, true)
+    } else {
+        return Ok(FileReport {
+            name: spec.name,
+            path: None,
+            state: FileState::Missing,
+        });
+    };
+    let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+    let found = if content_of_gz {
+        sha256_reader(flate2::read::GzDecoder::new(io::BufReader::new(file)))
+    } else {
+        sha256_reader(file)
+    }
+    .map_err(|e| Error::format(&path, None, format!("cannot read: {e}")))?;
+    let state = if found == spec.sha256 {
+        FileState::Ok
+    } else {
+        FileState::Mismatch {
+            expected: spec.sha256.to_string(),
+            found,
+        }
+    };
+    Ok(FileReport {
+        name: spec.name,
+        path: Some(path),
+        state,
+    })
+}
+
+/// Checks every file of `dataset` under `data_dir`.
+pub fn verify(dataset: &'static Dataset, data_dir: &Path) -> Result<Report> {
+    let dir = data_dir.join(dataset.dir);
+    let files = dataset
+        .files
+        .iter()
+        .map(|spec| check_file(&dir, spec))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Report {
+        dataset: dataset.name,
+        dir,
+        files,
+    })
+}
+
+/// Downloads whatever of `dataset` is missing or wrong into `data_dir`, then verifies it.
+/// `mirror`, when given, replaces the directory part of every source address (a local mirror
+/// holding the published files under their published names).
+pub fn fetch(dataset: &'static Dataset, data_dir: &Path, mirror: Option<&str>) -> Result<Report> {
+    let dir = data_dir.join(dataset.dir);
+    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    for source in dataset.sources {
+        let url = match mirror {
+            Some(base) => format!(
+                "{}/{}",
+                base.trim_end_matches('/'),
+                source.url().rsplit('/').next().unwrap_or_default()
+            ),
+            None => source.url().to_string(),
+        };
+        match *source {
+            Source::File { name, .. } => {
+                let spec = spec_named(dataset, name)?;
+                if check_file(&dir, spec)?.state == FileState::Ok {
+                    continue;
+                }
+                let target = dir.join(name);
+                let tmp = atomic::temp_path(&target);
+                let result = download(&url, &tmp, spec.sha256)
+                    .and_then(|()| fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e)));
+                if result.is_err() {
+                    let _ = fs::remove_file(&tmp);
+                }
+                result?;
+            }
+            Source::TarGz { sha256, .. } => {
+                let pending: Vec<&FileSpec> = dataset
+                    .files
+                    .iter()
+                    .filter(|s| !matches!(check_file(&dir, s), Ok(r) if r.state == FileState::Ok))
+                    .collect();
+                if pending.is_empty() {
+                    continue;
+                }
+                let name = url.rsplit('/').next().unwrap_or("archive.tar.gz");
+                let tmp = atomic::temp_path(&dir.join(name));
+                let result = download(&url, &tmp, sha256)
+                    .and_then(|()| extract_members(&tmp, &dir, &pending));
+                let _ = fs::remove_file(&tmp);
+                result?;
+            }
+        }
+    }
+    verify(dataset, data_dir)
+}
+
+fn spec_named(dataset: &Dataset, name: &str) -> Result<&'static FileSpec> {
+    let files: &'static [FileSpec] = dataset.files;
+    files
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| Error::Usage(format!("registry: {} lists no file {name}", dataset.name)))
+}
+
+/// Streams `url` into `dest`, failing (and leaving `dest` for the caller to remove) unless its
+/// SHA-256 is `sha256`.
+fn download(url: &str, dest: &Path, sha256: &str) -> Result<()> {
+    let http = |msg: String| Error::Http {
+        url: url.to_string(),
+        msg,
+    };
+    let mut response = ureq::get(url).call().map_err(|e| http(e.to_string()))?;
+    let total = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or(0);
+    let label = url.rsplit('/').next().unwrap_or(url);
+    let progress = Progress::bytes(label, total);
+    let mut reader = response.body_mut().as_reader();
+    let mut file = File::create(dest).map_err(|e| Error::io(dest, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| http(format!("download interrupted: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        file.write_all(&buf[..n]).map_err(|e| Error::io(dest, e))?;
+        progress.inc(n as u64);
+    }
+    file.sync_all().map_err(|e| Error::io(dest, e))?;
+    progress.finish();
+    let found = to_hex(&hasher.finalize());
+    if found != sha256 {
+        return Err(Error::Checksum {
+            path: PathBuf::from(url),
+            expected: sha256.to_string(),
+            found,
+        });
+    }
+    Ok(())
+}
+
+/// Extracts the members of a `.tar.gz` whose base names are in `wanted`, each checked and
+/// renamed into `dir` atomically.
+fn extract_members(archive: &Path, dir: &Path, wanted: &[&FileSpec]) -> Result<()> {
+    let file = File::open(archive).map_err(|e| Error::io(archive, e))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(io::BufReader::new(file)));
+    let bad = |e: io::Error| Error::format(archive, None, format!("corrupt archive: {e}"));
+    let mut found = Vec::new();
+    for entry in tar.entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
+        let path = entry.path().map_err(bad)?.into_owned();
+        let Some(base) = path.file_name().and_then(|b| b.to_str()) else {
+            continue;
+        };
+        let Some(spec) = wanted.iter().find(|s| s.name == base) else {
+            continue;
+        };
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(bad)?;
+        let sha = sha256_reader(&bytes[..]).map_err(bad)?;
+        if sha != spec.sha256 {
+            return Err(Error::Checksum {
+                path: archive.join(&path),
+                expected: spec.sha256.to_string(),
+                found: sha,
+            });
+        }
+        atomic::write(dir.join(spec.name), &bytes)?;
+        found.push(spec.name);
+    }
+    if let Some(missing) = wanted.iter().find(|s| !found.contains(&s.name)) {
+        return Err(Error::format(
+            archive,
+            None,
+            format!("archive has no member {}", missing.name),
+        ));
+    }
+    Ok(())
+}

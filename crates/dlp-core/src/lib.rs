@@ -1,0 +1,27 @@
+//! dlp-core: what the three paper systems share.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`device`] | `--device` and `--threads` |
+//! | [`rng`] | seeded, checkpointable randomness; shuffling and batching |
+//! | [`data`] | IDX and link-prediction readers, the dataset registry, verify and fetch |
+//! | [`run`] | run directories: `config.toml`, `metrics.jsonl`, `summary.json` |
+//! | [`checkpoint`] | safetensors weights + optimiser + step + RNG, written atomically |
+//! | [`progress`] | progress bars, or plain lines when stderr is not a terminal |
+//! | [`plot`] | PNG line plots and image grids |
+//! | [`demo`] | the foundation stage of `dlp demo`: an MLP on generated spirals |
+//! | [`atomic`] | write-then-rename file writes |
+//! | [`error`] | the one error type, whose message names the file, line or field |
+
+pub mod atomic;
+pub mod checkpoint;
+pub mod data;
+pub mod demo;
+pub mod device;
+pub mod error;
+pub mod plot;
+pub mod progress;
+pub mod rng;
+pub mod run;
+
+pub use error::{Error, Result};

@@ -1,0 +1,138 @@
+//! Run directories: what `--out DIR` holds.
+//!
+//! ```text
+//! DIR/config.toml     the run's configuration, written first
+//! DIR/metrics.jsonl   one JSON object a line, appended as the run goes ({"step": .., "loss": ..})
+//! DIR/summary.json    the final summary, also printed on stdout with --json
+//! DIR/checkpoints/    see [`crate::checkpoint`]
+//! DIR/*.png           plots and sample grids
+//! ```
+//! Every whole-file write is atomic (see [`crate::atomic`]).
+
+use crate::atomic;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use serde_json::Value;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The dlpapers version, recorded in every summary.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// An open run directory.
+pub struct RunDir {
+    dir: PathBuf,
+    metrics: File,
+}
+
+impl RunDir {
+    /// Creates (or reopens) `dir`, writes `config.toml` and opens `metrics.jsonl` for appending.
+    pub fn create(dir: impl AsRef<Path>, config: &impl Serialize) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let toml = toml::to_string_pretty(config)
+            .map_err(|e| Error::Usage(format!("config cannot be written as TOML: {e}")))?;
+        atomic::write(dir.join("config.toml"), toml.as_bytes())?;
+        let path = dir.join("metrics.jsonl");
+        let metrics = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(Self { dir, metrics })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A path inside the directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Appends one metrics record (one line of JSON).
+    pub fn log(&mut self, record: &Value) -> Result<()> {
+        let path = self.dir.join("metrics.jsonl");
+        writeln!(self.metrics, "{record}")
+            .and_then(|()| self.metrics.flush())
+            .map_err(|e| Error::io(path, e))
+    }
+
+    /// Writes `summary.json` (with `dlp_version` and `run_dir` added) and returns it.
+    pub fn write_summary(&self, summary: Value) -> Result<Value> {
+        let mut summary = summary;
+        if let Value::Object(map) = &mut summary {
+            map.insert("dlp_version".into(), Value::from(VERSION));
+            map.insert(
+                "run_dir".into(),
+                Value::from(self.dir.display().to_string()),
+            );
+        }
+        let text = serde_json::to_string_pretty(&summary).expect("JSON values serialise");
+        atomic::write(self.dir.join("summary.json"), text.as_bytes())?;
+        Ok(summary)
+    }
+}
+
+/// Reads the records of a `metrics.jsonl`; a bad line is an error naming its line number.
+pub fn read_metrics(path: &Path) -> Result<Vec<Value>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| Error::format(path, Some(i + 1), e.to_string()))
+        })
+        .collect()
+}
+
+/// A fresh default run directory, `runs/<what>-<unix seconds>`.
+pub fn default_out(what: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    PathBuf::from("runs").join(format!("{what}-{secs}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn writes_config_metrics_and_summary() {
+        let tmp = tempfile::tempdir().unwrap();
+        #[derive(Serialize)]
+        struct Cfg {
+            lr: f64,
+            steps: u32,
+        }
+        let mut run = RunDir::create(tmp.path().join("r"), &Cfg { lr: 0.1, steps: 3 }).unwrap();
+        run.log(&json!({"step": 1, "loss": 2.5})).unwrap();
+        run.log(&json!({"step": 2, "loss": 1.5})).unwrap();
+        let s = run.write_summary(json!({"loss": 1.5})).unwrap();
+        assert_eq!(s["dlp_version"], VERSION);
+        let cfg = std::fs::read_to_string(run.path("config.toml")).unwrap();
+        assert!(cfg.contains("lr = 0.1"), "{cfg}");
+        let m = read_metrics(&run.path("metrics.jsonl")).unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[1]["loss"], 1.5);
+        let back: Value =
+            serde_json::from_str(&std::fs::read_to_string(run.path("summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(back["loss"], 1.5);
+    }
+
+    #[test]
+    fn bad_metrics_line_is_reported_with_its_number() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("metrics.jsonl");
+        std::fs::write(&p, "{\"a\":1}\n{oops\n").unwrap();
+        let err = read_metrics(&p).unwrap_err().to_string();
+        assert!(err.contains("metrics.jsonl:2"), "{err}");
+    }
+}
