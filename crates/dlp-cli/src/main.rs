@@ -1,1 +1,96 @@
-fn main() {}
+//! `dlp`: the command-line tool of dlpapers. It parses arguments, calls the libraries and
+//! prints; no algorithm lives here.
+
+mod data;
+mod demo;
+
+use clap::{Parser, Subcommand};
+use dlp_core::Error;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  dlp demo                                   train the demo classifier, write runs/demo-*/
+  dlp demo --out runs/demo --json            same, into runs/demo, summary as JSON on stdout
+  dlp data list                              the datasets dlp knows and whether they are present
+  dlp data verify mnist --data-dir ../shared/data
+  dlp data fetch fashion-mnist               download into $DLP_DATA_DIR (or ./data)
+  dlp data stats fb15k-237                   load a dataset and print its counts
+
+Data: dataset NAME lives in DATA_DIR/NAME/ (--data-dir, or $DLP_DATA_DIR, or ./data).";
+
+/// dlpapers: DNI, knowledge graphs and DDPM as fast, tested Rust systems.
+#[derive(Parser)]
+#[command(name = "dlp", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Options every command takes.
+#[derive(clap::Args, Clone)]
+pub struct Common {
+    /// Print exactly one JSON object (the summary) on stdout; logs go to stderr.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Data directory holding one folder per dataset.
+    #[arg(long, global = true, env = "DLP_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Run directory for config.toml, metrics.jsonl, summary.json, checkpoints and plots.
+    #[arg(long, global = true, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Random seed; the same seed repeats a CPU run.
+    #[arg(long, global = true, default_value_t = 0)]
+    seed: u64,
+    /// CPU threads for tensor kernels (default: one per core).
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+    /// Device: cpu, or wgpu when built with that feature.
+    #[arg(long, global = true, default_value = "cpu")]
+    device: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the main job on its embedded default: offline, no data needed.
+    Demo(demo::Args),
+    /// Datasets: list, verify, fetch, stats.
+    #[command(subcommand)]
+    Data(data::Command),
+}
+
+/// Prints a summary: JSON on stdout with `--json`, else the given human lines.
+pub fn emit(common: &Common, summary: &serde_json::Value, human: &str) {
+    if common.json {
+        println!("{summary}");
+    } else {
+        println!("{human}");
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Demo(args) => demo::run(args, &cli.common),
+        Command::Data(cmd) => data::run(cmd, &cli.common),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+/// The device and thread count from the common options.
+pub fn setup(common: &Common) -> Result<burn::tensor::Device, Error> {
+    dlp_core::device::init_threads(common.threads)?;
+    common
+        .device
+        .parse::<dlp_core::device::DeviceSpec>()?
+        .device()
+}

@@ -242,12 +242,22 @@ pub fn save<M: Module>(
     Ok(target)
 }
 
+/// Removes all but the newest `keep` checkpoints, and temporaries left by a writer that was
+/// killed mid-write (one writer per run directory is assumed).
 fn prune(root: &Path, keep: usize) {
     let Ok(entries) = fs::read_dir(root) else {
         return;
     };
+    let entries: Vec<_> = entries.filter_map(|e| e.ok()).collect();
+    for e in &entries {
+        let name = e.file_name();
+        if name.to_str().is_some_and(|n| n.starts_with(".step-")) {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
     let mut steps: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
+        .iter()
+        .map(|e| e.path())
         .filter(|p| {
             p.is_dir()
                 && p.file_name()

@@ -49,7 +49,7 @@ impl Default for DemoConfig {
             classes: 3,
             train_points: 3000,
             test_points: 1500,
-            noise: 0.2,
+            noise: 0.3,
         }
     }
 }
@@ -160,6 +160,7 @@ pub fn run(cfg: &DemoConfig, out: &Path, device: &Device) -> Result<Value> {
     let mut acc_curve = Vec::new();
     let mut batches = Vec::new();
     let mut last_loss = f64::NAN;
+    let mut window = (0.0, 0usize);
     for step in 1..=cfg.steps {
         if batches.is_empty() {
             batches = rng.batches(cfg.train_points, cfg.batch_size, true);
@@ -179,11 +180,15 @@ pub fn run(cfg: &DemoConfig, out: &Path, device: &Device) -> Result<Value> {
         }
         model = optim.step(cfg.learning_rate, model, grads);
         progress.inc(1);
+        window = (window.0 + last_loss, window.1 + 1);
         if step % 25 == 0 || step == cfg.steps {
+            // The logged loss is the mean over the steps since the last record.
+            let loss = window.0 / window.1 as f64;
+            window = (0.0, 0);
             let acc = accuracy(model.valid().forward(tx.clone()), &test_y);
-            progress.set_message(format!("loss {last_loss:.4} test acc {acc:.3}"));
-            run.log(&json!({"step": step, "loss": last_loss, "test_accuracy": acc}))?;
-            curve.push((step as f64, last_loss));
+            progress.set_message(format!("loss {loss:.4} test acc {acc:.3}"));
+            run.log(&json!({"step": step, "loss": loss, "test_accuracy": acc}))?;
+            curve.push((step as f64, loss));
             acc_curve.push((step as f64, acc));
         }
         if step % 500 == 0 || step == cfg.steps {

@@ -10,6 +10,7 @@
 //! | [`progress`] | progress bars, or plain lines when stderr is not a terminal |
 //! | [`plot`] | PNG line plots and image grids |
 //! | [`demo`] | the foundation stage of `dlp demo`: an MLP on generated spirals |
+//! | [`testing`] | a loopback HTTP server and the shared data location, for tests |
 //! | [`atomic`] | write-then-rename file writes |
 //! | [`error`] | the one error type, whose message names the file, line or field |
 
@@ -23,5 +24,6 @@ pub mod plot;
 pub mod progress;
 pub mod rng;
 pub mod run;
+pub mod testing;
 
 pub use error::{Error, Result};

@@ -95,6 +95,9 @@ pub fn line_plot(
                     .configure_mesh()
                     .x_desc(x_label)
                     .y_desc(y_label)
+                    .x_label_formatter(&|v| short(*v))
+                    .y_label_formatter(&|v| short(*v))
+                    .light_line_style(RGBColor(238, 238, 238))
                     .draw()
                     .map_err(|e| e.to_string())?;
                 for (i, s) in series.iter().enumerate() {
@@ -112,6 +115,7 @@ pub fn line_plot(
                 }
                 chart
                     .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperRight)
                     .background_style(WHITE.mix(0.8))
                     .border_style(BLACK)
                     .draw()
@@ -127,6 +131,24 @@ pub fn line_plot(
     };
     draw(&mut buf).map_err(|e| Error::format(path, None, format!("plot failed: {e}")))?;
     write_png(path, &buf, w, h, image::ExtendedColorType::Rgb8)
+}
+
+/// A tick label with at most 3 significant digits and no float noise (`0.6`, `1500`, `2e-4`).
+fn short(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-3..1e6).contains(&a) {
+        return format!("{v:.0e}");
+    }
+    let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 /// Lays out `n` images (`values` is `[n, channels, height, width]`, in [0, 1]; 1 or 3
@@ -208,6 +230,15 @@ mod tests {
             .filter(|p| p.0.iter().any(|&v| v < 128))
             .count();
         assert!(dark > 1000, "only {dark} dark pixels");
+    }
+
+    #[test]
+    fn tick_labels_are_short() {
+        assert_eq!(short(0.6000000000000001), "0.6");
+        assert_eq!(short(0.04), "0.04");
+        assert_eq!(short(1500.0), "1500");
+        assert_eq!(short(0.0002), "2e-4");
+        assert_eq!(short(-2.5), "-2.5");
     }
 
     #[test]

@@ -94,11 +94,13 @@ pub enum Split {
     Test,
 }
 
-/// Images (`n × height × width` bytes) with one label each, as MNIST and Fashion-MNIST ship them.
+/// Images (`n × channels × height × width` bytes) with one label each, as MNIST,
+/// Fashion-MNIST and CIFAR-10 ship them.
 #[derive(Debug, Clone)]
 pub struct LabelledImages {
     pub images: Vec<u8>,
     pub labels: Vec<u8>,
+    pub channels: usize,
     pub height: usize,
     pub width: usize,
 }
@@ -150,11 +152,57 @@ impl LabelledImages {
             ));
         }
         Ok(Self {
+            channels: 1,
             height: images.dims[1],
             width: images.dims[2],
             images: images.data,
             labels: labels.data,
         })
+    }
+
+    /// Loads a split of CIFAR-10's binary version: `data_batch_1.bin` .. `data_batch_5.bin`
+    /// (train) or `test_batch.bin` (test), each record one label byte and 3072 pixel bytes
+    /// (`3 × 32 × 32`, channel-major).
+    pub fn load_cifar10(dir: &Path, split: Split) -> Result<Self> {
+        const RECORD: usize = 1 + 3 * 32 * 32;
+        let names: Vec<String> = match split {
+            Split::Train => (1..=5).map(|i| format!("data_batch_{i}.bin")).collect(),
+            Split::Test => vec!["test_batch.bin".into()],
+        };
+        let mut out = Self {
+            images: Vec::new(),
+            labels: Vec::new(),
+            channels: 3,
+            height: 32,
+            width: 32,
+        };
+        for name in names {
+            let path = find_file(dir, &name)
+                .ok_or_else(|| Error::format(dir, None, format!("missing {name}")))?;
+            let bytes = read_maybe_gz(&path)?;
+            if bytes.is_empty() || bytes.len() % RECORD != 0 {
+                return Err(Error::format(
+                    &path,
+                    None,
+                    format!(
+                        "{} bytes is not a whole number of {RECORD}-byte records",
+                        bytes.len()
+                    ),
+                ));
+            }
+            for (i, rec) in bytes.chunks_exact(RECORD).enumerate() {
+                if rec[0] > 9 {
+                    return Err(Error::format(
+                        &path,
+                        None,
+                        format!("record {i}: label {} is not in 0..=9", rec[0]),
+                    ));
+                }
+                out.labels.push(rec[0]);
+                out.images.extend_from_slice(&rec[1..]);
+            }
+        }
+        Ok(out)
     }
 
     /// Number of examples.
@@ -167,19 +215,29 @@ impl LabelledImages {
         self.labels.is_empty()
     }
 
-    /// Pixels of example `i`, row-major.
+    /// Pixels of example `i`, channel-major then row-major.
     pub fn image(&self, i: usize) -> &[u8] {
-        let size = self.height * self.width;
+        let size = self.channels * self.height * self.width;
         &self.images[i * size..(i + 1) * size]
     }
 
-    /// The examples at `indices` as a float tensor `[b, 1, h, w]` scaled to [0, 1].
+    /// Number of examples of each label `0..=max`.
+    pub fn label_counts(&self) -> Vec<usize> {
+        let max = self.labels.iter().copied().max().unwrap_or(0) as usize;
+        let mut counts = vec![0; max + 1];
+        for &l in &self.labels {
+            counts[l as usize] += 1;
+        }
+        counts
+    }
+
+    /// The examples at `indices` as a float tensor `[b, c, h, w]` scaled to [0, 1].
     pub fn images_tensor(&self, indices: &[usize], device: &Device) -> Tensor<4> {
-        let mut values = Vec::with_capacity(indices.len() * self.height * self.width);
+        let mut values = Vec::with_capacity(indices.len() * self.image(0).len());
         for &i in indices {
             values.extend(self.image(i).iter().map(|&p| p as f32 / 255.0));
         }
-        let shape = [indices.len(), 1, self.height, self.width];
+        let shape = [indices.len(), self.channels, self.height, self.width];
         Tensor::from_data(TensorData::new(values, shape), device)
     }
 

@@ -61,3 +61,77 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
         })?;
     Ok(bytes)
 }
+
+/// Loads a registry dataset with its reader and returns its counts as JSON (what
+/// `dlp data stats` prints): split sizes and label histograms for images; triples, entities,
+/// relations and test entities unseen in training for link prediction; line counts for
+/// alignment pairs.
+pub fn stats(dataset: &registry::Dataset, data_dir: &Path) -> Result<serde_json::Value> {
+    use registry::Kind;
+    use serde_json::json;
+    let dir = data_dir.join(dataset.dir);
+    if !dir.is_dir() {
+        return Err(Error::format(
+            &dir,
+            None,
+            format!("no such directory (run `dlp data fetch {}`)", dataset.name),
+        ));
+    }
+    Ok(match dataset.kind {
+        Kind::Images => {
+            let load = |split| {
+                if dataset.name == "cifar10" {
+                    idx::LabelledImages::load_cifar10(&dir, split)
+                } else {
+                    idx::LabelledImages::load(&dir, split)
+                }
+            };
+            let train = load(idx::Split::Train)?;
+            let test = load(idx::Split::Test)?;
+            json!({
+                "dataset": dataset.name,
+                "train": train.len(),
+                "test": test.len(),
+                "shape": [train.channels, train.height, train.width],
+                "train_label_counts": train.label_counts(),
+                "test_label_counts": test.label_counts(),
+            })
+        }
+        Kind::LinkPrediction => {
+            let kg = triples::LinkPrediction::load(&dir)?;
+            let mut seen = vec![false; kg.entities.len()];
+            for t in &kg.train {
+                seen[t[0] as usize] = true;
+                seen[t[2] as usize] = true;
+            }
+            let unseen = kg
+                .test
+                .iter()
+                .filter(|t| !seen[t[0] as usize] || !seen[t[2] as usize])
+                .count();
+            json!({
+                "dataset": dataset.name,
+                "train": kg.train.len(),
+                "valid": kg.valid.len(),
+                "test": kg.test.len(),
+                "entities": kg.entities.len(),
+                "relations": kg.relations.len(),
+                "test_triples_with_unseen_entity": unseen,
+            })
+        }
+        Kind::Alignment => {
+            let mut counts = serde_json::Map::new();
+            counts.insert("dataset".into(), dataset.name.into());
+            for spec in dataset.files {
+                let path = find_file(&dir, spec.name)
+                    .ok_or_else(|| Error::format(dir.join(spec.name), None, "missing"))?;
+                let lines = read_maybe_gz(&path)?
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                counts.insert(spec.name.into(), lines.into());
+            }
+            serde_json::Value::Object(counts)
+        }
+    })
+}

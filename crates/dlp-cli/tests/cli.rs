@@ -1,0 +1,224 @@
+//! The `dlp` binary end to end: help, version, demo, and the data commands.
+
+use dlp_core::testing::{serve_dir, shared_data, skip};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn dlp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dlp"))
+        .args(args)
+        .env_remove("DLP_DATA_DIR")
+        .output()
+        .expect("run dlp")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn help_has_examples_and_version_prints() {
+    let out = dlp(&["--help"]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    assert!(
+        help.contains("Examples:") && help.contains("dlp demo"),
+        "{help}"
+    );
+    let v = text(&dlp(&["--version"]).stdout);
+    assert_eq!(v.trim(), format!("dlp {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn demo_writes_run_directory_and_one_json_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("run");
+    let out = dlp(&[
+        "demo",
+        "--steps",
+        "300",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--json",
+        "--seed",
+        "3",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        stdout.trim().lines().count(),
+        1,
+        "stdout must be one JSON object: {stdout}"
+    );
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let acc = summary["test_accuracy"].as_f64().unwrap();
+    assert!(acc > 0.8, "demo learned nothing: accuracy {acc}");
+    for f in [
+        "config.toml",
+        "metrics.jsonl",
+        "summary.json",
+        "loss.png",
+        "accuracy.png",
+    ] {
+        assert!(out_dir.join(f).is_file(), "{f} missing");
+    }
+    let png = std::fs::read(out_dir.join("loss.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(on_disk, summary);
+    assert!(out_dir.join("checkpoints/latest").is_file());
+}
+
+#[test]
+fn demo_with_the_same_seed_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str| {
+        let p = dir.path().join(name);
+        let out = dlp(&[
+            "demo",
+            "--steps",
+            "100",
+            "--out",
+            p.to_str().unwrap(),
+            "--json",
+            "--threads",
+            "1",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        std::fs::read_to_string(p.join("metrics.jsonl")).unwrap()
+    };
+    assert_eq!(run("a"), run("b"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_name_the_value() {
+    let out = dlp(&["data", "verify", "no-such-set"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no-such-set"));
+    let out = dlp(&["demo", "--device", "tpu", "--steps", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("tpu"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn verify_accepts_shared_mnist_and_reports_one_changed_byte() {
+    let Some(root) = shared_data() else {
+        return skip(
+            "verify_accepts_shared_mnist_and_reports_one_changed_byte",
+            "no shared data",
+        );
+    };
+    let out = dlp(&[
+        "data",
+        "verify",
+        "mnist",
+        "--data-dir",
+        root.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&root.join("mnist"), &tmp.path().join("mnist"));
+    let victim = tmp.path().join("mnist/t10k-labels-idx1-ubyte.gz");
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes[2000] ^= 1;
+    std::fs::write(&victim, bytes).unwrap();
+    let out = dlp(&[
+        "data",
+        "verify",
+        "mnist",
+        "--data-dir",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("t10k-labels-idx1-ubyte.gz") && err.contains("SHA-256"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+}
+
+#[test]
+fn stats_of_a_truncated_idx_is_an_error_not_a_panic() {
+    let Some(root) = shared_data() else {
+        return skip(
+            "stats_of_a_truncated_idx_is_an_error_not_a_panic",
+            "no shared data",
+        );
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&root.join("mnist"), &tmp.path().join("mnist"));
+    let victim = tmp.path().join("mnist/train-images-idx3-ubyte.gz");
+    let bytes = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &bytes[..bytes.len() / 3]).unwrap();
+    let out = dlp(&[
+        "data",
+        "stats",
+        "mnist",
+        "--data-dir",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("train-images-idx3-ubyte.gz") && !err.contains("panicked"),
+        "{err}"
+    );
+
+    let out = dlp(&[
+        "data",
+        "stats",
+        "mnist",
+        "--data-dir",
+        root.to_str().unwrap(),
+        "--json",
+    ]);
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (s["train"].as_u64(), s["test"].as_u64()),
+        (Some(60000), Some(10000))
+    );
+    assert_eq!(s["train_label_counts"][0], 5923);
+}
+
+#[test]
+fn fetch_from_a_loopback_mirror() {
+    let Some(root) = shared_data() else {
+        return skip("fetch_from_a_loopback_mirror", "no shared data");
+    };
+    // The shared MNIST files are byte-identical to the published ones, so a mirror of them
+    // passes the registry's checksums.
+    let base = serve_dir(&root.join("mnist"));
+    let data = tempfile::tempdir().unwrap();
+    let args = [
+        "data",
+        "fetch",
+        "mnist",
+        "--mirror",
+        &base,
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--json",
+    ];
+    let out = dlp(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["ok"], true);
+    let listed: Vec<_> = std::fs::read_dir(data.path().join("mnist"))
+        .unwrap()
+        .collect();
+    assert_eq!(listed.len(), 4, "only the four files, no temporaries");
+}

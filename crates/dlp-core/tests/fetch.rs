@@ -1,0 +1,159 @@
+//! Download and verification against an HTTP server on loopback (the real hosts cannot be
+//! reached here): plain, gzip and tar.gz sources, checksum failures, and atomicity.
+
+use dlp_core::data::fetch::{FileState, fetch, verify};
+use dlp_core::data::registry::{Dataset, FileSpec, Kind, Source};
+use dlp_core::testing::serve_dir;
+use flate2::{Compression, write::GzEncoder};
+use std::io::Write;
+
+fn sha(bytes: &[u8]) -> &'static str {
+    let s = dlp_core::data::fetch::sha256_reader(bytes).unwrap();
+    Box::leak(s.into_boxed_str())
+}
+
+fn leak<T>(v: Vec<T>) -> &'static [T] {
+    Box::leak(v.into_boxed_slice())
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// A server holding `plain.txt`, `packed.bin.gz` and `bundle.tar.gz` (with `train.txt` and
+/// `test.txt` under a folder), and a dataset spec for them.
+fn fixture(mirror_root: &std::path::Path, corrupt_tar_member: bool) -> (String, &'static Dataset) {
+    let plain = b"alpha\tr\tbeta\n".to_vec();
+    let packed = gz(b"\x00\x00\x08\x01\x00\x00\x00\x02\x07\x09");
+    let train = b"a\tr\tb\r\n".to_vec();
+    let test = b"b\tr\ta\r\n".to_vec();
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in [("bundle/train.txt", &train), ("bundle/test.txt", &test)] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, &data[..]).unwrap();
+    }
+    let archive = gz(&tar.into_inner().unwrap());
+    std::fs::write(mirror_root.join("plain.txt"), &plain).unwrap();
+    std::fs::write(mirror_root.join("packed.bin.gz"), &packed).unwrap();
+    std::fs::write(mirror_root.join("bundle.tar.gz"), &archive).unwrap();
+    let base = serve_dir(mirror_root);
+    let test_sha = if corrupt_tar_member {
+        sha(b"something else")
+    } else {
+        sha(&test)
+    };
+    let ds = Box::leak(Box::new(Dataset {
+        name: "toy",
+        dir: "toy",
+        kind: Kind::LinkPrediction,
+        about: "test fixture",
+        sources: leak(vec![
+            Source::File {
+                url: Box::leak(format!("{base}/plain.txt").into_boxed_str()),
+                name: "plain.txt",
+            },
+            Source::File {
+                url: Box::leak(format!("{base}/packed.bin.gz").into_boxed_str()),
+                name: "packed.bin.gz",
+            },
+            Source::TarGz {
+                url: Box::leak(format!("{base}/bundle.tar.gz").into_boxed_str()),
+                sha256: sha(&archive),
+            },
+        ]),
+        files: leak(vec![
+            FileSpec {
+                name: "plain.txt",
+                sha256: sha(&plain),
+            },
+            FileSpec {
+                name: "packed.bin.gz",
+                sha256: sha(&packed),
+            },
+            FileSpec {
+                name: "train.txt",
+                sha256: sha(&train),
+            },
+            FileSpec {
+                name: "test.txt",
+                sha256: test_sha,
+            },
+        ]),
+    }));
+    (base, ds)
+}
+
+#[test]
+fn fetches_plain_gzip_and_archive_members_then_verifies() {
+    let server = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (_, ds) = fixture(server.path(), false);
+    let before = verify(ds, data.path()).unwrap();
+    assert!(before.files.iter().all(|f| f.state == FileState::Missing));
+    let report = fetch(ds, data.path(), None).unwrap();
+    assert!(report.ok(), "{report:?}");
+    let dir = data.path().join("toy");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["packed.bin.gz", "plain.txt", "test.txt", "train.txt"]
+    );
+    // A recompressed copy of a content-checked file still verifies.
+    let train = std::fs::read(dir.join("train.txt")).unwrap();
+    std::fs::remove_file(dir.join("train.txt")).unwrap();
+    std::fs::write(dir.join("train.txt.gz"), gz(&train)).unwrap();
+    assert!(verify(ds, data.path()).unwrap().ok());
+    // One changed byte is reported with the file's name.
+    std::fs::write(dir.join("plain.txt"), b"alpha\tr\tbetb\n").unwrap();
+    let r = verify(ds, data.path()).unwrap();
+    let err = r.first_error().unwrap().to_string();
+    assert!(
+        err.contains("plain.txt") && err.contains("SHA-256 mismatch"),
+        "{err}"
+    );
+    // Fetch repairs only what is wrong.
+    assert!(fetch(ds, data.path(), None).unwrap().ok());
+}
+
+#[test]
+fn checksum_failure_leaves_no_file_behind() {
+    let server = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (_, ds) = fixture(server.path(), true);
+    let err = fetch(ds, data.path(), None).unwrap_err().to_string();
+    assert!(
+        err.contains("SHA-256 mismatch") && err.contains("test.txt"),
+        "{err}"
+    );
+    let dir = data.path().join("toy");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(!name.contains("tmp"), "temporary {name} left behind");
+        assert_ne!(name, "test.txt");
+    }
+}
+
+#[test]
+fn mirror_and_missing_file_errors() {
+    let server = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (base, ds) = fixture(server.path(), false);
+    // The mirror replaces the directory part of each address.
+    assert!(fetch(ds, data.path(), Some(&base)).unwrap().ok());
+    let empty = tempfile::tempdir().unwrap();
+    let other = serve_dir(empty.path());
+    let data2 = tempfile::tempdir().unwrap();
+    let err = fetch(ds, data2.path(), Some(&other))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("404") && err.contains("plain.txt"), "{err}");
+}
