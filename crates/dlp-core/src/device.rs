@@ -1,9 +1,9 @@
 //! `--device` and `--threads`, handled in one place.
 //!
 //! The CPU backend is burn's `flex` (SIMD kernels, rayon for intra-op parallelism). Its thread
-//! count is rayon's global pool, set once per process by [`init_threads`]. GPU backends are
-//! cargo features; a device that was not compiled in is a usage error that says which feature
-//! to build with.
+//! count is rayon's global pool, set once per process by [`init_threads`]. No GPU backend is
+//! built in yet (burn's `cuda` feature needs a network download at build time; its `wgpu`
+//! backend is the planned route); asking for one is a usage error that says so.
 //!
 //! ```
 //! use dlp_core::device::DeviceSpec;
@@ -21,7 +21,7 @@ use std::str::FromStr;
 pub enum DeviceSpec {
     /// burn's flex CPU backend (the default).
     Cpu,
-    /// A GPU through burn's wgpu backend (needs the `wgpu` cargo feature).
+    /// A GPU through burn's wgpu backend (not built in yet).
     Wgpu,
 }
 
@@ -44,7 +44,7 @@ impl DeviceSpec {
         match self {
             DeviceSpec::Cpu => Ok(Device::flex()),
             DeviceSpec::Wgpu => Err(Error::Usage(
-                "--device wgpu: this dlp was built without GPU support; rebuild with `--features wgpu`"
+                "--device wgpu: this dlp has no GPU backend built in yet; use --device cpu"
                     .into(),
             )),
         }
