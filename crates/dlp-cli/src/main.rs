@@ -2,6 +2,7 @@
 //! prints; no algorithm lives here.
 
 mod data;
+mod ddpm;
 mod demo;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +18,7 @@ Examples:
   dlp data verify mnist --data-dir ../shared/data
   dlp data fetch fashion-mnist               download into $DLP_DATA_DIR (or ./data)
   dlp data stats fb15k-237                   load a dataset and print its counts
+  dlp ddpm schedule --schedule cosine --steps 1000 --json
 
 Data: dataset NAME lives in DATA_DIR/NAME/ (--data-dir, or $DLP_DATA_DIR, or ./data).";
 
@@ -60,6 +62,9 @@ enum Command {
     /// Datasets: list, verify, fetch, stats.
     #[command(subcommand)]
     Data(data::Command),
+    /// Diffusion (DDPM, Ho et al. 2020): noise schedules so far.
+    #[command(subcommand)]
+    Ddpm(ddpm::Command),
 }
 
 /// Prints a summary: JSON on stdout with `--json`, else the given human lines.
@@ -76,6 +81,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Demo(args) => demo::run(args, &cli.common),
         Command::Data(cmd) => data::run(cmd, &cli.common),
+        Command::Ddpm(cmd) => ddpm::run(cmd, &cli.common),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

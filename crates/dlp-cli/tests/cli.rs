@@ -222,3 +222,33 @@ fn fetch_from_a_loopback_mirror() {
         .collect();
     assert_eq!(listed.len(), 4, "only the four files, no temporaries");
 }
+
+#[test]
+fn ddpm_schedule_prints_the_whole_arrays() {
+    let out = dlp(&[
+        "ddpm",
+        "schedule",
+        "--schedule",
+        "cosine",
+        "--steps",
+        "1000",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "betas",
+        "alphas_cumprod",
+        "posterior_variance",
+        "posterior_mean_coef1",
+        "posterior_mean_coef2",
+    ] {
+        assert_eq!(s[key].as_array().map(Vec::len), Some(1000), "{key}");
+    }
+    // f64 values survive the JSON round trip exactly.
+    let b0 = s["betas"][0].as_f64().unwrap();
+    assert_eq!(b0, dlp_ddpm::BetaSchedule::Cosine.betas(1000)[0]);
+    let out = dlp(&["ddpm", "schedule", "--schedule", "exponential"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("exponential"));
+}

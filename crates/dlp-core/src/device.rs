@@ -44,8 +44,7 @@ impl DeviceSpec {
         match self {
             DeviceSpec::Cpu => Ok(Device::flex()),
             DeviceSpec::Wgpu => Err(Error::Usage(
-                "--device wgpu: this dlp has no GPU backend built in yet; use --device cpu"
-                    .into(),
+                "--device wgpu: this dlp has no GPU backend built in yet; use --device cpu".into(),
             )),
         }
     }

@@ -1,5 +1,18 @@
 //! dlp-ddpm: Denoising Diffusion Probabilistic Models (Ho, Jain, Abbeel, NeurIPS 2020).
 //!
-//! Not implemented yet: this crate holds the place of the DDPM system in the workspace so that
-//! its dependency rules (on `dlp-core` only) hold from the start. See the project issues for
-//! its scope: schedules, forward process, posterior, U-Net, training, samplers, evaluation.
+//! The entry type is [`GaussianDiffusion`]: the fixed forward process and its closed forms,
+//! with every schedule array computed in f64 as the official code does, and method names after
+//! the paper's symbols (`q_sample`, `q_posterior`, `p_mean_from_eps`).
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`schedule`] | beta schedules: linear, quadratic, cosine, sigmoid |
+//! | [`diffusion`] | `GaussianDiffusion`: q(x_t \| x_0) (Eq. 4), the posterior (Eqs. 6-7), the mean from ε (Eq. 11), ε / x_0 / v conversions |
+//!
+//! Still to come (see the DDPM issue): the U-Net, training, samplers and evaluation.
+
+pub mod diffusion;
+pub mod schedule;
+
+pub use diffusion::GaussianDiffusion;
+pub use schedule::BetaSchedule;
