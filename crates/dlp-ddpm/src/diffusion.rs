@@ -103,19 +103,32 @@ impl GaussianDiffusion {
         self.betas.len()
     }
 
-    /// `coef[t_i]` for each example, as a tensor `[b, 1, .., 1]` that broadcasts over `like`.
+    /// `coef(t_i)` for each example, as a tensor `[b, 1, .., 1]` that broadcasts over `like`.
     pub fn extract<const D: usize>(
         &self,
-        coef: &[f64],
         t: &[usize],
         like: &Tensor<D>,
+        coef: impl Fn(usize) -> f64,
     ) -> Tensor<D> {
-        let dims = like.dims();
-        assert_eq!(dims[0], t.len(), "one timestep per example");
-        let values: Vec<f32> = t.iter().map(|&i| coef[i] as f32).collect();
+        assert_eq!(like.dims()[0], t.len(), "one timestep per example");
+        let values: Vec<f32> = t.iter().map(|&i| coef(i) as f32).collect();
         let mut shape = [1usize; D];
         shape[0] = t.len();
         Tensor::<D>::from_data(TensorData::new(values, shape), &like.device())
+    }
+
+    /// `c1 x + c2 y` with `(c1, c2) = coef(t_i)` per example: the form of every closed form
+    /// below. The coefficients are computed in f64, then cast.
+    fn combine<const D: usize>(
+        &self,
+        t: &[usize],
+        x: Tensor<D>,
+        y: Tensor<D>,
+        coef: impl Fn(usize) -> (f64, f64),
+    ) -> Tensor<D> {
+        let c1 = self.extract(t, &x, |i| coef(i).0);
+        let c2 = self.extract(t, &x, |i| coef(i).1);
+        x * c1 + y * c2
     }
 
     /// Eq. 4: a draw of x_t ~ q(x_t | x_0) given the noise ε, one timestep per example.
@@ -125,9 +138,12 @@ impl GaussianDiffusion {
         t: &[usize],
         noise: Tensor<D>,
     ) -> Tensor<D> {
-        let a = self.extract(&self.sqrt_alphas_cumprod, t, &x0);
-        let s = self.extract(&self.sqrt_one_minus_alphas_cumprod, t, &x0);
-        x0 * a + noise * s
+        self.combine(t, x0, noise, |i| {
+            (
+                self.sqrt_alphas_cumprod[i],
+                self.sqrt_one_minus_alphas_cumprod[i],
+            )
+        })
     }
 
     /// Eqs. 6-7: the mean of q(x_{t−1} | x_t, x_0); its variance is `posterior_variance[t]`.
@@ -137,9 +153,9 @@ impl GaussianDiffusion {
         xt: Tensor<D>,
         t: &[usize],
     ) -> Tensor<D> {
-        let c1 = self.extract(&self.posterior_mean_coef1, t, &x0);
-        let c2 = self.extract(&self.posterior_mean_coef2, t, &x0);
-        x0 * c1 + xt * c2
+        self.combine(t, x0, xt, |i| {
+            (self.posterior_mean_coef1[i], self.posterior_mean_coef2[i])
+        })
     }
 
     /// x_0 from x_t and ε: x_0 = √(1/ᾱ_t) x_t − √(1/ᾱ_t − 1) ε.
@@ -149,9 +165,12 @@ impl GaussianDiffusion {
         t: &[usize],
         eps: Tensor<D>,
     ) -> Tensor<D> {
-        let a = self.extract(&self.sqrt_recip_alphas_cumprod, t, &xt);
-        let b = self.extract(&self.sqrt_recipm1_alphas_cumprod, t, &xt);
-        xt * a - eps * b
+        self.combine(t, xt, eps, |i| {
+            (
+                self.sqrt_recip_alphas_cumprod[i],
+                -self.sqrt_recipm1_alphas_cumprod[i],
+            )
+        })
     }
 
     /// ε from x_t and x_0: ε = (√(1/ᾱ_t) x_t − x_0) / √(1/ᾱ_t − 1).
@@ -161,9 +180,10 @@ impl GaussianDiffusion {
         t: &[usize],
         x0: Tensor<D>,
     ) -> Tensor<D> {
-        let a = self.extract(&self.sqrt_recip_alphas_cumprod, t, &xt);
-        let b = self.extract(&self.sqrt_recipm1_alphas_cumprod, t, &xt);
-        (xt * a - x0) / b
+        self.combine(t, xt, x0, |i| {
+            let b = self.sqrt_recipm1_alphas_cumprod[i];
+            (self.sqrt_recip_alphas_cumprod[i] / b, -1.0 / b)
+        })
     }
 
     /// The v target: v = √ᾱ_t ε − √(1 − ᾱ_t) x_0.
@@ -173,9 +193,12 @@ impl GaussianDiffusion {
         x0: Tensor<D>,
         t: &[usize],
     ) -> Tensor<D> {
-        let a = self.extract(&self.sqrt_alphas_cumprod, t, &eps);
-        let s = self.extract(&self.sqrt_one_minus_alphas_cumprod, t, &eps);
-        eps * a - x0 * s
+        self.combine(t, eps, x0, |i| {
+            (
+                self.sqrt_alphas_cumprod[i],
+                -self.sqrt_one_minus_alphas_cumprod[i],
+            )
+        })
     }
 
     /// x_0 from x_t and v: x_0 = √ᾱ_t x_t − √(1 − ᾱ_t) v.
@@ -185,9 +208,12 @@ impl GaussianDiffusion {
         t: &[usize],
         v: Tensor<D>,
     ) -> Tensor<D> {
-        let a = self.extract(&self.sqrt_alphas_cumprod, t, &xt);
-        let s = self.extract(&self.sqrt_one_minus_alphas_cumprod, t, &xt);
-        xt * a - v * s
+        self.combine(t, xt, v, |i| {
+            (
+                self.sqrt_alphas_cumprod[i],
+                -self.sqrt_one_minus_alphas_cumprod[i],
+            )
+        })
     }
 
     /// ε from x_t and v: ε = √(1 − ᾱ_t) x_t + √ᾱ_t v.
@@ -197,9 +223,12 @@ impl GaussianDiffusion {
         t: &[usize],
         v: Tensor<D>,
     ) -> Tensor<D> {
-        let a = self.extract(&self.sqrt_alphas_cumprod, t, &xt);
-        let s = self.extract(&self.sqrt_one_minus_alphas_cumprod, t, &xt);
-        xt * s + v * a
+        self.combine(t, xt, v, |i| {
+            (
+                self.sqrt_one_minus_alphas_cumprod[i],
+                self.sqrt_alphas_cumprod[i],
+            )
+        })
     }
 
     /// Eq. 11: the reverse-process mean from an ε prediction,
@@ -210,13 +239,13 @@ impl GaussianDiffusion {
         t: &[usize],
         eps: Tensor<D>,
     ) -> Tensor<D> {
-        let k: Vec<f64> = (0..self.num_timesteps())
-            .map(|i| self.betas[i] / self.sqrt_one_minus_alphas_cumprod[i])
-            .collect();
-        let r: Vec<f64> = self.betas.iter().map(|b| 1.0 / (1.0 - b).sqrt()).collect();
-        let k = self.extract(&k, t, &xt);
-        let r = self.extract(&r, t, &xt);
-        (xt - eps * k) * r
+        self.combine(t, xt, eps, |i| {
+            let r = 1.0 / (1.0 - self.betas[i]).sqrt();
+            (
+                r,
+                -r * self.betas[i] / self.sqrt_one_minus_alphas_cumprod[i],
+            )
+        })
     }
 
     /// The arrays `dlp ddpm schedule --json` prints.
