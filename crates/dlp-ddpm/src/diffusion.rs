@@ -2,6 +2,7 @@
 //!
 //! With α_t = 1 − β_t and ᾱ_t = ∏_{s≤t} α_s (always the cumulative product, in f64):
 //!
+//! - Eq. 2, [`GaussianDiffusion::q_step`]: one step of the kernel, x_t = √α_t x_{t−1} + √β_t ε.
 //! - Eq. 4, [`GaussianDiffusion::q_sample`]: x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε.
 //! - Eqs. 6-7, [`GaussianDiffusion::q_posterior`]: q(x_{t−1} | x_t, x_0) = N(μ̃, β̃_t I) with
 //!   μ̃ = c1_t x_0 + c2_t x_t, c1_t = β_t √ᾱ_{t−1} / (1 − ᾱ_t), c2_t = (1 − ᾱ_{t−1}) √α_t / (1 − ᾱ_t),
@@ -143,6 +144,18 @@ impl GaussianDiffusion {
                 self.sqrt_alphas_cumprod[i],
                 self.sqrt_one_minus_alphas_cumprod[i],
             )
+        })
+    }
+
+    /// Eq. 2, one step of the forward kernel: x_t = √α_t x_{t−1} + √β_t ε.
+    pub fn q_step<const D: usize>(
+        &self,
+        x_prev: Tensor<D>,
+        t: &[usize],
+        noise: Tensor<D>,
+    ) -> Tensor<D> {
+        self.combine(t, x_prev, noise, |i| {
+            ((1.0 - self.betas[i]).sqrt(), self.betas[i].sqrt())
         })
     }
 

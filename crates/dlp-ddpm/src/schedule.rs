@@ -2,7 +2,8 @@
 //!
 //! - **Linear** (Ho et al. 2020): β from 1e-4 to 0.02 at T = 1000. For other T both ends are
 //!   scaled by 1000/T (the rule of Nichol & Dhariwal's code), so that ᾱ_T stays near zero:
-//!   ᾱ_T = 4.04e-5 at T = 1000 and stays of that order for other T.
+//!   ᾱ_T = 4.04e-5 at T = 1000 and stays of that order for other T. Below T = 20 the scaled end
+//!   would pass 1, so every β is capped at 0.999 (as cosine and sigmoid are).
 //! - **Quadratic** (the `quad` schedule of the official DDPM code): a linear ramp of √β between
 //!   the same (scaled) ends, squared.
 //! - **Cosine** (Nichol & Dhariwal 2021): ᾱ(t) = f(t)/f(0) with f(t) = cos²(((t/T + s)/(1 + s))·π/2),
@@ -74,10 +75,13 @@ impl BetaSchedule {
         let scale = 1000.0 / t;
         let (start, end) = (scale * 1e-4, scale * 0.02);
         match self {
-            Self::Linear => linspace(start, end, steps),
+            Self::Linear => linspace(start, end, steps)
+                .into_iter()
+                .map(|b| b.min(MAX_BETA))
+                .collect(),
             Self::Quadratic => linspace(start.sqrt(), end.sqrt(), steps)
                 .into_iter()
-                .map(|b| b * b)
+                .map(|b| (b * b).min(MAX_BETA))
                 .collect(),
             Self::Cosine => {
                 let s = 0.008;

@@ -156,3 +156,76 @@ fn eps_x0_v_conversions_round_trip_and_eq11_agrees_with_the_posterior() {
     let via_posterior = vals(d.q_posterior(x0_hat, xt.clone(), &t));
     close(&vals(d.p_mean_from_eps(xt, &t, eps)), &via_posterior, 1e-3);
 }
+
+#[test]
+fn t_one_step_kernels_match_the_closed_form() {
+    // Apply q(x_t | x_{t-1}) t times and compare mean and variance with q(x_t | x_0).
+    let d = GaussianDiffusion::new(BetaSchedule::Linear, 1000);
+    let device = Device::flex();
+    device.seed(11);
+    let n = 40000;
+    let steps = 300;
+    let mut x = Tensor::<2>::full([1, n], 1.5, &device);
+    for i in 0..steps {
+        let noise = Tensor::<2>::random([1, n], Distribution::Normal(0.0, 1.0), &device);
+        x = d.q_step(x, &[i], noise);
+    }
+    let v = vals(x);
+    let mean = v.iter().sum::<f64>() / n as f64;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+    let (want_mean, want_var) = (
+        1.5 * d.sqrt_alphas_cumprod[steps - 1],
+        1.0 - d.alphas_cumprod[steps - 1],
+    );
+    // 4 standard errors: sd(mean) = sqrt(var/n), sd(var) ≈ var sqrt(2/n).
+    assert!(
+        (mean - want_mean).abs() < 4.0 * (want_var / n as f64).sqrt(),
+        "mean {mean} vs {want_mean}"
+    );
+    assert!(
+        (var - want_var).abs() < 4.0 * want_var * (2.0 / n as f64).sqrt(),
+        "var {var} vs {want_var}"
+    );
+}
+
+#[test]
+fn every_array_agrees_with_an_independent_f64_computation() {
+    for schedule in [
+        BetaSchedule::Linear,
+        BetaSchedule::Quadratic,
+        BetaSchedule::Cosine,
+        BetaSchedule::Sigmoid,
+    ] {
+        for steps in [10usize, 1000] {
+            let d = GaussianDiffusion::new(schedule, steps);
+            // Recompute from the betas: α, ᾱ by a running product, and the posterior terms.
+            let mut abar_prev = 1.0f64;
+            for (t, &beta) in d.betas.iter().enumerate() {
+                let abar = abar_prev * (1.0 - beta);
+                let check = |name: &str, got: f64, want: f64| {
+                    assert!(
+                        (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+                        "{schedule:?} T={steps} t={t} {name}: {got} vs {want}"
+                    );
+                };
+                check("alphas_cumprod", d.alphas_cumprod[t], abar);
+                check(
+                    "posterior_variance",
+                    d.posterior_variance[t],
+                    beta * (1.0 - abar_prev) / (1.0 - abar),
+                );
+                check(
+                    "coef1",
+                    d.posterior_mean_coef1[t],
+                    beta * abar_prev.sqrt() / (1.0 - abar),
+                );
+                check(
+                    "coef2",
+                    d.posterior_mean_coef2[t],
+                    (1.0 - abar_prev) * (1.0 - beta).sqrt() / (1.0 - abar),
+                );
+                abar_prev = abar;
+            }
+        }
+    }
+}
