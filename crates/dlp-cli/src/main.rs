@@ -19,6 +19,7 @@ Examples:
   dlp data fetch fashion-mnist               download into $DLP_DATA_DIR (or ./data)
   dlp data stats fb15k-237                   load a dataset and print its counts
   dlp ddpm schedule --schedule cosine --steps 1000 --json
+  dlp ddpm train --dataset 8gaussians --out runs/8g   then: dlp ddpm eval --run runs/8g --json
 
 Data: dataset NAME lives in DATA_DIR/NAME/ (--data-dir, or $DLP_DATA_DIR, or ./data).";
 
@@ -62,7 +63,7 @@ enum Command {
     /// Datasets: list, verify, fetch, stats.
     #[command(subcommand)]
     Data(data::Command),
-    /// Diffusion (DDPM, Ho et al. 2020): noise schedules so far.
+    /// Diffusion (DDPM, Ho et al. 2020): schedule, train, sample, eval.
     #[command(subcommand)]
     Ddpm(ddpm::Command),
 }

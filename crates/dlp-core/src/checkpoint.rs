@@ -49,35 +49,47 @@ pub struct Loaded<M> {
     pub dir: PathBuf,
 }
 
+/// Named f32 tensors as safetensors bytes, with optional string metadata.
+pub fn f32_safetensors(
+    tensors: &[(String, Vec<usize>, Vec<f32>)],
+    metadata: Option<HashMap<String, String>>,
+) -> Result<Vec<u8>> {
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()).collect())
+        .collect();
+    let views = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|((name, shape, _), b)| {
+            TensorView::new(Dtype::F32, shape.clone(), b).map(|v| (name.clone(), v))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Usage(format!("safetensors: {e}")))?;
+    safetensors::tensor::serialize(views, metadata)
+        .map_err(|e| Error::Usage(format!("safetensors: {e}")))
+}
+
 /// Module weights as safetensors bytes (f32), with parameter ids in the metadata.
 pub fn model_to_safetensors<M: Module>(model: &M) -> Result<Vec<u8>> {
     let mut c = Collect::default();
     model.visit(&mut c);
     let mut ids = HashMap::new();
-    let mut buffers = Vec::with_capacity(c.tensors.len());
+    let mut tensors = Vec::with_capacity(c.tensors.len());
     for (name, id, data) in c.tensors {
         let shape: Vec<usize> = data.shape().to_vec();
         let values = data
             .convert::<f32>()
             .try_into_vec::<f32>()
             .map_err(|e| Error::Usage(format!("tensor `{name}` cannot be saved as f32: {e:?}")))?;
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         ids.insert(name.clone(), id.val().to_string());
-        buffers.push((name, shape, bytes));
+        tensors.push((name, shape, values));
     }
-    let views = buffers
-        .iter()
-        .map(|(name, shape, bytes)| {
-            TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (name.clone(), v))
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Usage(format!("safetensors: {e}")))?;
     let meta = HashMap::from([(
         "dlp_param_ids".to_string(),
         serde_json::to_string(&ids).expect("map serialises"),
     )]);
-    safetensors::tensor::serialize(views, Some(meta))
-        .map_err(|e| Error::Usage(format!("safetensors: {e}")))
+    f32_safetensors(&tensors, Some(meta))
 }
 
 /// Loads safetensors bytes into `model`. `path` names the file in errors: a missing or extra

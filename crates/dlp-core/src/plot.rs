@@ -133,6 +133,55 @@ pub fn line_plot(
     write_png(path, &buf, w, h, image::ExtendedColorType::Rgb8)
 }
 
+/// Draws point clouds (one colour per series) into a square 640x640 PNG at `path`, with equal
+/// axis scales over `[-lim, lim]²`.
+pub fn scatter_plot(path: &Path, title: &str, series: &[Series], lim: f64) -> Result<()> {
+    register_font();
+    let (w, h) = (640u32, 640u32);
+    let mut buf = vec![0u8; (w * h * 3) as usize];
+    let draw = |buf: &mut [u8]| -> std::result::Result<(), String> {
+        let root = BitMapBackend::with_buffer(buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d(-lim..lim, -lim..lim)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_label_formatter(&|v| short(*v))
+            .y_label_formatter(&|v| short(*v))
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, s) in series.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            chart
+                .draw_series(
+                    s.points
+                        .iter()
+                        .filter(|(x, y)| x.is_finite() && y.is_finite())
+                        .map(|&(x, y)| Circle::new((x, y), 2, color.mix(0.5).filled())),
+                )
+                .map_err(|e| e.to_string())?
+                .label(s.name.clone())
+                .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())
+    };
+    draw(&mut buf).map_err(|e| Error::format(path, None, format!("plot failed: {e}")))?;
+    write_png(path, &buf, w, h, image::ExtendedColorType::Rgb8)
+}
+
 /// A tick label with at most 3 significant digits and no float noise (`0.6`, `1500`, `2e-4`).
 fn short(v: f64) -> String {
     if v == 0.0 {

@@ -11,8 +11,15 @@
 //!
 //! Still to come (see the DDPM issue): the U-Net, training, samplers and evaluation.
 
+pub mod data2d;
 pub mod diffusion;
+pub mod ema;
+pub mod eval2d;
+pub mod model;
+pub mod objective;
+pub mod sample;
 pub mod schedule;
+pub mod train;
 
 pub use diffusion::GaussianDiffusion;
 pub use schedule::BetaSchedule;
