@@ -4,7 +4,9 @@ use crate::{Common, emit, setup};
 use dlp_core::Error;
 use dlp_core::run::default_out;
 use dlp_ddpm::sample::{Sampler, Variance, sample};
-use dlp_ddpm::train::{TrainConfig, load_ema, plot_samples, read_config, to_points, train_2d};
+use dlp_ddpm::train::{
+    TrainConfig, load_ema, plot_samples, read_config, read_config_file, to_points, train_2d,
+};
 use dlp_ddpm::{BetaSchedule, GaussianDiffusion};
 use std::path::PathBuf;
 
@@ -48,9 +50,12 @@ pub enum Command {
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
+    /// A whole training configuration (TOML, as a run's config.toml); flags override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// 8gaussians, swissroll or moons.
-    #[arg(long, default_value = "8gaussians")]
-    dataset: String,
+    #[arg(long)]
+    dataset: Option<String>,
     /// Training steps (default: the dataset's good setting).
     #[arg(long)]
     steps: Option<usize>,
@@ -155,11 +160,16 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         }
         Command::Train(args) => {
             let device = setup(common)?;
-            let mut cfg = TrainConfig {
-                dataset: args.dataset.parse()?,
-                seed: common.seed,
-                ..TrainConfig::default()
+            let mut cfg = match &args.config {
+                Some(path) => read_config_file(path)?,
+                None => TrainConfig {
+                    seed: common.seed,
+                    ..TrainConfig::default()
+                },
             };
+            if let Some(d) = &args.dataset {
+                cfg.dataset = d.parse()?;
+            }
             if let Some(s) = args.steps {
                 cfg.steps = s;
             }
@@ -172,7 +182,9 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             if let Some(t) = args.timesteps {
                 cfg.timesteps = t;
             }
-            cfg.min_snr_gamma = args.min_snr;
+            if args.min_snr.is_some() {
+                cfg.min_snr_gamma = args.min_snr;
+            }
             if cfg.steps == 0 || cfg.timesteps == 0 {
                 return Err(Error::Usage(
                     "--steps and --timesteps must be at least 1".into(),

@@ -51,8 +51,10 @@ fn demo_writes_run_directory_and_one_json_object() {
         "stdout must be one JSON object: {stdout}"
     );
     let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let acc = summary["test_accuracy"].as_f64().unwrap();
+    let acc = summary["classifier"]["test_accuracy"].as_f64().unwrap();
     assert!(acc > 0.8, "demo learned nothing: accuracy {acc}");
+    assert!(summary["ddpm"]["mmd"].as_f64().unwrap() > 0.0);
+    let c = out_dir.join("classifier");
     for f in [
         "config.toml",
         "metrics.jsonl",
@@ -60,15 +62,21 @@ fn demo_writes_run_directory_and_one_json_object() {
         "loss.png",
         "accuracy.png",
     ] {
-        assert!(out_dir.join(f).is_file(), "{f} missing");
+        assert!(c.join(f).is_file(), "{f} missing");
     }
-    let png = std::fs::read(out_dir.join("loss.png")).unwrap();
+    let png = std::fs::read(c.join("loss.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    for f in ["samples.png", "eval_samples.png", "eval.json", "loss.png"] {
+        assert!(
+            out_dir.join("ddpm-8gaussians").join(f).is_file(),
+            "{f} missing"
+        );
+    }
     let on_disk: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap())
             .unwrap();
     assert_eq!(on_disk, summary);
-    assert!(out_dir.join("checkpoints/latest").is_file());
+    assert!(c.join("checkpoints/latest").is_file());
 }
 
 #[test]
@@ -87,7 +95,9 @@ fn demo_with_the_same_seed_repeats() {
             "1",
         ]);
         assert!(out.status.success(), "{}", text(&out.stderr));
-        std::fs::read_to_string(p.join("metrics.jsonl")).unwrap()
+        let classifier = std::fs::read_to_string(p.join("classifier/metrics.jsonl")).unwrap();
+        let ddpm = std::fs::read_to_string(p.join("ddpm-8gaussians/metrics.jsonl")).unwrap();
+        (classifier, ddpm)
     };
     assert_eq!(run("a"), run("b"));
 }
@@ -251,4 +261,120 @@ fn ddpm_schedule_prints_the_whole_arrays() {
     let out = dlp(&["ddpm", "schedule", "--schedule", "exponential"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("exponential"));
+}
+
+#[test]
+fn ddpm_train_sample_eval_and_resume_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("g8");
+    let r = run.to_str().unwrap();
+    let cfg = dir.path().join("small.toml");
+    std::fs::write(
+        &cfg,
+        "dataset = \"8gaussians\"\nsteps = 30\nbatch_size = 64\nlearning_rate = 0.002\nwarmup_steps = 5\n\
+         grad_clip = 1.0\nema_decay = 0.99\nschedule = \"linear\"\ntimesteps = 40\nprediction = \"v\"\n\
+         min_snr_gamma = 5.0\nhidden = 16\nlayers = 1\nseed = 0\ncheckpoint_every = 10\nlog_every = 10\n",
+    )
+    .unwrap();
+    let out = dlp(&[
+        "ddpm",
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        r,
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["steps"], 30);
+    let out = dlp(&[
+        "ddpm",
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--steps",
+        "40",
+        "--resume",
+        "--out",
+        r,
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("resuming"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = dlp(&[
+        "ddpm",
+        "eval",
+        "--run",
+        r,
+        "--n",
+        "300",
+        "--sampler",
+        "ddim",
+        "--sampling-steps",
+        "10",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(e["mmd"].as_f64().unwrap() > 0.0 && e["mmd_floor"].as_f64().unwrap() > 0.0);
+    assert_eq!(e["mode_fractions"].as_array().unwrap().len(), 8);
+    let out = dlp(&["ddpm", "sample", "--run", r, "--n", "100", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let bytes = std::fs::read(run.join("samples.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(st.tensor("samples").unwrap().shape(), &[100, 2]);
+}
+
+#[test]
+fn ddpm_bad_input_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(Vec<&str>, &str, i32)> = vec![
+        (vec!["ddpm", "schedule", "--schedule", "exp"], "exp", 2),
+        (vec!["ddpm", "schedule", "--steps", "0"], "--steps", 2),
+        (
+            vec!["ddpm", "train", "--dataset", "cifar100"],
+            "cifar100",
+            2,
+        ),
+        (
+            vec!["ddpm", "eval", "--run", dir.path().to_str().unwrap()],
+            "config.toml",
+            1,
+        ),
+    ];
+    for (args, needle, code) in cases {
+        let out = dlp(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+    // A checkpoint of another model: the run's config says 32 hidden units, its weights 16.
+    let run = dir.path().join("r");
+    let out = dlp(&[
+        "ddpm",
+        "train",
+        "--steps",
+        "2",
+        "--out",
+        run.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cfg = std::fs::read_to_string(run.join("config.toml"))
+        .unwrap()
+        .replace("hidden = 128", "hidden = 32");
+    std::fs::write(run.join("config.toml"), cfg).unwrap();
+    let out = dlp(&["ddpm", "eval", "--run", run.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("model.safetensors") && err.contains("[2, 128]") && err.contains("[2, 32]"),
+        "{err}"
+    );
 }

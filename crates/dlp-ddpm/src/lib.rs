@@ -12,6 +12,7 @@
 //! Still to come (see the DDPM issue): the U-Net, training, samplers and evaluation.
 
 pub mod data2d;
+pub mod demo;
 pub mod diffusion;
 pub mod ema;
 pub mod eval2d;
