@@ -21,6 +21,7 @@ pub mod objective;
 pub mod sample;
 pub mod schedule;
 pub mod train;
+pub mod unet;
 
 pub use diffusion::GaussianDiffusion;
 pub use schedule::BetaSchedule;
