@@ -2,10 +2,14 @@
 
 use crate::{Common, emit, setup};
 use dlp_core::Error;
+use dlp_core::data::data_dir;
 use dlp_core::run::default_out;
+use dlp_ddpm::eval_image::evaluate_images;
 use dlp_ddpm::sample::{Sampler, Variance, sample};
+use dlp_ddpm::task_image::{Images, sample_images, write_grid};
+use dlp_ddpm::task2d::{Toy, plot_samples, to_points};
 use dlp_ddpm::train::{
-    TrainConfig, load_ema, plot_samples, read_config, read_config_file, to_points, train_2d,
+    ModelConfig, TrainConfig, load_ema, read_config, read_config_file, train_run,
 };
 use dlp_ddpm::{BetaSchedule, GaussianDiffusion};
 use std::path::PathBuf;
@@ -21,7 +25,8 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         steps: usize,
     },
-    /// Train a denoiser by L_simple (2D sets: 8gaussians, swissroll, moons).
+    /// Train a denoiser by L_simple (2D: 8gaussians, swissroll, moons; images: mnist,
+    /// fashion-mnist, cifar10 from --data-dir).
     Train(TrainArgs),
     /// Draw samples from a trained run's EMA model (safetensors and a PNG in the run).
     Sample {
@@ -33,18 +38,25 @@ pub enum Command {
         n: usize,
         #[command(flatten)]
         sampler: SamplerArgs,
+        /// Classifier-free guidance scale (conditional image models).
+        #[arg(long, default_value_t = 1.0)]
+        guidance: f64,
     },
-    /// Evaluate a trained run: MMD to held-out data beside the data-vs-data floor, and mode
-    /// coverage for 8 Gaussians.
+    /// Evaluate a trained run. 2D: MMD to held-out data beside the data-vs-data floor, and
+    /// mode coverage for 8 Gaussians. Images: classifier-FID beside the real-vs-real baseline,
+    /// the predicted-class histogram, the mean top probability.
     Eval {
         /// The run directory of `dlp ddpm train`.
         #[arg(long)]
         run: PathBuf,
-        /// Number of samples (and of held-out points).
-        #[arg(long, default_value_t = 2000)]
-        n: usize,
+        /// Number of samples (default 2000 for 2D, 1000 for images).
+        #[arg(long)]
+        n: Option<usize>,
         #[command(flatten)]
         sampler: SamplerArgs,
+        /// Classifier-free guidance scale (conditional image models).
+        #[arg(long, default_value_t = 1.0)]
+        guidance: f64,
     },
 }
 
@@ -53,9 +65,12 @@ pub struct TrainArgs {
     /// A whole training configuration (TOML, as a run's config.toml); flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// 8gaussians, swissroll or moons.
+    /// 8gaussians, swissroll, moons, mnist, fashion-mnist or cifar10.
     #[arg(long)]
     dataset: Option<String>,
+    /// Condition on class labels (image sets), for classifier-free guidance.
+    #[arg(long)]
+    conditional: bool,
     /// Training steps (default: the dataset's good setting).
     #[arg(long)]
     steps: Option<usize>,
@@ -78,23 +93,29 @@ pub struct TrainArgs {
 
 #[derive(clap::Args)]
 pub struct SamplerArgs {
-    /// ancestral or ddim.
-    #[arg(long, default_value = "ancestral")]
-    sampler: String,
+    /// ancestral or ddim (default: ancestral for 2D, ddim for images).
+    #[arg(long)]
+    sampler: Option<String>,
     /// Ancestral variance: small (posterior) or large (beta).
     #[arg(long, default_value = "small")]
     variance: String,
-    /// DDIM steps (respaced, including t = T-1).
-    #[arg(long, default_value_t = 100)]
-    sampling_steps: usize,
+    /// DDIM steps (respaced, including t = T-1; default 100 for 2D, 50 for images).
+    #[arg(long)]
+    sampling_steps: Option<usize>,
     /// DDIM eta (0 deterministic, 1 ancestral-like).
     #[arg(long, default_value_t = 0.0)]
     eta: f64,
 }
 
 impl SamplerArgs {
-    fn parse(&self) -> dlp_core::Result<Sampler> {
-        match self.sampler.as_str() {
+    /// The sampler asked for; `images` picks the defaults for image runs.
+    fn parse(&self, images: bool) -> dlp_core::Result<Sampler> {
+        let name = self
+            .sampler
+            .as_deref()
+            .unwrap_or(if images { "ddim" } else { "ancestral" });
+        let steps = self.sampling_steps.unwrap_or(if images { 50 } else { 100 });
+        match name {
             "ancestral" => {
                 let variance = match self.variance.as_str() {
                     "small" => Variance::Small,
@@ -107,8 +128,8 @@ impl SamplerArgs {
                 };
                 Ok(Sampler::Ancestral { variance })
             }
-            "ddim" if self.sampling_steps > 0 => Ok(Sampler::Ddim {
-                steps: self.sampling_steps,
+            "ddim" if steps > 0 => Ok(Sampler::Ddim {
+                steps,
                 eta: self.eta,
             }),
             "ddim" => Err(Error::Usage("--sampling-steps: must be at least 1".into())),
@@ -160,15 +181,25 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         }
         Command::Train(args) => {
             let device = setup(common)?;
-            let mut cfg = match &args.config {
-                Some(path) => read_config_file(path)?,
-                None => TrainConfig {
+            let mut cfg = match (&args.config, &args.dataset) {
+                (Some(path), _) => read_config_file(path)?,
+                (None, d) => TrainConfig {
                     seed: common.seed,
-                    ..TrainConfig::default()
+                    ..TrainConfig::for_dataset(d.as_deref().unwrap_or("8gaussians"))?
                 },
             };
-            if let Some(d) = &args.dataset {
-                cfg.dataset = d.parse()?;
+            if let (Some(d), Some(_)) = (&args.dataset, &args.config) {
+                cfg.dataset = d.clone();
+            }
+            if args.conditional {
+                match &mut cfg.model {
+                    ModelConfig::Unet(u) => u.num_classes = 10,
+                    ModelConfig::Mlp { .. } => {
+                        return Err(Error::Usage(
+                            "--conditional: only image datasets have classes".into(),
+                        ));
+                    }
+                }
             }
             if let Some(s) = args.steps {
                 cfg.steps = s;
@@ -194,12 +225,13 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             if !common.json {
                 eprintln!(
                     "dlp ddpm train: {} for {} steps into {}",
-                    cfg.dataset.name(),
+                    cfg.dataset,
                     cfg.steps,
                     out.display()
                 );
             }
-            let s = train_2d(&cfg, &out, &device, args.resume)?;
+            let root = data_dir(common.data_dir.as_deref());
+            let s = train_run(&cfg, &root, &out, &device, args.resume)?;
             let human = format!(
                 "trained in {:.1}s ({:.0} steps/s), final loss {:.4}\nrun directory: {}\nsamples:       {}\nevaluate with: dlp ddpm eval --run {}",
                 s["seconds"].as_f64().unwrap_or_default(),
@@ -212,41 +244,72 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             emit(common, &s, &human);
             Ok(())
         }
-        Command::Sample { run, n, sampler } => {
+        Command::Sample {
+            run,
+            n,
+            sampler,
+            guidance,
+        } => {
             let device = setup(common)?;
-            let sampler = sampler.parse()?;
             let cfg = read_config(run)?;
-            let ema = load_ema(run, &cfg, &device)?;
+            let sampler = sampler.parse(Toy::from_config(&cfg).is_none())?;
             let d = GaussianDiffusion::new(cfg.schedule, cfg.timesteps);
             let mut rng = dlp_core::rng::Rng::new(common.seed).fork(201);
-            let x = sample(
-                &ema,
-                &d,
-                cfg.prediction,
-                sampler,
-                None,
-                [*n, 2],
-                &mut rng,
-                &device,
-            );
-            let points = to_points(x);
-            let flat: Vec<f32> = points.iter().flatten().copied().collect();
-            let bytes = dlp_core::checkpoint::f32_safetensors(
-                &[("samples".into(), vec![*n, 2], flat)],
-                None,
-            )?;
             let st = run.join("samples.safetensors");
-            dlp_core::atomic::write(&st, &bytes)?;
             let png = run.join("samples_drawn.png");
-            let data = cfg
-                .dataset
-                .sample(*n, &mut dlp_core::rng::Rng::new(common.seed).fork(202));
-            plot_samples(
-                &png,
-                &format!("DDPM {}: {n} samples", cfg.dataset.name()),
-                &points,
-                &data,
-            )?;
+            let (shape, flat) = if let Some(toy) = Toy::from_config(&cfg) {
+                let ema = load_ema(run, &toy, &device)?;
+                let x = sample(
+                    &ema,
+                    &d,
+                    cfg.prediction,
+                    sampler,
+                    None,
+                    [*n, 2],
+                    &mut rng,
+                    &device,
+                );
+                let points = to_points(x);
+                let data = toy
+                    .set
+                    .sample(*n, &mut dlp_core::rng::Rng::new(common.seed).fork(202));
+                plot_samples(
+                    &png,
+                    &format!("DDPM {}: {n} samples", cfg.dataset),
+                    &points,
+                    &data,
+                )?;
+                (
+                    vec![*n, 2],
+                    points.iter().flatten().copied().collect::<Vec<f32>>(),
+                )
+            } else {
+                let root = data_dir(common.data_dir.as_deref());
+                let images = Images::from_config(&cfg, &root)?;
+                let ema = load_ema(run, &images, &device)?;
+                let (x, _) = sample_images(
+                    &ema,
+                    &images.unet,
+                    &d,
+                    cfg.prediction,
+                    sampler,
+                    *n,
+                    *guidance,
+                    &mut rng,
+                    &device,
+                );
+                let flat = x
+                    .clone()
+                    .into_data()
+                    .convert::<f32>()
+                    .try_to_vec::<f32>()
+                    .unwrap_or_default();
+                write_grid(&png, x, 10)?;
+                (images.shape(*n).to_vec(), flat)
+            };
+            let bytes =
+                dlp_core::checkpoint::f32_safetensors(&[("samples".into(), shape, flat)], None)?;
+            dlp_core::atomic::write(&st, &bytes)?;
             let s = serde_json::json!({"task": "ddpm-sample", "n": n, "sampler": sampler,
                 "samples": st, "plot": png, "dlp_version": dlp_core::run::VERSION});
             emit(
@@ -256,9 +319,42 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             );
             Ok(())
         }
-        Command::Eval { run, n, sampler } => {
+        Command::Eval {
+            run,
+            n,
+            sampler,
+            guidance,
+        } => {
             let device = setup(common)?;
-            let s = dlp_ddpm::eval2d::evaluate_run(run, &device, *n, sampler.parse()?)?;
+            let cfg = read_config(run)?;
+            if Toy::from_config(&cfg).is_none() {
+                let root = data_dir(common.data_dir.as_deref());
+                let sampler = sampler.parse(true)?;
+                let s =
+                    evaluate_images(run, &root, &device, n.unwrap_or(1000), sampler, *guidance)?;
+                let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+                let hist: Vec<String> = s["class_histogram"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|x| format!("{:.3}", x.as_f64().unwrap_or_default()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let human = format!(
+                    "{}: classifier-FID {:.3} (real-vs-real {:.3}), mean top probability {:.3}\nclass histogram: {}\nsamples: {}",
+                    cfg.dataset,
+                    f("classifier_fid"),
+                    f("classifier_fid_real"),
+                    f("mean_top_probability"),
+                    hist.join(" "),
+                    s["samples_plot"].as_str().unwrap_or_default()
+                );
+                emit(common, &s, &human);
+                return Ok(());
+            }
+            let n = n.unwrap_or(2000);
+            let s = dlp_ddpm::eval2d::evaluate_run(run, &device, n, sampler.parse(false)?)?;
             let mut human = format!(
                 "{}: MMD {:.4} (data-vs-data floor {:.4}, ratio {:.2}) at n = {n}",
                 s["dataset"].as_str().unwrap_or_default(),

@@ -96,7 +96,13 @@ fn demo_with_the_same_seed_repeats() {
         ]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         let classifier = std::fs::read_to_string(p.join("classifier/metrics.jsonl")).unwrap();
-        let ddpm = std::fs::read_to_string(p.join("ddpm-8gaussians/metrics.jsonl")).unwrap();
+        // Losses, not the wall-clock "seconds" field.
+        let ddpm: Vec<String> =
+            dlp_core::run::read_metrics(&p.join("ddpm-8gaussians/metrics.jsonl"))
+                .unwrap()
+                .iter()
+                .map(|m| format!("{} {}", m["step"], m["loss"]))
+                .collect();
         (classifier, ddpm)
     };
     assert_eq!(run("a"), run("b"));
@@ -273,7 +279,8 @@ fn ddpm_train_sample_eval_and_resume_from_the_command_line() {
         &cfg,
         "dataset = \"8gaussians\"\nsteps = 30\nbatch_size = 64\nlearning_rate = 0.002\nwarmup_steps = 5\n\
          grad_clip = 1.0\nema_decay = 0.99\nschedule = \"linear\"\ntimesteps = 40\nprediction = \"v\"\n\
-         min_snr_gamma = 5.0\nhidden = 16\nlayers = 1\nseed = 0\ncheckpoint_every = 10\nlog_every = 10\n",
+         min_snr_gamma = 5.0\nclass_dropout = 0.1\nseed = 0\ncheckpoint_every = 10\nlog_every = 10\n\
+         [model]\nkind = \"mlp\"\nhidden = 16\nlayers = 1\n",
     )
     .unwrap();
     let out = dlp(&[

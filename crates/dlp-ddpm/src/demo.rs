@@ -4,7 +4,7 @@
 
 use crate::eval2d::evaluate_run;
 use crate::sample::Sampler;
-use crate::train::{TrainConfig, train_2d};
+use crate::train::{TrainConfig, train_run};
 use burn::tensor::Device;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -15,9 +15,9 @@ pub fn run(steps: usize, seed: u64, out: &Path, device: &Device) -> dlp_core::Re
         steps,
         seed,
         checkpoint_every: steps,
-        ..TrainConfig::default()
+        ..TrainConfig::for_dataset("8gaussians")?
     };
-    let train = train_2d(&cfg, out, device, false)?;
+    let train = train_run(&cfg, Path::new("."), out, device, false)?;
     let eval = evaluate_run(
         out,
         device,
@@ -29,7 +29,7 @@ pub fn run(steps: usize, seed: u64, out: &Path, device: &Device) -> dlp_core::Re
     )?;
     Ok(json!({
         "task": "ddpm-2d",
-        "dataset": cfg.dataset.name(),
+        "dataset": cfg.dataset,
         "steps": steps,
         "train_seconds": train["seconds"],
         "final_loss": train["final_loss"],

@@ -87,11 +87,19 @@ pub fn evaluate_run(
     n: usize,
     sampler: crate::sample::Sampler,
 ) -> dlp_core::Result<serde_json::Value> {
-    use crate::train::{load_ema, plot_samples, read_config, to_points};
+    use crate::task2d::{Toy, plot_samples, to_points};
+    use crate::train::{load_ema, read_config};
     use dlp_core::rng::Rng;
     let start = std::time::Instant::now();
     let cfg = read_config(run)?;
-    let ema = load_ema(run, &cfg, device)?;
+    let toy = Toy::from_config(&cfg).ok_or_else(|| {
+        dlp_core::Error::Usage(format!(
+            "{}: `{}` is not a 2D run",
+            run.display(),
+            cfg.dataset
+        ))
+    })?;
+    let ema = load_ema(run, &toy, device)?;
     let d = crate::GaussianDiffusion::new(cfg.schedule, cfg.timesteps);
     let base = Rng::new(cfg.seed);
     let x = crate::sample::sample(
@@ -105,12 +113,12 @@ pub fn evaluate_run(
         device,
     );
     let samples = to_points(x);
-    let held_out = cfg.dataset.sample(n, &mut base.fork(102));
-    let second = cfg.dataset.sample(n, &mut base.fork(103));
+    let held_out = toy.set.sample(n, &mut base.fork(102));
+    let second = toy.set.sample(n, &mut base.fork(103));
     let h = median_distance(&held_out);
     let mut summary = serde_json::json!({
         "task": "ddpm-eval",
-        "dataset": cfg.dataset.name(),
+        "dataset": cfg.dataset,
         "n": n,
         "sampler": sampler,
         "mmd": mmd(&samples, &held_out, h),
@@ -118,7 +126,7 @@ pub fn evaluate_run(
         "kernel_bandwidth": h,
         "dlp_version": dlp_core::run::VERSION,
     });
-    if cfg.dataset == crate::data2d::Toy2d::EightGaussians {
+    if toy.set == crate::data2d::Toy2d::EightGaussians {
         let (fractions, off) = mode_fractions(&samples);
         summary["mode_fractions"] = fractions.to_vec().into();
         summary["off_mode_fraction"] = off.into();
@@ -126,7 +134,7 @@ pub fn evaluate_run(
     let png = run.join("eval_samples.png");
     plot_samples(
         &png,
-        &format!("DDPM {}: {n} EMA samples", cfg.dataset.name()),
+        &format!("DDPM {}: {n} EMA samples", cfg.dataset),
         &samples,
         &held_out,
     )?;

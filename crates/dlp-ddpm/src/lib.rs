@@ -16,10 +16,14 @@ pub mod demo;
 pub mod diffusion;
 pub mod ema;
 pub mod eval2d;
+pub mod eval_image;
+pub mod frechet;
 pub mod model;
 pub mod objective;
 pub mod sample;
 pub mod schedule;
+pub mod task2d;
+pub mod task_image;
 pub mod train;
 pub mod unet;
 

@@ -24,6 +24,33 @@ use burn::tensor::{Device, Tensor, TensorData};
 pub trait Denoiser<const D: usize> {
     /// The prediction for `x` at timesteps `t` (one per example).
     fn forward(&self, x: Tensor<D>, t: &[usize]) -> Tensor<D>;
+
+    /// The prediction given class labels (`None`: the null class). Unconditional networks
+    /// ignore the labels.
+    fn forward_labels(&self, x: Tensor<D>, t: &[usize], labels: &[Option<usize>]) -> Tensor<D> {
+        let _ = labels;
+        self.forward(x, t)
+    }
+}
+
+/// Classifier-free guidance (Ho & Salimans 2021) as a denoiser: with guidance scale `w`,
+/// `ε̃ = (1 + w) ε(x, t, y) − w ε(x, t, ∅)`; `w = 0` is plain conditional sampling.
+pub struct Guided<'a, M> {
+    pub model: &'a M,
+    pub labels: Vec<Option<usize>>,
+    pub scale: f64,
+}
+
+impl<const D: usize, M: Denoiser<D>> Denoiser<D> for Guided<'_, M> {
+    fn forward(&self, x: Tensor<D>, t: &[usize]) -> Tensor<D> {
+        let cond = self.model.forward_labels(x.clone(), t, &self.labels);
+        if self.scale == 0.0 {
+            return cond;
+        }
+        let null = vec![None; t.len()];
+        let uncond = self.model.forward_labels(x, t, &null);
+        cond * (1.0 + self.scale) - uncond * self.scale
+    }
 }
 
 /// The sinusoidal embedding `[b, dim]` of timesteps `t` (`dim` even, at least 4).

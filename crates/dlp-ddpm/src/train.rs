@@ -1,31 +1,36 @@
-//! Training by L_simple (Algorithm 1 of Ho et al. 2020) for 2D data, with what users now
-//! expect: ε, x_0 or v targets and min-SNR weighting; Adam with linear warm-up and gradient-norm
-//! clipping; an EMA of the weights with warm-up; checkpoints of model, EMA, optimiser, step and
-//! RNG every `checkpoint_every` steps, from which a run resumes to the same weights it would
-//! have reached uninterrupted (CPU, same seed); a non-finite loss stops the run and keeps the
-//! last good checkpoint. All randomness (data, t, ε) comes from one host RNG.
+//! Training by L_simple (Algorithm 1 of Ho et al. 2020), with what users now expect: ε, x_0 or
+//! v targets and min-SNR weighting; Adam with linear warm-up and gradient-norm clipping; an EMA
+//! of the weights with warm-up; checkpoints of model, EMA, optimiser, step and RNG every
+//! `checkpoint_every` steps, from which a run resumes to the same weights it would have reached
+//! uninterrupted (CPU, same seed, no dropout); a non-finite loss stops the run and keeps the last
+//! good checkpoint. Data, timesteps and noise come from one host RNG.
+//!
+//! One loop serves every [`Workload`]: 2D points with an MLP ([`crate::task2d`]) and images
+//! with the U-Net ([`crate::task_image`]).
 //!
 //! ```no_run
-//! use dlp_ddpm::train::{TrainConfig, train_2d};
-//! let cfg = TrainConfig::default();
-//! let summary = train_2d(&cfg, "runs/8g".as_ref(), &burn::tensor::Device::flex(), false)?;
+//! use dlp_ddpm::train::{TrainConfig, train_run};
+//! let cfg = TrainConfig::for_dataset("8gaussians")?;
+//! let device = burn::tensor::Device::flex();
+//! let summary = train_run(&cfg, "data".as_ref(), "runs/8g".as_ref(), &device, false)?;
 //! # Ok::<(), dlp_core::Error>(())
 //! ```
 
 use crate::data2d::Toy2d;
 use crate::diffusion::GaussianDiffusion;
 use crate::ema::{ema_decay, update_ema};
-use crate::model::{Denoiser, MlpDenoiser};
+use crate::model::Denoiser;
 use crate::objective::{Prediction, weighted_mse};
-use crate::sample::{Sampler, normal, sample};
+use crate::sample::normal;
 use crate::schedule::BetaSchedule;
+use crate::unet::UNetConfig;
 use burn::module::Module;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use dlp_core::checkpoint::{self, CheckpointState};
 use dlp_core::error::{Error, Result};
-use dlp_core::plot::{Series, line_plot, scatter_plot};
+use dlp_core::plot::{Series, line_plot};
 use dlp_core::progress::Progress;
 use dlp_core::rng::Rng;
 use dlp_core::run::{RunDir, read_metrics};
@@ -34,10 +39,21 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Instant;
 
+/// The network and its shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ModelConfig {
+    /// The 2D MLP denoiser.
+    Mlp { hidden: usize, layers: usize },
+    /// The U-Net for images.
+    Unet(UNetConfig),
+}
+
 /// Everything a training run needs; written to `config.toml` and read back by sample and eval.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainConfig {
-    pub dataset: Toy2d,
+    /// A 2D set (8gaussians, swissroll, moons) or an image dataset (mnist, fashion-mnist, cifar10).
+    pub dataset: String,
     pub steps: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
@@ -48,18 +64,19 @@ pub struct TrainConfig {
     pub timesteps: usize,
     pub prediction: Prediction,
     pub min_snr_gamma: Option<f64>,
-    pub hidden: usize,
-    pub layers: usize,
+    /// Probability of training on the null label (classifier-free guidance), when conditional.
+    pub class_dropout: f64,
     pub seed: u64,
     pub checkpoint_every: usize,
     pub log_every: usize,
+    pub model: ModelConfig,
 }
 
-impl Default for TrainConfig {
-    /// Good settings for the 2D sets: a run of a few minutes on 2 cores.
-    fn default() -> Self {
-        Self {
-            dataset: Toy2d::EightGaussians,
+impl TrainConfig {
+    /// Good settings for a dataset, so that `dlp ddpm train --dataset NAME` works first time.
+    pub fn for_dataset(name: &str) -> Result<Self> {
+        let base = Self {
+            dataset: name.to_string(),
             steps: 8000,
             batch_size: 512,
             learning_rate: 2e-3,
@@ -70,20 +87,76 @@ impl Default for TrainConfig {
             timesteps: 1000,
             prediction: Prediction::Eps,
             min_snr_gamma: None,
-            hidden: 128,
-            layers: 3,
+            class_dropout: 0.1,
             seed: 0,
             checkpoint_every: 1000,
             log_every: 50,
+            model: ModelConfig::Mlp {
+                hidden: 128,
+                layers: 3,
+            },
+        };
+        if let Ok(toy) = name.parse::<Toy2d>() {
+            return Ok(Self {
+                dataset: toy.name().into(),
+                ..base
+            });
+        }
+        match name {
+            // Sized to train in under an hour on 2 CPU cores.
+            "mnist" | "fashion-mnist" => Ok(Self {
+                steps: 3500,
+                batch_size: 64,
+                learning_rate: 1e-3,
+                warmup_steps: 200,
+                ema_decay: 0.999,
+                checkpoint_every: 250,
+                log_every: 25,
+                model: ModelConfig::Unet(UNetConfig::mnist()),
+                ..base
+            }),
+            // The paper's CIFAR-10 run (800k steps: a GPU job).
+            "cifar10" => Ok(Self {
+                steps: 800_000,
+                batch_size: 128,
+                learning_rate: 2e-4,
+                warmup_steps: 5000,
+                ema_decay: 0.9999,
+                checkpoint_every: 5000,
+                log_every: 100,
+                model: ModelConfig::Unet(UNetConfig::cifar10()),
+                ..base
+            }),
+            other => Err(Error::Usage(format!(
+                "--dataset: `{other}` (expected 8gaussians, swissroll, moons, mnist, fashion-mnist or cifar10)"
+            ))),
         }
     }
 }
 
+/// What a training loop trains on: the network, batches, and the pictures at the end.
+pub trait Workload<const D: usize> {
+    type Net: Denoiser<D> + Module + burn::module::ModuleDisplay;
+    /// A freshly initialised network.
+    fn net(&self, device: &Device) -> Self::Net;
+    /// A batch of x_0 with its labels (all `None` when unconditional; dropped labels are `None`).
+    fn batch(&self, n: usize, rng: &mut Rng, device: &Device) -> (Tensor<D>, Vec<Option<usize>>);
+    /// Samples from the EMA network at the end of training: writes `samples.png` and returns
+    /// its path.
+    fn snapshot(
+        &self,
+        ema: &Self::Net,
+        d: &GaussianDiffusion,
+        run: &RunDir,
+        device: &Device,
+    ) -> Result<String>;
+}
+
 /// The model and its EMA, saved together in one checkpoint (`model.*`, `ema.*`).
 #[derive(Module, Debug)]
-pub struct TrainState {
-    pub model: MlpDenoiser,
-    pub ema: MlpDenoiser,
+pub struct TrainState<M: Module + burn::module::ModuleDisplay> {
+    pub model: M,
+    pub ema: M,
 }
 
 /// Reads a run's `config.toml`.
@@ -100,17 +173,17 @@ pub fn read_config_file(path: &Path) -> Result<TrainConfig> {
     })
 }
 
-fn fresh_state(cfg: &TrainConfig, device: &Device) -> TrainState {
-    let model = MlpDenoiser::new(cfg.hidden, cfg.layers, device);
-    TrainState {
-        ema: model.valid(),
-        model,
-    }
-}
-
-/// Loads the EMA model of a run's latest checkpoint (for sampling and evaluation).
-pub fn load_ema(run: &Path, cfg: &TrainConfig, device: &Device) -> Result<MlpDenoiser> {
-    let state = fresh_state(cfg, device);
+/// Loads the EMA network of a run's latest checkpoint.
+pub fn load_ema<const D: usize, W: Workload<D>>(
+    run: &Path,
+    w: &W,
+    device: &Device,
+) -> Result<W::Net> {
+    let net = w.net(device);
+    let state = TrainState {
+        ema: net.clone(),
+        model: net,
+    };
     match checkpoint::load_latest(run, state)? {
         Some(loaded) => Ok(loaded.model.ema),
         None => Err(Error::format(
@@ -121,49 +194,42 @@ pub fn load_ema(run: &Path, cfg: &TrainConfig, device: &Device) -> Result<MlpDen
     }
 }
 
-fn points_tensor(p: &[[f32; 2]], device: &Device) -> Tensor<2> {
-    let flat: Vec<f32> = p.iter().flatten().copied().collect();
-    Tensor::from_data(TensorData::new(flat, [p.len(), 2]), device)
+/// Trains the run `cfg` describes (2D or images; image data from `data_dir`).
+pub fn train_run(
+    cfg: &TrainConfig,
+    data_dir: &Path,
+    out: &Path,
+    device: &Device,
+    resume: bool,
+) -> Result<Value> {
+    match crate::task2d::Toy::from_config(cfg) {
+        Some(toy) => train(cfg, &toy, out, device, resume),
+        None => {
+            let images = crate::task_image::Images::from_config(cfg, data_dir)?;
+            train(cfg, &images, out, device, resume)
+        }
+    }
 }
 
-/// `[n, 2]` tensor to points.
-pub fn to_points(x: Tensor<2>) -> Vec<[f32; 2]> {
-    let v = x
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap_or_default();
-    v.chunks_exact(2).map(|c| [c[0], c[1]]).collect()
-}
-
-/// Scatter plot of samples beside data.
-pub fn plot_samples(
-    path: &Path,
-    title: &str,
-    samples: &[[f32; 2]],
-    data: &[[f32; 2]],
-) -> Result<()> {
-    let series = |name: &str, p: &[[f32; 2]]| Series {
-        name: name.into(),
-        points: p.iter().map(|q| (q[0] as f64, q[1] as f64)).collect(),
-    };
-    scatter_plot(
-        path,
-        title,
-        &[series("data", data), series("samples", samples)],
-        4.5,
-    )
-}
-
-/// Trains (or, with `resume`, continues from the latest checkpoint in `out`) and returns the
-/// summary. Writes `loss.png` and `samples.png` (2000 EMA samples, by DDIM with 100 steps and
-/// η = 1, beside data).
-pub fn train_2d(cfg: &TrainConfig, out: &Path, device: &Device, resume: bool) -> Result<Value> {
+/// Trains `w` (or, with `resume`, continues from the latest checkpoint in `out`) and returns
+/// the summary. Writes `loss.png` and the workload's `samples.png`.
+pub fn train<const D: usize, W: Workload<D>>(
+    cfg: &TrainConfig,
+    w: &W,
+    out: &Path,
+    device: &Device,
+    resume: bool,
+) -> Result<Value> {
     let start = Instant::now();
     let d = GaussianDiffusion::new(cfg.schedule, cfg.timesteps);
     let train_device = device.clone().autodiff();
     device.seed(cfg.seed);
-    let mut state = fresh_state(cfg, &train_device);
+    train_device.seed(cfg.seed);
+    let model = w.net(&train_device);
+    let mut state = TrainState {
+        ema: model.valid(),
+        model,
+    };
     let mut optim = AdamConfig::new()
         .with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.grad_clip as f32)))
         .init();
@@ -185,18 +251,19 @@ pub fn train_2d(cfg: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     let mut window = (0.0, 0usize);
     for step in first..=cfg.steps {
         let lr = cfg.learning_rate * (step as f64 / cfg.warmup_steps.max(1) as f64).min(1.0);
-        let x0 = points_tensor(&cfg.dataset.sample(cfg.batch_size, &mut rng), &train_device);
+        let (x0, labels) = w.batch(cfg.batch_size, &mut rng, &train_device);
+        let shape = x0.dims();
         let t: Vec<usize> = (0..cfg.batch_size)
             .map(|_| rng.below(cfg.timesteps))
             .collect();
-        let eps = normal([cfg.batch_size, 2], &mut rng, &train_device);
+        let eps = normal(shape, &mut rng, &train_device);
         let xt = d.q_sample(x0.clone(), &t, eps.clone());
         let target = cfg.prediction.target(&d, x0, eps, &t);
         let weights: Vec<f64> = t
             .iter()
             .map(|&ti| cfg.prediction.weight(&d, ti, cfg.min_snr_gamma))
             .collect();
-        let loss = weighted_mse(model.forward(xt, &t), target, &weights);
+        let loss = weighted_mse(model.forward_labels(xt, &t, &labels), target, &weights);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let value = loss
             .into_data()
@@ -219,13 +286,13 @@ pub fn train_2d(cfg: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
             let mean = window.0 / window.1 as f64;
             window = (0.0, 0);
             progress.set_message(format!("loss {mean:.4} lr {lr:.2e}"));
-            run.log(&json!({"step": step, "loss": mean, "lr": lr}))?;
+            run.log(&json!({"step": step, "loss": mean, "lr": lr, "seconds": start.elapsed().as_secs_f64()}))?;
         }
         if step % cfg.checkpoint_every == 0 || step == cfg.steps {
             let st = CheckpointState {
                 step: step as u64,
                 rng: rng.state(),
-                extra: json!({"dataset": cfg.dataset.name()}),
+                extra: json!({"dataset": cfg.dataset}),
                 model_sha256: String::new(),
                 optimizer_sha256: None,
             };
@@ -236,7 +303,6 @@ pub fn train_2d(cfg: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     }
     progress.finish();
     let train_seconds = start.elapsed().as_secs_f64();
-
     let curve: Vec<(f64, f64)> = read_metrics(&run.path("metrics.jsonl"))?
         .iter()
         .filter_map(|m| Some((m["step"].as_f64()?, m["loss"].as_f64()?)))
@@ -247,49 +313,19 @@ pub fn train_2d(cfg: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
             name: "L_simple".into(),
             points: curve.clone(),
         };
-        line_plot(
-            &loss_png,
-            &format!("DDPM {}: training loss", cfg.dataset.name()),
-            "step",
-            "loss",
-            &[s],
-            true,
-        )?;
+        let title = format!("DDPM {}: training loss", cfg.dataset);
+        line_plot(&loss_png, &title, "step", "loss", &[s], true)?;
     }
-    let mut sample_rng = Rng::new(cfg.seed).fork(7);
-    // A quick look (DDIM, 100 steps); `dlp ddpm eval` samples with the full ancestral chain.
-    let sampler = Sampler::Ddim {
-        steps: 100,
-        eta: 1.0,
-    };
-    let x = sample(
-        &ema,
-        &d,
-        cfg.prediction,
-        sampler,
-        None,
-        [2000, 2],
-        &mut sample_rng,
-        device,
-    );
-    let samples = to_points(x);
-    let data = cfg.dataset.sample(2000, &mut Rng::new(cfg.seed).fork(8));
-    let samples_png = run.path("samples.png");
-    plot_samples(
-        &samples_png,
-        &format!("DDPM {}: EMA samples", cfg.dataset.name()),
-        &samples,
-        &data,
-    )?;
+    let samples_png = w.snapshot(&ema, &d, &run, device)?;
     run.write_summary(json!({
         "task": "ddpm-train",
-        "dataset": cfg.dataset.name(),
+        "dataset": cfg.dataset,
         "steps": cfg.steps,
         "final_loss": curve.last().map(|p| p.1),
         "seconds": train_seconds,
         "steps_per_second": (cfg.steps + 1 - first) as f64 / train_seconds,
         "loss_plot": loss_png.display().to_string(),
-        "samples_plot": samples_png.display().to_string(),
+        "samples_plot": samples_png,
         "checkpoint": checkpoint::latest(out)?.map(|p| p.display().to_string()),
     }))
 }

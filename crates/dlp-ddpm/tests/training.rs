@@ -4,19 +4,31 @@ use burn::tensor::Device;
 use dlp_core::checkpoint;
 use dlp_ddpm::data2d::Toy2d;
 use dlp_ddpm::sample::Sampler;
-use dlp_ddpm::train::{TrainConfig, TrainState, train_2d};
+use dlp_ddpm::train::{ModelConfig, TrainConfig, TrainState, train_run};
+use std::path::Path;
 
 fn small(steps: usize) -> TrainConfig {
     TrainConfig {
         steps,
         batch_size: 64,
-        hidden: 16,
-        layers: 1,
+        model: ModelConfig::Mlp {
+            hidden: 16,
+            layers: 1,
+        },
         timesteps: 50,
         checkpoint_every: 10,
         log_every: 5,
-        ..TrainConfig::default()
+        ..TrainConfig::for_dataset("8gaussians").unwrap()
     }
+}
+
+fn train_2d(
+    cfg: &TrainConfig,
+    out: &Path,
+    device: &Device,
+    resume: bool,
+) -> dlp_core::Result<serde_json::Value> {
+    train_run(cfg, Path::new("."), out, device, resume)
 }
 
 fn weights(run: &std::path::Path, cfg: &TrainConfig) -> Vec<u8> {
@@ -81,10 +93,9 @@ fn eight_gaussians_reach_the_data_floor() {
     let device = Device::flex();
     let dir = tempfile::tempdir().unwrap();
     let cfg = TrainConfig {
-        dataset: Toy2d::EightGaussians,
         steps: 1500,
         checkpoint_every: 1500,
-        ..TrainConfig::default()
+        ..TrainConfig::for_dataset(Toy2d::EightGaussians.name()).unwrap()
     };
     train_2d(&cfg, dir.path(), &device, false).unwrap();
     let s = dlp_ddpm::eval2d::evaluate_run(

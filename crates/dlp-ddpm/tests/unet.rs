@@ -18,27 +18,49 @@ fn mnist_configuration_shapes_and_zero_start() {
     let device = Device::flex();
     let cfg = UNetConfig::mnist();
     let net = cfg.init(&device);
-    assert_eq!(net.num_params(), 1_112_801);
+    assert_eq!(net.num_params(), 686_769);
     let x = Tensor::<4>::random([3, 1, 28, 28], Distribution::Normal(0.0, 1.0), &device);
     let out = net.forward(x, &[0, 10, 999]);
     assert_eq!(out.dims(), [3, 1, 28, 28]);
-    let v = out.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
-    assert!(v.iter().all(|&a| a == 0.0), "zero-initialised output convolution");
-    let cond = UNetConfig { num_classes: 10, ..cfg }.init(&device);
-    assert_eq!(cond.num_params(), 1_112_801 + 11 * 128);
+    let v = out
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap();
+    assert!(
+        v.iter().all(|&a| a == 0.0),
+        "zero-initialised output convolution"
+    );
+    let cond = UNetConfig {
+        num_classes: 10,
+        ..cfg
+    }
+    .init(&device);
+    assert_eq!(cond.num_params(), 686_769 + 11 * 64);
 }
 
 #[test]
 fn a_small_unet_fits_a_fixed_target() {
     let device = Device::flex().autodiff();
     device.seed(0);
-    let cfg = UNetConfig { ch: 32, ch_mult: vec![1, 2], attn_resolutions: vec![4], dropout: 0.0, resolution: 8, ..UNetConfig::mnist() };
+    let cfg = UNetConfig {
+        ch: 32,
+        ch_mult: vec![1, 2],
+        attn_resolutions: vec![4],
+        dropout: 0.0,
+        resolution: 8,
+        ..UNetConfig::mnist()
+    };
     let mut net = cfg.init(&device);
     let x = Tensor::<4>::random([4, 1, 8, 8], Distribution::Normal(0.0, 1.0), &device);
     let target = Tensor::<4>::random([4, 1, 8, 8], Distribution::Normal(0.0, 1.0), &device);
     let t = [1, 200, 500, 900];
     let mut optim = AdamConfig::new().init();
-    let loss_at = |net: &dlp_ddpm::unet::UNet| (net.forward(x.clone(), &t) - target.clone()).square().mean();
+    let loss_at = |net: &dlp_ddpm::unet::UNet| {
+        (net.forward(x.clone(), &t) - target.clone())
+            .square()
+            .mean()
+    };
     let first = scalar(loss_at(&net));
     for _ in 0..60 {
         let loss = loss_at(&net);

@@ -1,0 +1,41 @@
+//! Image training and evaluation on the shared MNIST (skipped, saying why, when absent).
+
+use burn::tensor::Device;
+use dlp_core::testing::{shared_data, skip};
+use dlp_ddpm::eval_image::evaluate_images;
+use dlp_ddpm::sample::Sampler;
+use dlp_ddpm::train::{ModelConfig, TrainConfig, train_run};
+use dlp_ddpm::unet::UNetConfig;
+
+#[test]
+fn mnist_run_trains_samples_and_is_scored_against_real_data() {
+    let Some(data) = shared_data() else {
+        return skip("mnist_run_trains_samples_and_is_scored_against_real_data", "no shared data");
+    };
+    let device = Device::flex();
+    let dir = tempfile::tempdir().unwrap();
+    let unet = UNetConfig { ch: 8, ch_mult: vec![1, 2], attn_resolutions: vec![14], num_classes: 10, ..UNetConfig::mnist() };
+    let cfg = TrainConfig {
+        steps: 4,
+        batch_size: 8,
+        checkpoint_every: 4,
+        timesteps: 20,
+        model: ModelConfig::Unet(unet),
+        ..TrainConfig::for_dataset("mnist").unwrap()
+    };
+    let s = train_run(&cfg, &data, dir.path(), &device, false).unwrap();
+    assert_eq!(s["steps"], 4);
+    let grid = image::open(dir.path().join("samples.png")).unwrap();
+    assert_eq!((grid.width(), grid.height()), (8 * 58 + 2, 8 * 58 + 2));
+
+    let e = evaluate_images(dir.path(), &data, &device, 300, Sampler::Ddim { steps: 4, eta: 0.0 }, 1.0).unwrap();
+    let (fid, real) = (e["classifier_fid"].as_f64().unwrap(), e["classifier_fid_real"].as_f64().unwrap());
+    // A 4-step model draws noise: far from the data, while train and test images are close.
+    assert!(fid > 5.0 * real, "classifier-FID {fid} vs real {real}");
+    assert!(e["classifier_test_accuracy"].as_f64().unwrap() > 0.95, "{e}");
+    let hist: f64 = e["class_histogram"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).sum();
+    assert!((hist - 1.0).abs() < 1e-9);
+    assert!(e["conditional_accuracy"].as_f64().is_some());
+    // The classifier is cached in the run: a second evaluation does not retrain it.
+    assert!(dir.path().join("classifier/checkpoints/latest").is_file());
+}
