@@ -4,7 +4,7 @@ use crate::{Common, emit, setup};
 use dlp_core::Error;
 use dlp_core::data::data_dir;
 use dlp_core::run::default_out;
-use dlp_ddpm::eval_image::evaluate_images;
+use dlp_ddpm::eval_image::{ImageEval, evaluate_images};
 use dlp_ddpm::sample::{Sampler, Variance, sample};
 use dlp_ddpm::task_image::{Images, sample_images, write_grid};
 use dlp_ddpm::task2d::{Toy, plot_samples, to_points};
@@ -57,6 +57,10 @@ pub enum Command {
         /// Classifier-free guidance scale (conditional image models).
         #[arg(long, default_value_t = 1.0)]
         guidance: f64,
+        /// Images: also the variational bound in bits/dim on this many test images (T network
+        /// evaluations each).
+        #[arg(long, default_value_t = 0)]
+        bpd_images: usize,
     },
 }
 
@@ -324,14 +328,20 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             n,
             sampler,
             guidance,
+            bpd_images,
         } => {
             let device = setup(common)?;
             let cfg = read_config(run)?;
             if Toy::from_config(&cfg).is_none() {
                 let root = data_dir(common.data_dir.as_deref());
                 let sampler = sampler.parse(true)?;
-                let s =
-                    evaluate_images(run, &root, &device, n.unwrap_or(1000), sampler, *guidance)?;
+                let opts = ImageEval {
+                    n: n.unwrap_or(1000),
+                    sampler,
+                    guidance: *guidance,
+                    bpd_images: *bpd_images,
+                };
+                let s = evaluate_images(run, &root, &device, opts)?;
                 let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
                 let hist: Vec<String> = s["class_histogram"]
                     .as_array()
@@ -342,11 +352,14 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                     })
                     .unwrap_or_default();
                 let human = format!(
-                    "{}: classifier-FID {:.3} (real-vs-real {:.3}), mean top probability {:.3}\nclass histogram: {}\nsamples: {}",
+                    "{}: classifier-FID {:.3} (real-vs-real {:.3}), mean top probability {:.3}, bits/dim {}\nclass histogram: {}\nsamples: {}",
                     cfg.dataset,
                     f("classifier_fid"),
                     f("classifier_fid_real"),
                     f("mean_top_probability"),
+                    s["bits_per_dim"]
+                        .as_f64()
+                        .map_or("not computed".into(), |b| format!("{b:.3}")),
                     hist.join(" "),
                     s["samples_plot"].as_str().unwrap_or_default()
                 );

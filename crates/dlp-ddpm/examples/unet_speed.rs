@@ -1,6 +1,10 @@
-//! Seconds per training step and per forward pass of a U-Net on 28x28 images.
-//! `cargo run --release -p dlp-ddpm --example unet_speed -- BATCH CH MULT,MULT,.. [ATTN]`
+//! The Rust side of `benches/ddpm_speed.sh`: seconds per U-Net training step (Adam, gradient
+//! clipping) and DDIM sampling throughput (network evaluations per second, in image-steps), as
+//! one JSON object with the keys of `benches/reference/ddpm_unet.py`.
+//!
+//! `cargo run --release -p dlp-ddpm --example unet_speed -- [mnist|cifar10] [BATCH] [THREADS]`
 use burn::module::Module;
+use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Distribution, Tensor};
 use dlp_ddpm::model::Denoiser;
@@ -9,47 +13,52 @@ use std::time::Instant;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let b: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(64);
-    let mut cfg = UNetConfig::mnist();
-    if let Some(ch) = args.get(2).and_then(|s| s.parse().ok()) {
-        cfg.ch = ch;
-    }
-    if let Some(m) = args.get(3) {
-        cfg.ch_mult = m.split(',').map(|x| x.parse().unwrap()).collect();
-    }
-    if let Some(a) = args.get(4) {
-        cfg.attn_resolutions = a
-            .split(',')
-            .filter(|x| !x.is_empty())
-            .map(|x| x.parse().unwrap())
-            .collect();
-    }
+    let name = args.get(1).map_or("mnist", String::as_str);
+    let b: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
+    let threads = dlp_core::device::init_threads(args.get(3).and_then(|s| s.parse().ok())).unwrap();
+    let cfg = match name {
+        "cifar10" => UNetConfig::cifar10(),
+        _ => UNetConfig::mnist(),
+    };
+    let shape = [b, cfg.in_channels, cfg.resolution, cfg.resolution];
     let device = Device::flex().autodiff();
+    device.seed(0);
     let mut net = cfg.init(&device);
-    println!("{cfg:?}: {} parameters", net.num_params());
-    let mut optim = AdamConfig::new().init();
-    let mut total = 0.0;
-    for i in 0..5 {
-        let x = Tensor::<4>::random([b, 1, 28, 28], Distribution::Normal(0.0, 1.0), &device);
-        let t: Vec<usize> = (0..b).map(|i| i * 7 % 1000).collect();
+    let mut optim = AdamConfig::new()
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
+        .init();
+    let t: Vec<usize> = (0..b).map(|i| i * 7 % 1000).collect();
+    let mut times = Vec::new();
+    for i in 0..6 {
+        let x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
         let s = Instant::now();
         let loss = (net.forward(x.clone(), &t) - x).square().mean();
         let grads = GradientsParams::from_grads(loss.backward(), &net);
         net = optim.step(1e-3, net, grads);
+        let _ = loss.into_data();
         if i > 0 {
-            total += s.elapsed().as_secs_f64();
+            times.push(s.elapsed().as_secs_f64());
         }
     }
-    println!("train step: {:.3}s", total / 4.0);
+    times.sort_by(f64::total_cmp);
     let net = net.valid();
-    let x = Tensor::<4>::random(
-        [b, 1, 28, 28],
-        Distribution::Normal(0.0, 1.0),
-        &Device::flex(),
-    );
+    let plain = Device::flex();
+    let mut x = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &plain);
+    let steps = 10;
     let s = Instant::now();
-    for _ in 0..3 {
-        let _ = net.forward(x.clone(), &vec![5; b]).into_data();
+    for k in 0..steps {
+        x = x.clone() - net.forward(x, &vec![999 - k * 10; b]) * 0.01;
     }
-    println!("forward: {:.3}s", s.elapsed().as_secs_f64() / 3.0);
+    let _ = x.into_data();
+    let sample_s = s.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({
+            "framework": format!("dlp {} (burn 0.22.1 flex)", dlp_core::run::VERSION),
+            "config": name, "batch": b, "threads": threads, "parameters": net.num_params(),
+            "train_step_seconds": times[times.len() / 2],
+            "ddim_image_steps_per_second": (b * steps) as f64 / sample_s,
+            "forward_seconds": sample_s / steps as f64,
+        })
+    );
 }

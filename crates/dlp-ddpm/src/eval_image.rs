@@ -151,16 +151,33 @@ pub fn classifier_for(
     Ok((net, acc))
 }
 
-/// Samples `n` images from a run's EMA U-Net and evaluates them (see the module doc). Writes
-/// `eval.json` and `eval_samples.png` into the run.
+/// What an image evaluation does.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageEval {
+    /// Samples drawn (and real images compared).
+    pub n: usize,
+    pub sampler: Sampler,
+    /// Classifier-free guidance scale for conditional models.
+    pub guidance: f64,
+    /// Test images whose variational bound (bits/dim) is computed; 0 skips it (T network
+    /// evaluations per image).
+    pub bpd_images: usize,
+}
+
+/// Samples from a run's EMA U-Net and evaluates them (see the module doc), with the bound in
+/// bits/dim on the first test images when asked. Writes `eval.json` and `eval_samples.png`.
 pub fn evaluate_images(
     run: &Path,
     data_dir: &Path,
     device: &Device,
-    n: usize,
-    sampler: Sampler,
-    guidance: f64,
+    opts: ImageEval,
 ) -> Result<Value> {
+    let ImageEval {
+        n,
+        sampler,
+        guidance,
+        bpd_images,
+    } = opts;
     let start = Instant::now();
     let cfg = read_config(run)?;
     let images = Images::from_config(&cfg, data_dir)?;
@@ -192,7 +209,7 @@ pub fn evaluate_images(
             device,
         );
         if grid.is_none() {
-            grid = Some(x.clone().slice([0..b.min(100)]));
+            grid = Some(x.clone().narrow(0, 0, b.min(100)));
         }
         feats.extend(rows(classifier.features(x.clone())));
         probs.extend(rows(softmax(classifier.forward(x), 1)));
@@ -232,6 +249,19 @@ pub fn evaluate_images(
             .count();
         hits as f64 / n as f64
     });
+    let bpd = (bpd_images > 0).then(|| {
+        let mut rng = Rng::new(cfg.seed).fork(303);
+        let count = bpd_images.min(test.len());
+        let all: Vec<usize> = (0..count).collect();
+        let values: Vec<f64> = all
+            .chunks(50)
+            .flat_map(|idx| {
+                let x0 = scaled(&test, idx, device);
+                crate::vlb::bits_per_dim(&ema, &d, cfg.prediction, x0, &mut rng)
+            })
+            .collect();
+        values.iter().sum::<f64>() / values.len() as f64
+    });
     let png = run.join("eval_samples.png");
     if let Some(g) = grid {
         write_grid(&png, g, 10)?;
@@ -248,6 +278,8 @@ pub fn evaluate_images(
         "mean_top_probability": mean_top,
         "conditional_accuracy": conditional_accuracy,
         "classifier_test_accuracy": classifier_accuracy,
+        "bits_per_dim": bpd,
+        "bits_per_dim_images": bpd.map(|_| bpd_images.min(test.len())),
         "samples_plot": png.display().to_string(),
         "seconds": start.elapsed().as_secs_f64(),
         "dlp_version": dlp_core::run::VERSION,

@@ -9,6 +9,9 @@
 //! assert!((frechet_distance(&a, &b) - 1.0).abs() < 1e-9); // a shift of 1
 //! ```
 
+// Index loops read as the matrix formulas they implement.
+#![allow(clippy::needless_range_loop)]
+
 /// Mean and (unbiased) covariance of row vectors.
 pub fn mean_cov(x: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
     let n = x.len();

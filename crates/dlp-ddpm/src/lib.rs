@@ -7,9 +7,17 @@
 //! | module | what |
 //! | --- | --- |
 //! | [`schedule`] | beta schedules: linear, quadratic, cosine, sigmoid |
-//! | [`diffusion`] | `GaussianDiffusion`: q(x_t \| x_0) (Eq. 4), the posterior (Eqs. 6-7), the mean from ε (Eq. 11), ε / x_0 / v conversions |
-//!
-//! Still to come (see the DDPM issue): the U-Net, training, samplers and evaluation.
+//! | [`diffusion`] | `GaussianDiffusion`: q(x_t \| x_{t−1}) (Eq. 2), q(x_t \| x_0) (Eq. 4), the posterior (Eqs. 6-7), the mean from ε (Eq. 11), ε / x_0 / v conversions |
+//! | [`objective`] | ε, x_0 or v targets, min-SNR weighting, the weighted MSE |
+//! | [`model`] | the `Denoiser` interface, timestep embedding, 2D MLP, classifier-free guidance |
+//! | [`unet`] | the paper's U-Net (35.7M parameters for CIFAR-10) |
+//! | [`ema`] | exponential moving average of weights |
+//! | [`train`] | the training loop (Algorithm 1) with checkpoints and resume, over a `Workload` |
+//! | [`task2d`], [`task_image`] | the 2D and image workloads |
+//! | [`sample`] | ancestral (Algorithm 2) and DDIM samplers |
+//! | [`data2d`] | 8 Gaussians, swiss roll, two moons |
+//! | [`eval2d`], [`eval_image`], [`frechet`] | MMD and mode coverage; classifier-FID |
+//! | [`demo`] | the DDPM stage of `dlp demo` |
 
 pub mod data2d;
 pub mod demo;
@@ -26,6 +34,7 @@ pub mod task2d;
 pub mod task_image;
 pub mod train;
 pub mod unet;
+pub mod vlb;
 
 pub use diffusion::GaussianDiffusion;
 pub use schedule::BetaSchedule;

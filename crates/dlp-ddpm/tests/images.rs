@@ -2,7 +2,7 @@
 
 use burn::tensor::Device;
 use dlp_core::testing::{shared_data, skip};
-use dlp_ddpm::eval_image::evaluate_images;
+use dlp_ddpm::eval_image::{ImageEval, evaluate_images};
 use dlp_ddpm::sample::Sampler;
 use dlp_ddpm::train::{ModelConfig, TrainConfig, train_run};
 use dlp_ddpm::unet::UNetConfig;
@@ -10,11 +10,20 @@ use dlp_ddpm::unet::UNetConfig;
 #[test]
 fn mnist_run_trains_samples_and_is_scored_against_real_data() {
     let Some(data) = shared_data() else {
-        return skip("mnist_run_trains_samples_and_is_scored_against_real_data", "no shared data");
+        return skip(
+            "mnist_run_trains_samples_and_is_scored_against_real_data",
+            "no shared data",
+        );
     };
     let device = Device::flex();
     let dir = tempfile::tempdir().unwrap();
-    let unet = UNetConfig { ch: 8, ch_mult: vec![1, 2], attn_resolutions: vec![14], num_classes: 10, ..UNetConfig::mnist() };
+    let unet = UNetConfig {
+        ch: 8,
+        ch_mult: vec![1, 2],
+        attn_resolutions: vec![14],
+        num_classes: 10,
+        ..UNetConfig::mnist()
+    };
     let cfg = TrainConfig {
         steps: 4,
         batch_size: 8,
@@ -28,12 +37,33 @@ fn mnist_run_trains_samples_and_is_scored_against_real_data() {
     let grid = image::open(dir.path().join("samples.png")).unwrap();
     assert_eq!((grid.width(), grid.height()), (8 * 58 + 2, 8 * 58 + 2));
 
-    let e = evaluate_images(dir.path(), &data, &device, 300, Sampler::Ddim { steps: 4, eta: 0.0 }, 1.0).unwrap();
-    let (fid, real) = (e["classifier_fid"].as_f64().unwrap(), e["classifier_fid_real"].as_f64().unwrap());
+    let opts = ImageEval {
+        n: 300,
+        sampler: Sampler::Ddim { steps: 4, eta: 0.0 },
+        guidance: 1.0,
+        bpd_images: 4,
+    };
+    let e = evaluate_images(dir.path(), &data, &device, opts).unwrap();
+    // An untrained model's bound is poor but finite: above the 1 bit/dim that MNIST's many
+    // black pixels make easy, below 8 bits of raw bytes plus the prior's slack.
+    let bpd = e["bits_per_dim"].as_f64().unwrap();
+    assert!(bpd.is_finite() && bpd > 0.5 && bpd < 40.0, "{bpd}");
+    let (fid, real) = (
+        e["classifier_fid"].as_f64().unwrap(),
+        e["classifier_fid_real"].as_f64().unwrap(),
+    );
     // A 4-step model draws noise: far from the data, while train and test images are close.
     assert!(fid > 5.0 * real, "classifier-FID {fid} vs real {real}");
-    assert!(e["classifier_test_accuracy"].as_f64().unwrap() > 0.95, "{e}");
-    let hist: f64 = e["class_histogram"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).sum();
+    assert!(
+        e["classifier_test_accuracy"].as_f64().unwrap() > 0.95,
+        "{e}"
+    );
+    let hist: f64 = e["class_histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .sum();
     assert!((hist - 1.0).abs() < 1e-9);
     assert!(e["conditional_accuracy"].as_f64().is_some());
     // The classifier is cached in the run: a second evaluation does not retrain it.

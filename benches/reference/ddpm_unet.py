@@ -1,0 +1,134 @@
+"""The dlp-ddpm U-Net, layer for layer, in PyTorch: seconds per training step and DDIM sampling
+throughput on CPU, printed as one JSON object. Run by benches/ddpm_speed.sh beside the Rust side.
+
+    python ddpm_unet.py --config mnist --batch 64 --threads 2
+"""
+import argparse, json, math, time
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def groups(c):
+    return next(g for g in range(32, 0, -1) if c % g == 0)
+
+
+def timestep_embedding(t, dim):
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000) * torch.arange(half, dtype=torch.float64) / (half - 1))
+    args = t.double()[:, None] * freqs[None]
+    return torch.cat([torch.sin(args), torch.cos(args)], dim=1).float()
+
+
+class Attn(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.norm = nn.GroupNorm(groups(c), c)
+        self.q, self.k, self.v, self.proj = (nn.Linear(c, c) for _ in range(4))
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        s = self.norm(x).reshape(b, c, h * w).transpose(1, 2)
+        a = torch.softmax(self.q(s) @ self.k(s).transpose(1, 2) / math.sqrt(c), dim=2)
+        return x + self.proj(a @ self.v(s)).transpose(1, 2).reshape(b, c, h, w)
+
+
+class Res(nn.Module):
+    def __init__(self, cin, cout, temb, dropout, attn):
+        super().__init__()
+        self.norm1, self.conv1 = nn.GroupNorm(groups(cin), cin), nn.Conv2d(cin, cout, 3, padding=1)
+        self.temb = nn.Linear(temb, cout)
+        self.norm2, self.drop = nn.GroupNorm(groups(cout), cout), nn.Dropout(dropout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+        self.attn = Attn(cout) if attn else nn.Identity()
+
+    def forward(self, x, temb):
+        h = self.conv1(F.silu(self.norm1(x))) + self.temb(F.silu(temb))[:, :, None, None]
+        h = self.conv2(self.drop(F.silu(self.norm2(h))))
+        return self.attn(self.skip(x) + h)
+
+
+class UNet(nn.Module):
+    def __init__(self, in_ch, res, ch, mult, nrb, attn_res, dropout):
+        super().__init__()
+        temb = 4 * ch
+        self.ch = ch
+        self.conv_in = nn.Conv2d(in_ch, ch, 3, padding=1)
+        self.temb = nn.Sequential(nn.Linear(ch, temb), nn.SiLU(), nn.Linear(temb, temb))
+        self.down, skips, w, r = nn.ModuleList(), [ch], ch, res
+        for i, m in enumerate(mult):
+            for _ in range(nrb):
+                self.down.append(Res(w, ch * m, temb, dropout, r in attn_res)); w = ch * m; skips.append(w)
+            if i + 1 < len(mult):
+                self.down.append(nn.Conv2d(w, w, 3, stride=2, padding=1)); skips.append(w); r //= 2
+        self.mid = nn.ModuleList([Res(w, w, temb, dropout, True), Res(w, w, temb, dropout, False)])
+        self.up = nn.ModuleList()
+        for i in reversed(range(len(mult))):
+            for _ in range(nrb + 1):
+                s = skips.pop(); self.up.append(Res(w + s, ch * mult[i], temb, dropout, r in attn_res)); w = ch * mult[i]
+            if i > 0:
+                self.up.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(w, w, 3, padding=1))); r *= 2
+        self.out = nn.Sequential(nn.GroupNorm(groups(w), w), nn.SiLU(), nn.Conv2d(w, in_ch, 3, padding=1))
+
+    def forward(self, x, t):
+        temb = self.temb(timestep_embedding(t, self.ch))
+        h = self.conv_in(x); hs = [h]
+        for m in self.down:
+            h = m(h, temb) if isinstance(m, Res) else m(h); hs.append(h)
+        for m in self.mid:
+            h = m(h, temb)
+        for m in self.up:
+            h = m(torch.cat([h, hs.pop()], 1), temb) if isinstance(m, Res) else m(h)
+        return self.out(h)
+
+
+CONFIGS = {
+    "mnist": dict(in_ch=1, res=28, ch=16, mult=[1, 2, 4], nrb=1, attn_res=[7], dropout=0.1),
+    "cifar10": dict(in_ch=3, res=32, ch=128, mult=[1, 2, 2, 2], nrb=2, attn_res=[16], dropout=0.1),
+}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--config", default="mnist")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--ddim-steps", type=int, default=10)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    c = CONFIGS[a.config]
+    net = UNet(**c)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    shape = (a.batch, c["in_ch"], c["res"], c["res"])
+    t = torch.randint(0, 1000, (a.batch,))
+    times = []
+    for i in range(a.steps + 1):
+        x = torch.randn(shape)
+        s = time.perf_counter()
+        loss = (net(x, t) - x).pow(2).mean()
+        opt.zero_grad(); loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        if i > 0:
+            times.append(time.perf_counter() - s)
+    net.eval()
+    with torch.no_grad():
+        x = torch.randn(shape)
+        s = time.perf_counter()
+        for k in range(a.ddim_steps):
+            x = x - 0.01 * net(x, torch.full((a.batch,), 999 - k * 10))
+        sample_s = time.perf_counter() - s
+    print(json.dumps({
+        "framework": f"pytorch {torch.__version__}", "config": a.config, "batch": a.batch,
+        "threads": a.threads, "parameters": sum(p.numel() for p in net.parameters()),
+        "train_step_seconds": sorted(times)[len(times) // 2],
+        "ddim_image_steps_per_second": a.batch * a.ddim_steps / sample_s,
+        "forward_seconds": sample_s / a.ddim_steps,
+    }))
+
+
+if __name__ == "__main__":
+    main()
