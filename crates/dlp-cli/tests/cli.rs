@@ -353,6 +353,12 @@ fn ddpm_bad_input_is_one_clear_line() {
             "config.toml",
             1,
         ),
+        // A dataset folder without its files.
+        (
+            vec!["ddpm", "train", "--dataset", "mnist", "--data-dir", dir.path().to_str().unwrap()],
+            "train-images-idx3-ubyte",
+            1,
+        ),
     ];
     for (args, needle, code) in cases {
         let out = dlp(&args);
