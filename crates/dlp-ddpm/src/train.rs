@@ -2,8 +2,9 @@
 //! v targets and min-SNR weighting; Adam with linear warm-up and gradient-norm clipping; an EMA
 //! of the weights with warm-up; checkpoints of model, EMA, optimiser, step and RNG every
 //! `checkpoint_every` steps, from which a run resumes to the same weights it would have reached
-//! uninterrupted (CPU, same seed, no dropout); a non-finite loss stops the run and keeps the last
-//! good checkpoint. Data, timesteps and noise come from one host RNG.
+//! uninterrupted (CPU, same seed); a non-finite loss stops the run and keeps the last good
+//! checkpoint. Data, timesteps and noise come from one host RNG; dropout's generator is
+//! reseeded from (seed, step) at every step.
 //!
 //! One loop serves every [`Workload`]: 2D points with an MLP ([`crate::task2d`]) and images
 //! with the U-Net ([`crate::task_image`]).
@@ -251,6 +252,9 @@ pub fn train<const D: usize, W: Workload<D>>(
     let mut window = (0.0, 0usize);
     for step in first..=cfg.steps {
         let lr = cfg.learning_rate * (step as f64 / cfg.warmup_steps.max(1) as f64).min(1.0);
+        // Dropout draws from the backend's generator: seeding it from (seed, step) makes a
+        // resumed run draw the same masks as an uninterrupted one.
+        train_device.seed(Rng::new(cfg.seed).fork(1 << 32 | step as u64).next_u64());
         let (x0, labels) = w.batch(cfg.batch_size, &mut rng, &train_device);
         let shape = x0.dims();
         let t: Vec<usize> = (0..cfg.batch_size)

@@ -69,3 +69,45 @@ fn mnist_run_trains_samples_and_is_scored_against_real_data() {
     // The classifier is cached in the run: a second evaluation does not retrain it.
     assert!(dir.path().join("classifier/checkpoints/latest").is_file());
 }
+
+#[test]
+fn image_run_with_dropout_resumes_to_the_same_weights() {
+    let Some(data) = shared_data() else {
+        return skip(
+            "image_run_with_dropout_resumes_to_the_same_weights",
+            "no shared data",
+        );
+    };
+    let device = Device::flex();
+    let unet = UNetConfig {
+        ch: 8,
+        ch_mult: vec![1, 2],
+        attn_resolutions: vec![],
+        dropout: 0.5,
+        ..UNetConfig::mnist()
+    };
+    let cfg = |steps| TrainConfig {
+        steps,
+        batch_size: 4,
+        checkpoint_every: 2,
+        timesteps: 20,
+        model: ModelConfig::Unet(unet.clone()),
+        ..TrainConfig::for_dataset("mnist").unwrap()
+    };
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    train_run(&cfg(4), &data, a.path(), &device, false).unwrap();
+    train_run(&cfg(2), &data, b.path(), &device, false).unwrap();
+    train_run(&cfg(4), &data, b.path(), &device, true).unwrap();
+    let weights = |dir: &std::path::Path| {
+        let ck = dlp_core::checkpoint::latest(dir).unwrap().unwrap();
+        let bytes = std::fs::read(ck.join("model.safetensors")).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let mut names = st.names();
+        names.sort();
+        names
+            .iter()
+            .flat_map(|n| st.tensor(n).unwrap().data().to_vec())
+            .collect::<Vec<u8>>()
+    };
+    assert_eq!(weights(a.path()), weights(b.path()));
+}
