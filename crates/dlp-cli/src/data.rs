@@ -23,6 +23,9 @@ pub enum Command {
     },
     /// Load a dataset with its reader and print its counts.
     Stats { name: String },
+    /// Audit a dataset for duplication, leakage, imbalance, coverage and label errors; writes
+    /// summary.json, report.md, report.html and PNGs into --out (default runs/audit-NAME).
+    Audit { name: String },
 }
 
 fn lookup(name: &str) -> dlp_core::Result<&'static Dataset> {
@@ -68,6 +71,30 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         Command::Fetch { name, mirror } => {
             let report_ = fetch(lookup(name)?, &root, mirror.as_deref())?;
             report(&report_, common)
+        }
+        Command::Audit { name } => {
+            let dataset = lookup(name)?;
+            let device = crate::setup(common)?;
+            let out = common.out.clone().unwrap_or_else(|| {
+                std::path::PathBuf::from("runs").join(format!("audit-{}", dataset.name))
+            });
+            if !common.json {
+                eprintln!("auditing {} into {}", dataset.name, out.display());
+            }
+            let s = dlp_core::audit::audit(dataset, &root, &out, &device)?;
+            let human = format!(
+                "{}: cross-split duplicates {}, near duplicates {}, inverse leak fraction {}, suspected label errors {}\nreport: {}",
+                dataset.name,
+                s["cross_split_duplicates"],
+                s["near_duplicates"],
+                s.get("inverse_leak_fraction")
+                    .map_or("-".into(), |v| format!("{:.3}", v.as_f64().unwrap_or(0.0))),
+                s.get("suspected_label_errors")
+                    .map_or("-".into(), Value::to_string),
+                out.join("report.md").display()
+            );
+            emit(common, &s, &human);
+            Ok(())
         }
         Command::Stats { name } => {
             let s = stats(lookup(name)?, &root)?;

@@ -11,10 +11,12 @@
 //! | [`plot`] | PNG line plots and image grids |
 //! | [`demo`] | the foundation stage of `dlp demo`: an MLP on generated spirals |
 //! | [`testing`] | a loopback HTTP server and the shared data location, for tests |
+//! | [`audit`] | `dlp data audit`: duplication, leakage, bias, coverage, label errors |
 //! | [`atomic`] | write-then-rename file writes |
 //! | [`error`] | the one error type, whose message names the file, line or field |
 
 pub mod atomic;
+pub mod audit;
 pub mod checkpoint;
 pub mod data;
 pub mod demo;

@@ -1,0 +1,284 @@
+//! `dlp data audit`: the data issues *A Roadmap for Big Models* names — duplication, leakage,
+//! bias, coverage, low quality — found in a dataset before anything trains on it.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`images`] | exact and near duplicates, class balance, label errors by confident learning |
+//! | [`triples`] | duplicates, leakage, inverse leakage, near-inverse relations, inverse-rule MRR, coverage |
+//! | [`text`] | exact and MinHash near duplicates of text records |
+//!
+//! [`audit`] writes `summary.json`, `report.md`, `report.html` and PNGs into the output
+//! directory and returns the summary.
+
+pub mod images;
+pub mod text;
+pub mod triples;
+
+use crate::atomic;
+use crate::data::idx::{LabelledImages, Split};
+use crate::data::registry::{Dataset, Kind};
+use crate::data::triples::LinkPrediction;
+use crate::error::{Error, Result};
+use crate::plot::{Series, image_grid, line_plot};
+use burn::tensor::Device;
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// Audits a registry dataset from `data_dir`, writing the report into `out`.
+pub fn audit(dataset: &Dataset, data_dir: &Path, out: &Path, device: &Device) -> Result<Value> {
+    let dir = data_dir.join(dataset.dir);
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let (mut summary, md) = match dataset.kind {
+        Kind::Images => {
+            let load = |split| {
+                if dataset.name == "cifar10" {
+                    LabelledImages::load_cifar10(&dir, split)
+                } else {
+                    LabelledImages::load(&dir, split)
+                }
+            };
+            audit_images(&load(Split::Train)?, &load(Split::Test)?, out, device)?
+        }
+        Kind::LinkPrediction => audit_triples(&LinkPrediction::load(&dir)?, out)?,
+        Kind::Alignment => {
+            return Err(Error::Usage(format!(
+                "{}: alignment pairs are not audited yet (images and link prediction are)",
+                dataset.name
+            )));
+        }
+    };
+    summary["dataset"] = dataset.name.into();
+    summary["dlp_version"] = crate::run::VERSION.into();
+    let md = format!("# Data audit: {}\n\n{md}", dataset.name);
+    write_report(out, &md, &summary)?;
+    Ok(summary)
+}
+
+fn write_report(out: &Path, md: &str, summary: &Value) -> Result<()> {
+    atomic::write(out.join("report.md"), md.as_bytes())?;
+    let escaped = md
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let pngs: String = std::fs::read_dir(out)
+        .map_err(|e| Error::io(out, e))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".png"))
+        .map(|n| format!("<h2>{n}</h2><img src=\"{n}\" alt=\"{n}\">\n"))
+        .collect();
+    let html = format!(
+        "<!doctype html><meta charset=\"utf-8\"><title>dlp data audit</title>\n<pre>{escaped}</pre>\n{pngs}"
+    );
+    atomic::write(out.join("report.html"), html.as_bytes())?;
+    let text = serde_json::to_string_pretty(summary).expect("JSON serialises");
+    atomic::write(out.join("summary.json"), text.as_bytes())
+}
+
+fn concat(a: &LabelledImages, b: &LabelledImages) -> LabelledImages {
+    let mut all = a.clone();
+    all.images.extend_from_slice(&b.images);
+    all.labels.extend_from_slice(&b.labels);
+    all
+}
+
+/// Audits train and test images; returns the summary and the Markdown body. Writes
+/// `label_errors.png` and `near_duplicates.png`.
+pub fn audit_images(
+    train: &LabelledImages,
+    test: &LabelledImages,
+    out: &Path,
+    device: &Device,
+) -> Result<(Value, String)> {
+    let splits = [train, test];
+    let name = |s: usize| ["train", "test"][s];
+    let exact = images::exact_duplicates(&splits);
+    let extra_copies: usize = exact.iter().map(|g| g.len() - 1).sum();
+    // Test images with a byte-identical training image.
+    let cross_exact: usize = exact
+        .iter()
+        .filter(|g| g.iter().any(|r| r.split == 0))
+        .map(|g| g.iter().filter(|r| r.split == 1).count())
+        .sum();
+    let near = images::near_duplicates(&splits, images::NEAR_COSINE, 0);
+    let cross_near = near.iter().filter(|p| p.0.split != p.1.split).count();
+    let counts = |s: &LabelledImages| s.label_counts();
+    let (tc, vc) = (counts(train), counts(test));
+    let imbalance = |c: &[usize]| {
+        let nz: Vec<usize> = c.iter().copied().filter(|&x| x > 0).collect();
+        nz.iter().max().copied().unwrap_or(0) as f64
+            / nz.iter().min().copied().unwrap_or(1).max(1) as f64
+    };
+    let out_of_range = train
+        .labels
+        .iter()
+        .chain(&test.labels)
+        .filter(|&&l| l > 9)
+        .count();
+
+    let all = concat(train, test);
+    let probs = images::out_of_fold_probabilities(&all, 2, 0, device);
+    let suspects = images::suspected_label_errors(&all.labels, &probs);
+    let at = |i: usize| {
+        if i < train.len() {
+            (0, i)
+        } else {
+            (1, i - train.len())
+        }
+    };
+    let top: Vec<Value> = suspects
+        .iter()
+        .take(64)
+        .map(|&(i, l, s, p)| json!({"split": name(at(i).0), "index": at(i).1, "label": l, "suggested": s, "p_label": p}))
+        .collect();
+    let sheet = |path: &Path, refs: &[(usize, usize)]| -> Result<()> {
+        if refs.is_empty() {
+            return Ok(());
+        }
+        let size = train.channels * train.height * train.width;
+        let values: Vec<f32> = refs
+            .iter()
+            .flat_map(|&(s, i)| {
+                splits[s]
+                    .image(i)
+                    .iter()
+                    .map(|&p| p as f32 / 255.0)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        debug_assert_eq!(values.len(), refs.len() * size);
+        image_grid(
+            path,
+            &values,
+            [refs.len(), train.channels, train.height, train.width],
+            8,
+            3,
+        )
+    };
+    let err_refs: Vec<(usize, usize)> = suspects.iter().take(64).map(|&(i, ..)| at(i)).collect();
+    sheet(&out.join("label_errors.png"), &err_refs)?;
+    let pair_refs: Vec<(usize, usize)> = near
+        .iter()
+        .take(32)
+        .flat_map(|p| [(p.0.split, p.0.index), (p.1.split, p.1.index)])
+        .collect();
+    sheet(&out.join("near_duplicates.png"), &pair_refs)?;
+
+    let summary = json!({
+        "kind": "images",
+        "train": train.len(), "test": test.len(),
+        "within_split_duplicates": extra_copies - cross_exact,
+        "cross_split_duplicates": cross_exact,
+        "near_duplicates": near.len(),
+        "cross_split_near_duplicates": cross_near,
+        "near_duplicate_cosine": images::NEAR_COSINE,
+        "class_counts": {"train": tc, "test": vc},
+        "imbalance_ratio": {"train": imbalance(&tc), "test": imbalance(&vc)},
+        "out_of_range_labels": out_of_range,
+        "suspected_label_errors": suspects.len(),
+        "top_label_errors": top,
+        "top_near_duplicates": near.iter().take(32).map(|p| json!({
+            "a": {"split": name(p.0.split), "index": p.0.index}, "b": {"split": name(p.1.split), "index": p.1.index}, "cosine": p.2})).collect::<Vec<_>>(),
+    });
+    let mut md = format!(
+        "## Duplication and leakage\n\n| | count |\n| --- | ---: |\n| exact duplicates within a split (extra copies) | {} |\n\
+         | test images identical to a training image | {} |\n| near-duplicate pairs (cosine ≥ {}) | {} |\n| of which across train/test | {} |\n\n\
+         `near_duplicates.png`: the top pairs side by side.\n\n## Balance\n\n| class | train | test |\n| ---: | ---: | ---: |\n",
+        summary["within_split_duplicates"],
+        cross_exact,
+        images::NEAR_COSINE,
+        near.len(),
+        cross_near
+    );
+    for k in 0..tc.len().max(vc.len()) {
+        md += &format!(
+            "| {k} | {} | {} |\n",
+            tc.get(k).unwrap_or(&0),
+            vc.get(k).unwrap_or(&0)
+        );
+    }
+    md += &format!(
+        "\nImbalance ratio (largest / smallest class): train {:.2}, test {:.2}. Out-of-range labels: {out_of_range}.\n\n\
+         ## Suspected label errors (confident learning)\n\n{} suspects. `label_errors.png` shows the first 64, row by row:\n\n\
+         | # | split | index | label | suggested | p(label) |\n| ---: | --- | ---: | ---: | ---: | ---: |\n",
+        imbalance(&tc),
+        imbalance(&vc),
+        suspects.len()
+    );
+    for (k, t) in top.iter().enumerate() {
+        md += &format!(
+            "| {} | {} | {} | {} | {} | {:.3} |\n",
+            k + 1,
+            t["split"].as_str().unwrap_or(""),
+            t["index"],
+            t["label"],
+            t["suggested"],
+            t["p_label"].as_f64().unwrap_or(0.0)
+        );
+    }
+    Ok((summary, md))
+}
+
+/// Audits a link-prediction dataset; returns the summary and the Markdown body. Writes
+/// `relation_frequencies.png`.
+pub fn audit_triples(kg: &LinkPrediction, out: &Path) -> Result<(Value, String)> {
+    let mut summary = triples::audit(kg);
+    summary["kind"] = "link-prediction".into();
+    let mut freq = vec![0usize; kg.relations.len()];
+    for t in &kg.train {
+        freq[t[1] as usize] += 1;
+    }
+    freq.sort_unstable_by(|a, b| b.cmp(a));
+    let series = Series {
+        name: "training triples".into(),
+        points: freq
+            .iter()
+            .enumerate()
+            .filter(|p| *p.1 > 0)
+            .map(|(i, &n)| (i as f64 + 1.0, n as f64))
+            .collect(),
+    };
+    line_plot(
+        &out.join("relation_frequencies.png"),
+        "Relation frequencies (sorted)",
+        "relation rank",
+        "training triples",
+        &[series],
+        true,
+    )?;
+    let f = |k: &str| summary[k].clone();
+    let md = format!(
+        "## Splits\n\n{} / {} / {} triples, {} entities, {} relations.\n\n## Duplication and leakage\n\n| | count |\n| --- | ---: |\n\
+         | duplicates within a split | {} |\n| valid/test triples also in an earlier split | {} |\n| test triples whose reverse is in training | {} ({:.1}%) |\n\n\
+         Inverse-rule baseline (answers from the reverse of training triples): filtered MRR {:.3}, Hits@1 {:.3}.\n\n\
+         Near-inverse relation pairs: {}. Near-duplicate relation pairs: {}.\n\n## Coverage\n\n\
+         Entity degree: max {}, mean {:.1}, Gini {:.2}. Test entities never seen in training: {}; test triples with one: {}.\n\n\
+         `relation_frequencies.png`: training triples per relation, most frequent first.\n",
+        f("train"),
+        f("valid"),
+        f("test"),
+        f("entities"),
+        f("relations"),
+        f("within_split_duplicates"),
+        f("cross_split_duplicates"),
+        f("inverse_leaks"),
+        100.0 * summary["inverse_leak_fraction"].as_f64().unwrap_or(0.0),
+        summary["inverse_rule_mrr"].as_f64().unwrap_or(0.0),
+        summary["inverse_rule_hits_at_1"].as_f64().unwrap_or(0.0),
+        summary["near_inverse_relation_pairs"]
+            .as_array()
+            .map_or(0, Vec::len),
+        summary["near_duplicate_relation_pairs"]
+            .as_array()
+            .map_or(0, Vec::len),
+        summary["degree"]["max"],
+        summary["degree"]["mean"].as_f64().unwrap_or(0.0),
+        summary["degree"]["gini"].as_f64().unwrap_or(0.0),
+        f("test_entities_unseen_in_train"),
+        f("test_triples_with_unseen_entity"),
+    );
+    summary["near_duplicates"] = summary["near_duplicate_relation_pairs"]
+        .as_array()
+        .map_or(0, Vec::len)
+        .into();
+    Ok((summary, md))
+}
