@@ -2,9 +2,9 @@
 //! balance, out-of-range labels, and suspected label errors by confident learning.
 //!
 //! - **Exact duplicates**: byte-identical images (hashed, then compared).
-//! - **Near duplicates**: distinct images whose features — 2×2 average-pooled pixels, centred
-//!   and L2-normalised — have cosine similarity at least [`NEAR_COSINE`]; candidates come from
-//!   random-hyperplane LSH (64 bits in 8 bands of 8), so not every pair is compared.
+//! - **Near duplicates**: distinct images whose pixels, centred and L2-normalised, have cosine
+//!   similarity at least [`NEAR_COSINE`]; candidates come from random-hyperplane LSH (64 bits in
+//!   8 bands of 8), so not every pair is compared.
 //! - **Label errors** (Northcutt et al. 2021, confident learning): out-of-fold probabilities
 //!   from an MLP trained by dlp on the other folds; with t_j the mean probability of class j over
 //!   examples labelled j, an example labelled y is suspected when its most probable class among
@@ -68,25 +68,9 @@ pub fn exact_duplicates(splits: &[&LabelledImages]) -> Vec<Vec<ImageRef>> {
     out
 }
 
-/// Centred, normalised 2×2-pooled features of one image.
+/// Centred, L2-normalised pixels of one image.
 pub fn features(set: &LabelledImages, i: usize) -> Vec<f32> {
-    let (c, h, w) = (set.channels, set.height, set.width);
-    let (ph, pw) = (h / 2, w / 2);
-    let img = set.image(i);
-    let mut f = Vec::with_capacity(c * ph * pw);
-    for ch in 0..c {
-        for y in 0..ph {
-            for x in 0..pw {
-                let at = |yy: usize, xx: usize| img[(ch * h + yy) * w + xx] as f32;
-                f.push(
-                    at(2 * y, 2 * x)
-                        + at(2 * y + 1, 2 * x)
-                        + at(2 * y, 2 * x + 1)
-                        + at(2 * y + 1, 2 * x + 1),
-                );
-            }
-        }
-    }
+    let mut f: Vec<f32> = set.image(i).iter().map(|&p| p as f32).collect();
     let mean = f.iter().sum::<f32>() / f.len() as f32;
     f.iter_mut().for_each(|v| *v -= mean);
     let norm = f.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-6);
@@ -171,6 +155,8 @@ pub fn out_of_fold_probabilities(
     let order = rng.permutation(set.len());
     let mut probs = vec![Vec::new(); set.len()];
     let ad = device.clone().autodiff();
+    let per_fold = 3 * (set.len() - set.len() / folds).div_ceil(128);
+    let progress = crate::progress::Progress::new("label-error folds", (folds * per_fold) as u64);
     for k in 0..folds {
         let held: Vec<usize> = order.iter().copied().skip(k).step_by(folds).collect();
         let held_set: HashSet<usize> = held.iter().copied().collect();
@@ -192,6 +178,7 @@ pub fn out_of_fold_probabilities(
                 let loss = loss_fn.forward(net.forward(x), set.labels_tensor(&idx, &ad));
                 let grads = GradientsParams::from_grads(loss.backward(), &net);
                 net = optim.step(1e-3, net, grads);
+                progress.inc(1);
             }
         }
         let net = net.valid();
@@ -207,6 +194,7 @@ pub fn out_of_fold_probabilities(
             }
         }
     }
+    progress.finish();
     probs
 }
 

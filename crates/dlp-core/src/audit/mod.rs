@@ -91,6 +91,7 @@ pub fn audit_images(
 ) -> Result<(Value, String)> {
     let splits = [train, test];
     let name = |s: usize| ["train", "test"][s];
+    eprintln!("audit: exact duplicates");
     let exact = images::exact_duplicates(&splits);
     let extra_copies: usize = exact.iter().map(|g| g.len() - 1).sum();
     // Test images with a byte-identical training image.
@@ -99,6 +100,10 @@ pub fn audit_images(
         .filter(|g| g.iter().any(|r| r.split == 0))
         .map(|g| g.iter().filter(|r| r.split == 1).count())
         .sum();
+    eprintln!(
+        "audit: near duplicates (LSH over {} images)",
+        train.len() + test.len()
+    );
     let near = images::near_duplicates(&splits, images::NEAR_COSINE, 0);
     let cross_near = near.iter().filter(|p| p.0.split != p.1.split).count();
     let counts = |s: &LabelledImages| s.label_counts();
@@ -115,6 +120,7 @@ pub fn audit_images(
         .filter(|&&l| l > 9)
         .count();
 
+    eprintln!("audit: label errors (2-fold out-of-fold probabilities)");
     let all = concat(train, test);
     let probs = images::out_of_fold_probabilities(&all, 2, 0, device);
     let suspects = images::suspected_label_errors(&all.labels, &probs);
