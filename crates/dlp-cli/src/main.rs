@@ -18,6 +18,7 @@ Examples:
   dlp data verify mnist --data-dir ../shared/data
   dlp data fetch fashion-mnist               download into $DLP_DATA_DIR (or ./data)
   dlp data stats fb15k-237                   load a dataset and print its counts
+  dlp data audit wn18rr                      duplicates, leakage, balance, label errors
   dlp ddpm schedule --schedule cosine --steps 1000 --json
   dlp ddpm train --dataset 8gaussians --out runs/8g   then: dlp ddpm eval --run runs/8g --json
 
