@@ -25,6 +25,7 @@ pub enum Command {
     Stats { name: String },
     /// Audit a dataset for duplication, leakage, imbalance, coverage and label errors; writes
     /// summary.json, report.md, report.html and PNGs into --out (default runs/audit-NAME).
+    /// NAME may also be a text file (one record a line; for TSV the last column).
     Audit { name: String },
 }
 
@@ -73,6 +74,24 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             report(&report_, common)
         }
         Command::Audit { name } => {
+            let path = std::path::Path::new(name);
+            if registry::find(name).is_none() && path.is_file() {
+                let out = common
+                    .out
+                    .clone()
+                    .unwrap_or_else(|| std::path::PathBuf::from("runs").join("audit-text"));
+                let s = dlp_core::audit::audit_text_file(path, &out)?;
+                let human = format!(
+                    "{}: {} records, {} exact duplicate copies, {} near-duplicate pairs\nreport: {}",
+                    name,
+                    s["records"],
+                    s["within_split_duplicates"],
+                    s["near_duplicates"],
+                    out.join("report.md").display()
+                );
+                emit(common, &s, &human);
+                return Ok(());
+            }
             let dataset = lookup(name)?;
             let device = crate::setup(common)?;
             let out = common.out.clone().unwrap_or_else(|| {

@@ -400,3 +400,61 @@ fn ddpm_bad_input_is_one_clear_line() {
         "{err}"
     );
 }
+
+#[test]
+fn audit_a_text_file_and_a_link_prediction_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("docs.txt");
+    let base = "the quick brown fox jumps over the lazy dog while the cat sleeps on the warm mat";
+    std::fs::write(
+        &file,
+        format!("{base}\nsomething else entirely different here\n{base}\n{base} today\n"),
+    )
+    .unwrap();
+    let out = dir.path().join("audit");
+    let o = dlp(&[
+        "data",
+        "audit",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (s["records"].as_u64(), s["within_split_duplicates"].as_u64()),
+        (Some(4), Some(1))
+    );
+    assert_eq!(s["near_duplicates"], 2, "{s}");
+    assert!(out.join("report.md").is_file() && out.join("report.html").is_file());
+
+    let Some(root) = shared_data() else {
+        return skip(
+            "audit_a_text_file_and_a_link_prediction_set (nations part)",
+            "no shared data",
+        );
+    };
+    let out = dir.path().join("nations");
+    let o = dlp(&[
+        "data",
+        "audit",
+        "nations",
+        "--data-dir",
+        root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for key in [
+        "cross_split_duplicates",
+        "near_duplicates",
+        "inverse_leak_fraction",
+        "inverse_rule_mrr",
+    ] {
+        assert!(s.get(key).is_some(), "{key} missing: {s}");
+    }
+    assert!(out.join("relation_frequencies.png").is_file());
+}

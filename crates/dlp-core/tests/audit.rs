@@ -89,6 +89,16 @@ fn planted_image_problems_are_found() {
         let b = images::ImageRef { split, index: dst };
         planted_near.insert(if a < b { (a, b) } else { (b, a) });
     }
+    // 10 exact duplicates within the training set.
+    let mut planted_within = HashSet::new();
+    for k in 0..10 {
+        let (src, dst) = (2000 + k, 2100 + k);
+        train
+            .images
+            .splice(dst * size..(dst + 1) * size, copy(&train, src));
+        train.labels[dst] = train.labels[src];
+        planted_within.insert((src, dst));
+    }
     // 40 flipped training labels.
     for k in 0..40 {
         let i = 1500 + 7 * k;
@@ -108,6 +118,16 @@ fn planted_image_problems_are_found() {
         })
         .collect();
     score(&found_cross, &planted_cross, "cross-split exact duplicates");
+    let found_within: HashSet<(usize, usize)> = exact
+        .iter()
+        .filter(|g| g.len() == 2 && g.iter().all(|r| r.split == 0))
+        .map(|g| (g[0].index, g[1].index))
+        .collect();
+    score(
+        &found_within,
+        &planted_within,
+        "exact duplicates within a split",
+    );
     let near: HashSet<_> = images::near_duplicates(&splits, images::NEAR_COSINE, 0)
         .into_iter()
         .map(|p| (p.0, p.1))

@@ -24,6 +24,42 @@ use burn::tensor::Device;
 use serde_json::{Value, json};
 use std::path::Path;
 
+/// Audits a text file, one record a line (for TSV, the last column), writing the report into
+/// `out`: exact and near duplicates, and empty records.
+pub fn audit_text_file(path: &Path, out: &Path) -> Result<Value> {
+    let bytes = crate::data::read_maybe_gz(path)?;
+    let content = String::from_utf8(bytes)
+        .map_err(|e| Error::format(path, None, format!("not UTF-8: {e}")))?;
+    let records: Vec<&str> = content
+        .lines()
+        .map(|l| l.rsplit('\t').next().unwrap_or(l))
+        .collect();
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let exact = text::exact_duplicates(&records);
+    let near = text::near_duplicates(&records, text::NEAR_JACCARD);
+    let empty = records.iter().filter(|r| r.trim().is_empty()).count();
+    let summary = json!({
+        "kind": "text", "dataset": path.display().to_string(), "records": records.len(),
+        "within_split_duplicates": exact.iter().map(|g| g.len() - 1).sum::<usize>(),
+        "cross_split_duplicates": 0,
+        "near_duplicates": near.len(),
+        "near_duplicate_jaccard": text::NEAR_JACCARD,
+        "empty_records": empty,
+        "top_near_duplicates": near.iter().take(20).map(|p| json!({"a": p.0 + 1, "b": p.1 + 1, "jaccard": p.2})).collect::<Vec<_>>(),
+        "dlp_version": crate::run::VERSION,
+    });
+    let md = format!(
+        "# Data audit: {}\n\n{} records (one a line). Exact duplicates (extra copies): {}. Near-duplicate pairs (Jaccard of character 5-grams ≥ {}): {}. Empty records: {empty}.\n",
+        path.display(),
+        records.len(),
+        summary["within_split_duplicates"],
+        text::NEAR_JACCARD,
+        near.len()
+    );
+    write_report(out, &md, &summary)?;
+    Ok(summary)
+}
+
 /// Audits a registry dataset from `data_dir`, writing the report into `out`.
 pub fn audit(dataset: &Dataset, data_dir: &Path, out: &Path, device: &Device) -> Result<Value> {
     let dir = data_dir.join(dataset.dir);
@@ -258,6 +294,7 @@ pub fn audit_triples(kg: &LinkPrediction, out: &Path) -> Result<(Value, String)>
          Inverse-rule baseline (answers from the reverse of training triples): filtered MRR {:.3}, Hits@1 {:.3}.\n\n\
          Near-inverse relation pairs: {}. Near-duplicate relation pairs: {}.\n\n## Coverage\n\n\
          Entity degree: max {}, mean {:.1}, Gini {:.2}. Test entities never seen in training: {}; test triples with one: {}.\n\n\
+         Relation domains covered: {}.\n\n\
          `relation_frequencies.png`: training triples per relation, most frequent first.\n",
         f("train"),
         f("valid"),
@@ -281,6 +318,7 @@ pub fn audit_triples(kg: &LinkPrediction, out: &Path) -> Result<(Value, String)>
         summary["degree"]["gini"].as_f64().unwrap_or(0.0),
         f("test_entities_unseen_in_train"),
         f("test_triples_with_unseen_entity"),
+        f("domains"),
     );
     summary["near_duplicates"] = summary["near_duplicate_relation_pairs"]
         .as_array()

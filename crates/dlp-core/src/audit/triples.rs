@@ -53,7 +53,22 @@ pub fn audit(kg: &LinkPrediction) -> Value {
     }
     let mut top: Vec<(usize, usize)> = rel_counts.iter().copied().enumerate().collect();
     top.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+    // Domains: the first segment of Freebase-style relation paths (/people/person/...), else
+    // the relation itself.
+    let mut domains: HashMap<String, usize> = HashMap::new();
+    for (r, n) in rel_counts.iter().enumerate() {
+        let name = kg.relations.name(r as u32);
+        let domain = name
+            .strip_prefix('/')
+            .and_then(|p| p.split('/').next())
+            .unwrap_or(name);
+        *domains.entry(domain.to_string()).or_default() += n;
+    }
+    let mut domains: Vec<(String, usize)> = domains.into_iter().collect();
+    domains.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     json!({
+        "domains": domains.len(),
+        "top_domains": domains.iter().take(10).map(|(d, n)| json!({"domain": d, "train_triples": n})).collect::<Vec<_>>(),
         "train": kg.train.len(), "valid": kg.valid.len(), "test": kg.test.len(),
         "entities": kg.entities.len(), "relations": kg.relations.len(),
         "within_split_duplicates": within(&kg.train) + within(&kg.valid) + within(&kg.test),
