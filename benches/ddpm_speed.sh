@@ -25,4 +25,6 @@ path = f"results/ddpm-speed-{rust['config']}.json"
 open(path, "w").write(json.dumps(out, indent=2) + "\n")
 print(json.dumps(out, indent=2))
 print(f"speed relative to PyTorch (above 1 is faster): training {out['train_step_ratio']:.2f}x, sampling {out['sampling_ratio']:.2f}x -> {path}")
+for op in sorted(set(rust["ops_forward_ms"]) & set(torch["ops_forward_ms"])):
+    print(f"  {op}: dlp {rust['ops_forward_ms'][op]:.2f} ms, pytorch {torch['ops_forward_ms'][op]:.2f} ms")
 PY

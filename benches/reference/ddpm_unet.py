@@ -121,12 +121,27 @@ def main():
         for k in range(a.ddim_steps):
             x = x - 0.01 * net(x, torch.full((a.batch,), 999 - k * 10))
         sample_s = time.perf_counter() - s
+    y = torch.randn(64, 32, 28, 28)
+    conv, gn = nn.Conv2d(32, 32, 3, padding=1), nn.GroupNorm(32, 32)
+
+    def ms(f):
+        with torch.no_grad():
+            f()
+            s = time.perf_counter()
+            for _ in range(10):
+                f()
+            return (time.perf_counter() - s) * 100
+
+    ops = {"conv3x3_32_ms": ms(lambda: conv(y)), "groupnorm_ms": ms(lambda: gn(y)), "silu_ms": ms(lambda: F.silu(y)),
+           "silu_composed_ms": ms(lambda: y / (torch.exp(-y) + 1)), "sigmoid_ms": ms(lambda: torch.sigmoid(y)),
+           "exp_ms": ms(lambda: torch.exp(y)), "mul_ms": ms(lambda: y * y)}
     print(json.dumps({
         "framework": f"pytorch {torch.__version__}", "config": a.config, "batch": a.batch,
         "threads": a.threads, "parameters": sum(p.numel() for p in net.parameters()),
         "train_step_seconds": sorted(times)[len(times) // 2],
         "ddim_image_steps_per_second": a.batch * a.ddim_steps / sample_s,
         "forward_seconds": sample_s / a.ddim_steps,
+        "ops_forward_ms": ops,
     }))
 
 

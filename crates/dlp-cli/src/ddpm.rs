@@ -103,12 +103,12 @@ pub struct SamplerArgs {
     /// Ancestral variance: small (posterior) or large (beta).
     #[arg(long, default_value = "small")]
     variance: String,
-    /// DDIM steps (respaced, including t = T-1; default 100 for 2D, 50 for images).
+    /// DDIM steps (respaced, including t = T-1; default 100).
+    #[arg(long, default_value_t = 100)]
+    sampling_steps: usize,
+    /// DDIM eta (0 deterministic, 1 ancestral-like; default 1 for images, 0 for 2D).
     #[arg(long)]
-    sampling_steps: Option<usize>,
-    /// DDIM eta (0 deterministic, 1 ancestral-like).
-    #[arg(long, default_value_t = 0.0)]
-    eta: f64,
+    eta: Option<f64>,
 }
 
 impl SamplerArgs {
@@ -118,7 +118,8 @@ impl SamplerArgs {
             .sampler
             .as_deref()
             .unwrap_or(if images { "ddim" } else { "ancestral" });
-        let steps = self.sampling_steps.unwrap_or(if images { 50 } else { 100 });
+        let steps = self.sampling_steps;
+        let eta = self.eta.unwrap_or(if images { 1.0 } else { 0.0 });
         match name {
             "ancestral" => {
                 let variance = match self.variance.as_str() {
@@ -132,10 +133,7 @@ impl SamplerArgs {
                 };
                 Ok(Sampler::Ancestral { variance })
             }
-            "ddim" if steps > 0 => Ok(Sampler::Ddim {
-                steps,
-                eta: self.eta,
-            }),
+            "ddim" if steps > 0 => Ok(Sampler::Ddim { steps, eta }),
             "ddim" => Err(Error::Usage("--sampling-steps: must be at least 1".into())),
             other => Err(Error::Usage(format!(
                 "--sampler: `{other}` (expected ancestral or ddim)"

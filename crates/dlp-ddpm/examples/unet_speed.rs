@@ -4,8 +4,11 @@
 //!
 //! `cargo run --release -p dlp-ddpm --example unet_speed -- [mnist|cifar10] [BATCH] [THREADS]`
 use burn::module::Module;
+use burn::nn::conv::Conv2dConfig;
+use burn::nn::{GroupNormConfig, PaddingConfig2d};
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::activation::silu;
 use burn::tensor::{Device, Distribution, Tensor};
 use dlp_ddpm::model::Denoiser;
 use dlp_ddpm::unet::UNetConfig;
@@ -51,6 +54,29 @@ fn main() {
     }
     let _ = x.into_data();
     let sample_s = s.elapsed().as_secs_f64();
+    // The U-Net's building blocks alone, forward, on [64, 32, 28, 28].
+    let y = Tensor::<4>::random([64, 32, 28, 28], Distribution::Normal(0.0, 1.0), &plain);
+    let conv = Conv2dConfig::new([32, 32], [3, 3])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .init(&plain);
+    let gn = GroupNormConfig::new(32, 32).init(&plain);
+    let ms = |f: &dyn Fn() -> Tensor<4>| {
+        let _ = f().into_data();
+        let s = Instant::now();
+        for _ in 0..10 {
+            let _ = f().into_data();
+        }
+        s.elapsed().as_secs_f64() * 100.0
+    };
+    let ops = serde_json::json!({
+        "conv3x3_32_ms": ms(&|| conv.forward(y.clone())),
+        "groupnorm_ms": ms(&|| gn.forward(y.clone())),
+        "silu_ms": ms(&|| silu(y.clone())),
+        "silu_composed_ms": ms(&|| y.clone() / ((y.clone() * -1.0).exp() + 1.0)),
+        "sigmoid_ms": ms(&|| burn::tensor::activation::sigmoid(y.clone())),
+        "exp_ms": ms(&|| y.clone().exp()),
+        "mul_ms": ms(&|| y.clone() * y.clone()),
+    });
     println!(
         "{}",
         serde_json::json!({
@@ -59,6 +85,7 @@ fn main() {
             "train_step_seconds": times[times.len() / 2],
             "ddim_image_steps_per_second": (b * steps) as f64 / sample_s,
             "forward_seconds": sample_s / steps as f64,
+            "ops_forward_ms": ops,
         })
     );
 }

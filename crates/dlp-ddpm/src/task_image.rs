@@ -160,7 +160,7 @@ impl Workload<4> for Images {
         (x, labels)
     }
 
-    /// 64 EMA samples by DDIM (50 steps, η = 0) as an 8×8 grid.
+    /// 64 EMA samples by DDIM (100 steps, η = 1) as an 8×8 grid.
     fn snapshot(
         &self,
         ema: &UNet,
@@ -169,8 +169,8 @@ impl Workload<4> for Images {
         device: &Device,
     ) -> Result<String> {
         let sampler = Sampler::Ddim {
-            steps: 50,
-            eta: 0.0,
+            steps: 100,
+            eta: 1.0,
         };
         let mut rng = Rng::new(self.seed).fork(7);
         let (x, _) = sample_images(
