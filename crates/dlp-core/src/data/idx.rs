@@ -287,6 +287,40 @@ mod tests {
     }
 
     #[test]
+    fn cifar10_binary_records_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = |label: u8, fill: u8| {
+            let mut r = vec![label];
+            r.extend(std::iter::repeat_n(fill, 3072));
+            r
+        };
+        let mut batch = record(3, 7);
+        batch.extend(record(9, 200));
+        for i in 1..=5 {
+            std::fs::write(dir.path().join(format!("data_batch_{i}.bin")), &batch).unwrap();
+        }
+        std::fs::write(dir.path().join("test_batch.bin"), record(0, 1)).unwrap();
+        let train = LabelledImages::load_cifar10(dir.path(), Split::Train).unwrap();
+        assert_eq!((train.len(), train.channels, train.height), (10, 3, 32));
+        assert_eq!(&train.labels[..2], &[3, 9]);
+        assert!(train.image(1).iter().all(|&p| p == 200));
+        // A cut record and an impossible label are errors naming the file.
+        std::fs::write(dir.path().join("test_batch.bin"), &record(0, 1)[..3000]).unwrap();
+        let err = LabelledImages::load_cifar10(dir.path(), Split::Test)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("test_batch.bin") && err.contains("3073-byte records"),
+            "{err}"
+        );
+        std::fs::write(dir.path().join("test_batch.bin"), record(12, 1)).unwrap();
+        let err = LabelledImages::load_cifar10(dir.path(), Split::Test)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("label 12"), "{err}");
+    }
+
+    #[test]
     fn truncated_gzip_is_an_error_naming_the_file() {
         use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
