@@ -90,7 +90,9 @@ pub fn bits_per_dim<M: Denoiser<4>>(
         full(shape, 0.0, &device),
     );
     let mut total = per_image(prior);
+    let progress = dlp_core::progress::Progress::new("bits/dim", d.num_timesteps() as u64);
     for t in (0..d.num_timesteps()).rev() {
+        progress.inc(1);
         let ts = vec![t; b];
         let xt = d.q_sample(x0.clone(), &ts, normal(shape, rng, &device));
         let out = model.forward(xt.clone(), &ts);
@@ -108,6 +110,7 @@ pub fn bits_per_dim<M: Denoiser<4>>(
             *acc += v;
         }
     }
+    progress.finish();
     total
         .into_iter()
         .map(|nats| nats / (dims * std::f64::consts::LN_2))
