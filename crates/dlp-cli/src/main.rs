@@ -4,6 +4,7 @@
 mod data;
 mod ddpm;
 mod demo;
+mod dni;
 
 use clap::{Parser, Subcommand};
 use dlp_core::Error;
@@ -19,6 +20,7 @@ Examples:
   dlp data fetch fashion-mnist               download into $DLP_DATA_DIR (or ./data)
   dlp data stats fb15k-237                   load a dataset and print its counts
   dlp data audit wn18rr                      duplicates, leakage, balance, label errors
+  dlp dni train --method cdni --epochs 3     MNIST with synthetic gradients between layers
   dlp ddpm schedule --schedule cosine --steps 1000 --json
   dlp ddpm train --dataset 8gaussians --out runs/8g   then: dlp ddpm eval --run runs/8g --json
 
@@ -67,6 +69,9 @@ enum Command {
     /// Diffusion (DDPM, Ho et al. 2020): schedule, train, sample, eval.
     #[command(subcommand)]
     Ddpm(ddpm::Command),
+    /// Synthetic gradients (DNI, Jaderberg et al. 2017): train.
+    #[command(subcommand)]
+    Dni(dni::Command),
 }
 
 /// Prints a summary: JSON on stdout with `--json`, else the given human lines.
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args, &cli.common),
         Command::Data(cmd) => data::run(cmd, &cli.common),
         Command::Ddpm(cmd) => ddpm::run(cmd, &cli.common),
+        Command::Dni(cmd) => dni::run(cmd, &cli.common),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -458,3 +458,27 @@ fn audit_a_text_file_and_a_link_prediction_set() {
     }
     assert!(out.join("relation_frequencies.png").is_file());
 }
+
+#[test]
+fn dni_train_reports_test_error() {
+    let out = dlp(&["dni", "train", "--method", "sideways"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("sideways"));
+    let Some(root) = shared_data() else {
+        return skip("dni_train_reports_test_error", "no shared data");
+    };
+    let out = dlp(&[
+        "dni",
+        "train",
+        "--method",
+        "cdni",
+        "--data-dir",
+        root.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let err = s["test_error"].as_f64().unwrap();
+    assert!(err > 0.0 && err < 0.1, "{s}");
+    assert!(s["samples_per_second"].as_f64().unwrap() > 0.0);
+}

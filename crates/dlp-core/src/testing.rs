@@ -50,13 +50,20 @@ pub fn serve_dir(root: &Path) -> String {
     format!("http://{addr}")
 }
 
-/// The shared data directory: `$DLP_DATA_DIR`, else `shared/data` beside the checkout, if it
-/// exists. Tests that need it skip, saying why, when this is `None`.
+/// The shared data directory: `$DLP_DATA_DIR`, else `shared/data` beside the checkout (found
+/// from the working directory, which cargo sets to the crate's folder), if it exists. Tests that
+/// need it skip, saying why, when this is `None`.
 pub fn shared_data() -> Option<PathBuf> {
-    let candidate = std::env::var_os(crate::data::DATA_DIR_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    candidate.is_dir().then_some(candidate)
+    if let Some(dir) = std::env::var_os(crate::data::DATA_DIR_ENV) {
+        return Some(PathBuf::from(dir)).filter(|d| d.is_dir());
+    }
+    let beside = |base: &Path| base.join("../../../shared/data");
+    std::env::current_dir()
+        .ok()
+        .map(|d| beside(&d))
+        .into_iter()
+        .chain([beside(Path::new(env!("CARGO_MANIFEST_DIR")))])
+        .find(|d| d.is_dir())
 }
 
 /// Prints why a test is skipped, in a form that shows in the test output.

@@ -1,5 +1,16 @@
 //! dlp-dni: Decoupled Neural Interfaces using synthetic gradients (Jaderberg et al., ICML 2017).
 //!
-//! Not implemented yet: this crate holds the place of the DNI system in the workspace so that
-//! its dependency rules (on `dlp-core` only) hold from the start. See the project issues for
-//! its scope: synthetic-gradient models, decoupled modules, sequential and concurrent trainers.
+//! So far: the building blocks and the sequential trainer that defines the method's semantics.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | [`synthetic`] | the synthetic-gradient model M_i: ĝ_i = M_i(h_i[, y]), zero-initialised output |
+//! | [`layers`] | a fully connected block (Linear, batch norm, ReLU) and a network of them |
+//! | [`train`] | backprop and DNI/cDNI on the same model code, sequential execution |
+//!
+//! Still to come (see the DNI issue): the concurrent trainer (a worker thread per module),
+//! forward unlocking, stochastic updates, BP(λ), the CNN, recurrent DNI and the `dlp dni` command.
+
+pub mod layers;
+pub mod synthetic;
+pub mod train;

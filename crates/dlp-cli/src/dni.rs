@@ -1,0 +1,80 @@
+//! `dlp dni train`.
+
+use crate::{Common, emit, setup};
+use dlp_core::Error;
+use dlp_core::data::idx::{LabelledImages, Split};
+use dlp_core::data::{data_dir, registry};
+use dlp_dni::train::{Examples, TrainConfig, train};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Train an FC network by backprop, DNI or cDNI (sequential execution) and report test error.
+    Train {
+        /// mnist or fashion-mnist (from --data-dir).
+        #[arg(long, default_value = "mnist")]
+        dataset: String,
+        /// Hidden layers of 256 units.
+        #[arg(long, default_value_t = 3)]
+        layers: usize,
+        /// backprop, dni or cdni.
+        #[arg(long, default_value = "dni")]
+        method: String,
+        #[arg(long, default_value_t = 1)]
+        epochs: usize,
+    },
+}
+
+fn examples(set: &LabelledImages) -> Examples {
+    Examples {
+        x: set.images.iter().map(|&p| p as f32 / 255.0).collect(),
+        y: set.labels.iter().map(|&l| l as usize).collect(),
+        dim: set.channels * set.height * set.width,
+        classes: 10,
+    }
+}
+
+pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
+    let Command::Train {
+        dataset,
+        layers,
+        method,
+        epochs,
+    } = cmd;
+    let method = method.parse()?;
+    let device = setup(common)?;
+    let spec = registry::find(dataset)
+        .filter(|d| d.kind == registry::Kind::Images && d.name != "cifar10")
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--dataset: `{dataset}` (expected mnist or fashion-mnist)"
+            ))
+        })?;
+    let dir = data_dir(common.data_dir.as_deref()).join(spec.dir);
+    let train_set = examples(&LabelledImages::load(&dir, Split::Train)?);
+    let test_set = examples(&LabelledImages::load(&dir, Split::Test)?);
+    if *layers == 0 || *epochs == 0 {
+        return Err(Error::Usage(
+            "--layers and --epochs must be at least 1".into(),
+        ));
+    }
+    let cfg = TrainConfig {
+        method,
+        layers: *layers,
+        epochs: *epochs,
+        seed: common.seed,
+        ..TrainConfig::default()
+    };
+    let s = train(&cfg, &train_set, &test_set, &device)?;
+    let human = format!(
+        "{} {:?}, {} layers, {} epochs: test error {:.4} in {:.1}s ({:.0} samples/s)",
+        spec.name,
+        cfg.method,
+        layers,
+        epochs,
+        s["test_error"].as_f64().unwrap_or(f64::NAN),
+        s["seconds"].as_f64().unwrap_or(f64::NAN),
+        s["samples_per_second"].as_f64().unwrap_or(f64::NAN)
+    );
+    emit(common, &s, &human);
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! The synthetic-gradient model (Jaderberg et al. 2017, Section 2): a module M_i beside layer
+//! output h_i predicts ĝ_i ≈ ∂L/∂h_i, from h_i alone (DNI) or from h_i and the one-hot label
+//! (cDNI), so that the layer can update without waiting for the true gradient.
+//!
+//! M_i is linear (`hidden = 0`) or an MLP with ReLU; its output layer starts at zero, so that
+//! ĝ = 0 at first and the layers do not move on untrained predictions (as the paper does).
+//! Its loss is `mean((ĝ − δ)²)` over the batch and the units, δ being the target gradient
+//! scaled to a per-example gradient (multiplied by the batch size: the gradient of a batch-mean
+//! loss has 1/B in it, which would otherwise shrink the targets with the batch).
+//!
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//! use dlp_dni::synthetic::SyntheticGradient;
+//! let device = Device::flex();
+//! let m = SyntheticGradient::new(8, 0, Some(10), &device);
+//! let h = Tensor::<2>::ones([4, 8], &device);
+//! let g = m.forward(h, Some(&[1, 2, 3, 4]));
+//! assert_eq!(g.dims(), [4, 8]);
+//! ```
+
+use burn::module::Module;
+use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+/// M_i: predicts ∂L/∂h from h (and the label when conditional).
+#[derive(Module, Debug)]
+pub struct SyntheticGradient {
+    hidden: Vec<Linear>,
+    output: Linear,
+    classes: usize,
+}
+
+impl SyntheticGradient {
+    /// For outputs of width `width`; `hidden` units in one hidden layer (0: linear); `classes`
+    /// for cDNI.
+    pub fn new(width: usize, hidden: usize, classes: Option<usize>, device: &Device) -> Self {
+        let classes = classes.unwrap_or(0);
+        let input = width + classes;
+        let (hidden, last_in) = if hidden > 0 {
+            (vec![LinearConfig::new(input, hidden).init(device)], hidden)
+        } else {
+            (Vec::new(), input)
+        };
+        Self {
+            hidden,
+            output: LinearConfig::new(last_in, width)
+                .with_initializer(Initializer::Zeros)
+                .init(device),
+            classes,
+        }
+    }
+
+    /// ĝ for `h` `[b, width]` (and labels, for cDNI).
+    pub fn forward(&self, h: Tensor<2>, labels: Option<&[usize]>) -> Tensor<2> {
+        let mut x = h;
+        if self.classes > 0 {
+            let labels = labels.expect("cDNI needs the labels");
+            let b = labels.len();
+            let mut onehot = vec![0f32; b * self.classes];
+            for (i, &l) in labels.iter().enumerate() {
+                onehot[i * self.classes + l] = 1.0;
+            }
+            let y = Tensor::<2>::from_data(TensorData::new(onehot, [b, self.classes]), &x.device());
+            x = Tensor::cat(vec![x, y], 1);
+        }
+        for layer in &self.hidden {
+            x = relu(layer.forward(x));
+        }
+        self.output.forward(x)
+    }
+}
+
+/// Labels as an integer tensor `[b]`.
+pub fn labels_tensor(labels: &[usize], device: &Device) -> Tensor<1, Int> {
+    let v: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+    Tensor::from_data(TensorData::new(v, [labels.len()]), device)
+}

@@ -1,0 +1,87 @@
+//! DNI, cDNI and backprop on MNIST (skipped, saying why, when the shared data are absent).
+
+use burn::tensor::Device;
+use dlp_core::data::idx::{LabelledImages, Split};
+use dlp_core::testing::{shared_data, skip};
+use dlp_dni::train::{Examples, Method, TrainConfig, train};
+
+fn examples(set: &LabelledImages) -> Examples {
+    Examples {
+        x: set.images.iter().map(|&p| p as f32 / 255.0).collect(),
+        y: set.labels.iter().map(|&l| l as usize).collect(),
+        dim: set.height * set.width,
+        classes: 10,
+    }
+}
+
+#[test]
+fn dni_and_cdni_learn_mnist_like_backprop() {
+    let Some(root) = shared_data() else {
+        return skip("dni_and_cdni_learn_mnist_like_backprop", "no shared data");
+    };
+    let train_set = examples(&LabelledImages::load(&root.join("mnist"), Split::Train).unwrap());
+    let test_set = examples(&LabelledImages::load(&root.join("mnist"), Split::Test).unwrap());
+    let device = Device::flex();
+    let mut errors = Vec::new();
+    for method in [Method::Backprop, Method::Dni, Method::Cdni] {
+        let cfg = TrainConfig {
+            method,
+            epochs: 3,
+            ..TrainConfig::default()
+        };
+        let s = train(&cfg, &train_set, &test_set, &device).unwrap();
+        eprintln!("{method:?}: {s}");
+        errors.push(s["test_error"].as_f64().unwrap());
+    }
+    // Three epochs, 3 layers of 256 (measured: backprop 2.2%, DNI 10.7%, cDNI 3.0%): the
+    // synthetic gradients train every layer; the label makes them far better early on, as in
+    // the paper.
+    assert!(errors[0] < 0.03, "{errors:?}");
+    assert!(errors[2] < 0.05, "{errors:?}");
+    assert!(errors[1] < 0.15, "{errors:?}");
+}
+
+#[test]
+fn dni_trains_every_layer_on_generated_spirals() {
+    // No data needed: three interleaved spirals, which a linear model cannot separate.
+    let mut rng = dlp_core::rng::Rng::new(4);
+    let make = |n, rng: &mut dlp_core::rng::Rng| {
+        let (x, y) = dlp_core::demo::spirals(n, 3, 0.2, rng);
+        Examples {
+            x,
+            y: y.into_iter().map(|l| l as usize).collect(),
+            dim: 2,
+            classes: 3,
+        }
+    };
+    let (train_set, test_set) = (make(6000, &mut rng), make(1500, &mut rng));
+    let device = Device::flex();
+    for method in [Method::Backprop, Method::Cdni] {
+        let cfg = TrainConfig {
+            method,
+            width: 16,
+            batch_size: 64,
+            epochs: 8,
+            ..TrainConfig::default()
+        };
+        let s = train(&cfg, &train_set, &test_set, &device).unwrap();
+        let err = s["test_error"].as_f64().unwrap();
+        eprintln!("{method:?}: test error {err}");
+        assert!(err < 0.1, "{method:?}: {err}");
+    }
+    // Without learning the synthetic gradients (they stay at their zero start), only the
+    // classifier learns, on random features: the layers below owe their training to M_i.
+    let frozen = TrainConfig {
+        method: Method::Cdni,
+        width: 16,
+        batch_size: 64,
+        epochs: 8,
+        sg_learning_rate: 0.0,
+        ..TrainConfig::default()
+    };
+    let err = train(&frozen, &train_set, &test_set, &device).unwrap()["test_error"]
+        .as_f64()
+        .unwrap();
+    eprintln!("cDNI with untrained synthetic gradients: test error {err}");
+    assert!(err > 0.1, "{err}");
+}
