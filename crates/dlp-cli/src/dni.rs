@@ -21,6 +21,9 @@ pub enum Command {
         method: String,
         #[arg(long, default_value_t = 1)]
         epochs: usize,
+        /// 1: sequential; layers + 1: a worker thread per module (DNI and cDNI).
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
     },
 }
 
@@ -39,7 +42,14 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         layers,
         method,
         epochs,
+        workers,
     } = cmd;
+    if *workers != 1 && *workers != layers + 1 {
+        return Err(Error::Usage(format!(
+            "--workers: 1 (sequential) or {} (one per module: {layers} blocks and the classifier); grouping modules is not implemented yet",
+            layers + 1
+        )));
+    }
     let method = method.parse()?;
     let device = setup(common)?;
     let spec = registry::find(dataset)
@@ -64,7 +74,11 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         seed: common.seed,
         ..TrainConfig::default()
     };
-    let s = train(&cfg, &train_set, &test_set, &device)?;
+    let s = if *workers == 1 {
+        train(&cfg, &train_set, &test_set, &device)?
+    } else {
+        dlp_dni::concurrent::train_concurrent(&cfg, &train_set, &test_set, &device)?
+    };
     let human = format!(
         "{} {:?}, {} layers, {} epochs: test error {:.4} in {:.1}s ({:.0} samples/s)",
         spec.name,

@@ -481,4 +481,20 @@ fn dni_train_reports_test_error() {
     let err = s["test_error"].as_f64().unwrap();
     assert!(err > 0.0 && err < 0.1, "{s}");
     assert!(s["samples_per_second"].as_f64().unwrap() > 0.0);
+    let out = dlp(&[
+        "dni",
+        "train",
+        "--method",
+        "dni",
+        "--workers",
+        "4",
+        "--data-dir",
+        root.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["workers"].as_array().map(Vec::len), Some(4), "{s}");
+    let out = dlp(&["dni", "train", "--workers", "3"]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -93,7 +93,7 @@ impl Examples {
         self.y.is_empty()
     }
 
-    fn batch(&self, idx: &[usize], device: &Device) -> (Tensor<2>, Vec<usize>) {
+    pub(crate) fn batch(&self, idx: &[usize], device: &Device) -> (Tensor<2>, Vec<usize>) {
         let x: Vec<f32> = idx
             .iter()
             .flat_map(|&i| self.x[i * self.dim..(i + 1) * self.dim].iter().copied())
@@ -106,7 +106,7 @@ impl Examples {
     }
 }
 
-fn accuracy(net: &FcNet, data: &Examples, device: &Device) -> f64 {
+pub(crate) fn accuracy(net: &FcNet, data: &Examples, device: &Device) -> f64 {
     let net = net.valid();
     let all: Vec<usize> = (0..data.len()).collect();
     let correct: usize = all
@@ -131,7 +131,7 @@ fn accuracy(net: &FcNet, data: &Examples, device: &Device) -> f64 {
     correct as f64 / data.len().max(1) as f64
 }
 
-fn scalar(t: Tensor<1>) -> f64 {
+pub(crate) fn scalar(t: Tensor<1>) -> f64 {
     t.into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()

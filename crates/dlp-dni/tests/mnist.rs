@@ -85,3 +85,37 @@ fn dni_trains_every_layer_on_generated_spirals() {
     eprintln!("cDNI with untrained synthetic gradients: test error {err}");
     assert!(err > 0.1, "{err}");
 }
+
+#[test]
+fn concurrent_workers_learn_mnist_and_report_their_time() {
+    let Some(root) = shared_data() else {
+        return skip(
+            "concurrent_workers_learn_mnist_and_report_their_time",
+            "no shared data",
+        );
+    };
+    let train_set = examples(&LabelledImages::load(&root.join("mnist"), Split::Train).unwrap());
+    let test_set = examples(&LabelledImages::load(&root.join("mnist"), Split::Test).unwrap());
+    let cfg = TrainConfig {
+        method: Method::Cdni,
+        epochs: 3,
+        ..TrainConfig::default()
+    };
+    let s = dlp_dni::concurrent::train_concurrent(&cfg, &train_set, &test_set, &Device::flex())
+        .unwrap();
+    eprintln!("concurrent cDNI: {s}");
+    let workers = s["workers"].as_array().unwrap();
+    assert_eq!(workers.len(), 4);
+    for w in workers {
+        let f = w["busy_fraction"].as_f64().unwrap();
+        assert!(f > 0.0 && f <= 1.0, "{w}");
+        assert_eq!(w["updates"], 3 * (60000 / 256));
+    }
+    // Every block's synthetic-gradient model learned from (stale) targets.
+    assert!(
+        workers[..3]
+            .iter()
+            .all(|w| w["synthetic_gradient_updates"].as_u64().unwrap() > 500)
+    );
+    assert!(s["test_error"].as_f64().unwrap() < 0.06, "{s}");
+}
