@@ -24,6 +24,9 @@ pub enum Command {
         /// 1: sequential; layers + 1: a worker thread per module (DNI and cDNI).
         #[arg(long, default_value_t = 1)]
         workers: usize,
+        /// Stochastic updates: each module updates with this probability per step.
+        #[arg(long, default_value_t = 1.0)]
+        update_prob: f64,
     },
 }
 
@@ -43,7 +46,13 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         method,
         epochs,
         workers,
+        update_prob,
     } = cmd;
+    if !(*update_prob > 0.0 && *update_prob <= 1.0) {
+        return Err(Error::Usage(format!(
+            "--update-prob: {update_prob} is not in (0, 1]"
+        )));
+    }
     if *workers != 1 && *workers != layers + 1 {
         return Err(Error::Usage(format!(
             "--workers: 1 (sequential) or {} (one per module: {layers} blocks and the classifier); grouping modules is not implemented yet",
@@ -71,6 +80,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         method,
         layers: *layers,
         epochs: *epochs,
+        update_prob: *update_prob,
         seed: common.seed,
         ..TrainConfig::default()
     };

@@ -59,6 +59,8 @@ struct BlockWorker {
     sg: SyntheticGradient,
     lr: f64,
     sg_lr: f64,
+    update_prob: f64,
+    rng: Rng,
 }
 
 impl BlockWorker {
@@ -74,6 +76,8 @@ impl BlockWorker {
             mut sg,
             lr,
             sg_lr,
+            update_prob,
+            mut rng,
         } = self;
         let (mut opt, mut sg_opt) = (AdamConfig::new().init(), AdamConfig::new().init());
         let mut stats = WorkerStats::default();
@@ -114,9 +118,11 @@ impl BlockWorker {
                     delta: g * b,
                 });
             }
-            let block_grads = GradientsParams::from_grads(grads, &block);
-            block = opt.step(lr, block, block_grads);
-            stats.updates += 1;
+            if rng.uniform() < update_prob {
+                let block_grads = GradientsParams::from_grads(grads, &block);
+                block = opt.step(lr, block, block_grads);
+                stats.updates += 1;
+            }
             kept.insert(msg.id, (h.clone().detach(), msg.labels.clone()));
             while kept.len() > 8 {
                 kept.pop_first();
@@ -216,6 +222,8 @@ pub fn train_concurrent(
                 sg: SyntheticGradient::new(cfg.width, cfg.sg_hidden, classes, &ad),
                 lr: cfg.learning_rate,
                 sg_lr: cfg.sg_learning_rate,
+                update_prob: cfg.update_prob,
+                rng: Rng::new(cfg.seed).fork(100 + handles.len() as u64),
             };
             let input = std::mem::replace(&mut prev_rx, out_rx);
             let down = down_tx.replace(target_tx);

@@ -57,6 +57,9 @@ pub struct TrainConfig {
     pub sg_learning_rate: f64,
     /// Hidden units of the synthetic-gradient models (0: linear).
     pub sg_hidden: usize,
+    /// Stochastic updates (paper, Section 3.3): each module updates its layer with this
+    /// probability at each step (1: always). DNI and cDNI only.
+    pub update_prob: f64,
     pub seed: u64,
 }
 
@@ -71,6 +74,7 @@ impl Default for TrainConfig {
             learning_rate: 1e-3,
             sg_learning_rate: 1e-3,
             sg_hidden: 0,
+            update_prob: 1.0,
             seed: 0,
         }
     }
@@ -162,6 +166,8 @@ pub fn train(
     let mut block_opt: Vec<ModuleOptimizer> = (0..cfg.layers).map(|_| adam()).collect();
     let mut sg_opt: Vec<ModuleOptimizer> = (0..cfg.layers).map(|_| adam()).collect();
     let mut head_opt = adam();
+    // A stream of its own, so that skipping updates does not change the data order.
+    let mut update_rng = rng.fork(1 << 40);
     let (mut last_loss, mut last_sg_loss) = (f64::NAN, 0.0);
     for _ in 0..cfg.epochs {
         for idx in rng.batches(train_set.len(), cfg.batch_size, true) {
@@ -217,8 +223,12 @@ pub fn train(
                     if i > 0 {
                         target = xin.grad(&grads).expect("input gradient") * b;
                     }
-                    let block_grads = GradientsParams::from_grads(grads, &block);
-                    new_blocks.push(block_opt[i].step(cfg.learning_rate, block, block_grads));
+                    if update_rng.uniform() < cfg.update_prob {
+                        let block_grads = GradientsParams::from_grads(grads, &block);
+                        new_blocks.push(block_opt[i].step(cfg.learning_rate, block, block_grads));
+                    } else {
+                        new_blocks.push(block);
+                    }
                 }
                 new_blocks.reverse();
                 last_sg_loss = sg_loss_sum / cfg.layers as f64;

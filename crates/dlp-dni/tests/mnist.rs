@@ -69,6 +69,20 @@ fn dni_trains_every_layer_on_generated_spirals() {
         eprintln!("{method:?}: test error {err}");
         assert!(err < 0.1, "{method:?}: {err}");
     }
+    // Stochastic updates: each module updates at half of the steps, and still learns.
+    let half = TrainConfig {
+        method: Method::Cdni,
+        width: 16,
+        batch_size: 64,
+        epochs: 8,
+        update_prob: 0.5,
+        ..TrainConfig::default()
+    };
+    let err = train(&half, &train_set, &test_set, &device).unwrap()["test_error"]
+        .as_f64()
+        .unwrap();
+    eprintln!("cDNI with update probability 0.5: test error {err}");
+    assert!(err < 0.1, "{err}");
     // Without learning the synthetic gradients (they stay at their zero start), only the
     // classifier learns, on random features: the layers below owe their training to M_i.
     let frozen = TrainConfig {
