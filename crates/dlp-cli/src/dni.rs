@@ -10,7 +10,7 @@ use dlp_dni::train::{Examples, TrainConfig, train};
 pub enum Command {
     /// Train an FC network by backprop, DNI or cDNI (sequential execution) and report test error.
     Train {
-        /// mnist or fashion-mnist (from --data-dir).
+        /// mnist, fashion-mnist or cifar10 (from --data-dir).
         #[arg(long, default_value = "mnist")]
         dataset: String,
         /// Hidden layers of 256 units.
@@ -62,15 +62,15 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
     let method = method.parse()?;
     let device = setup(common)?;
     let spec = registry::find(dataset)
-        .filter(|d| d.kind == registry::Kind::Images && d.name != "cifar10")
+        .filter(|d| d.kind == registry::Kind::Images)
         .ok_or_else(|| {
             Error::Usage(format!(
-                "--dataset: `{dataset}` (expected mnist or fashion-mnist)"
+                "--dataset: `{dataset}` (expected mnist, fashion-mnist or cifar10)"
             ))
         })?;
-    let dir = data_dir(common.data_dir.as_deref()).join(spec.dir);
-    let train_set = examples(&LabelledImages::load(&dir, Split::Train)?);
-    let test_set = examples(&LabelledImages::load(&dir, Split::Test)?);
+    let root = data_dir(common.data_dir.as_deref());
+    let train_set = examples(&LabelledImages::load_dataset(spec, &root, Split::Train)?);
+    let test_set = examples(&LabelledImages::load_dataset(spec, &root, Split::Test)?);
     if *layers == 0 || *epochs == 0 {
         return Err(Error::Usage(
             "--layers and --epochs must be at least 1".into(),

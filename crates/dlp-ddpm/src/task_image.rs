@@ -9,7 +9,7 @@ use crate::train::{ModelConfig, TrainConfig, Workload};
 use crate::unet::{UNet, UNetConfig};
 use burn::tensor::{Device, Tensor};
 use dlp_core::data::idx::{LabelledImages, Split};
-use dlp_core::data::{data_dir, registry};
+use dlp_core::data::registry;
 use dlp_core::error::{Error, Result};
 use dlp_core::plot::image_grid;
 use dlp_core::rng::Rng;
@@ -34,12 +34,7 @@ pub fn load_split(dataset: &str, data_dir_: &Path, split: Split) -> Result<Label
                 "`{dataset}` is not an image dataset of the registry"
             ))
         })?;
-    let dir = data_dir(Some(data_dir_)).join(spec.dir);
-    if dataset == "cifar10" {
-        LabelledImages::load_cifar10(&dir, split)
-    } else {
-        LabelledImages::load(&dir, split)
-    }
+    LabelledImages::load_dataset(spec, data_dir_, split)
 }
 
 impl Images {

@@ -150,9 +150,7 @@ impl UNetConfig {
             mid,
             up,
             norm_out: group_norm(width, device),
-            conv_out: zero(Conv2dConfig::new([width, self.in_channels], [3, 3]))
-                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                .init(device),
+            conv_out: zero_conv3(width, self.in_channels, device),
             upsample: Interpolate2dConfig::new()
                 .with_scale_factor(Some([2.0, 2.0]))
                 .with_mode(InterpolateMode::Nearest)
@@ -163,8 +161,12 @@ impl UNetConfig {
     }
 }
 
-fn zero(c: Conv2dConfig) -> Conv2dConfig {
-    c.with_initializer(Initializer::Zeros)
+/// A 3×3 convolution (padding 1) that starts at zero, as the paper's last layers do.
+fn zero_conv3(cin: usize, cout: usize, device: &Device) -> Conv2d {
+    Conv2dConfig::new([cin, cout], [3, 3])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .with_initializer(Initializer::Zeros)
+        .init(device)
 }
 
 fn conv3(cin: usize, cout: usize, stride: usize, device: &Device) -> Conv2d {
@@ -240,9 +242,7 @@ impl Stage {
             temb_proj: LinearConfig::new(temb, cout).init(device),
             norm2: group_norm(cout, device),
             dropout: DropoutConfig::new(dropout).init(),
-            conv2: zero(Conv2dConfig::new([cout, cout], [3, 3]))
-                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                .init(device),
+            conv2: zero_conv3(cout, cout, device),
             shortcut: (cin != cout).then(|| Conv2dConfig::new([cin, cout], [1, 1]).init(device)),
             attn,
         })

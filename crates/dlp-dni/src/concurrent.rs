@@ -47,6 +47,14 @@ pub struct WorkerStats {
 }
 
 impl WorkerStats {
+    /// The next message, its wait counted as idle time; `None` once the sender is gone.
+    fn recv<T>(&mut self, rx: &Receiver<T>) -> Option<T> {
+        let wait = Instant::now();
+        let msg = rx.recv().ok();
+        self.idle += wait.elapsed().as_secs_f64();
+        msg
+    }
+
     fn json(&self, module: usize) -> Value {
         json!({"module": module, "busy_seconds": self.busy, "idle_seconds": self.idle,
                "busy_fraction": self.busy / (self.busy + self.idle).max(1e-12),
@@ -102,9 +110,7 @@ impl BlockWorker {
                 sg = train_sg(sg, t, &mut kept, &mut stats);
             }
             stats.busy += start.elapsed().as_secs_f64();
-            let wait = Instant::now();
-            let Ok(msg) = input.recv() else { break };
-            stats.idle += wait.elapsed().as_secs_f64();
+            let Some(msg) = stats.recv(&input) else { break };
             let start = Instant::now();
             let b = msg.labels.len() as f64;
             let xin = msg.x.require_grad();
@@ -160,9 +166,7 @@ fn classifier_worker(
     let mut stats = WorkerStats::default();
     let mut last = f64::NAN;
     loop {
-        let wait = Instant::now();
-        let Ok(msg) = input.recv() else { break };
-        stats.idle += wait.elapsed().as_secs_f64();
+        let Some(msg) = stats.recv(&input) else { break };
         let start = Instant::now();
         let b = msg.labels.len() as f64;
         let xin = msg.x.require_grad();

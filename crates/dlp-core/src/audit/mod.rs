@@ -66,13 +66,7 @@ pub fn audit(dataset: &Dataset, data_dir: &Path, out: &Path, device: &Device) ->
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let (mut summary, md) = match dataset.kind {
         Kind::Images => {
-            let load = |split| {
-                if dataset.name == "cifar10" {
-                    LabelledImages::load_cifar10(&dir, split)
-                } else {
-                    LabelledImages::load(&dir, split)
-                }
-            };
+            let load = |split| LabelledImages::load_dataset(dataset, data_dir, split);
             audit_images(&load(Split::Train)?, &load(Split::Test)?, out, device)?
         }
         Kind::LinkPrediction => audit_triples(&LinkPrediction::load(&dir)?, out)?,

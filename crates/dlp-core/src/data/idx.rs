@@ -205,6 +205,21 @@ impl LabelledImages {
         Ok(out)
     }
 
+    /// Loads a split of a registry image dataset from `data_dir` with the reader its format
+    /// needs (CIFAR-10 binary, else IDX).
+    pub fn load_dataset(
+        dataset: &super::registry::Dataset,
+        data_dir: &Path,
+        split: Split,
+    ) -> Result<Self> {
+        let dir = data_dir.join(dataset.dir);
+        if dataset.name == "cifar10" {
+            Self::load_cifar10(&dir, split)
+        } else {
+            Self::load(&dir, split)
+        }
+    }
+
     /// Number of examples.
     pub fn len(&self) -> usize {
         self.labels.len()

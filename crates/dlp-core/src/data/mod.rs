@@ -79,13 +79,7 @@ pub fn stats(dataset: &registry::Dataset, data_dir: &Path) -> Result<serde_json:
     }
     Ok(match dataset.kind {
         Kind::Images => {
-            let load = |split| {
-                if dataset.name == "cifar10" {
-                    idx::LabelledImages::load_cifar10(&dir, split)
-                } else {
-                    idx::LabelledImages::load(&dir, split)
-                }
-            };
+            let load = |split| idx::LabelledImages::load_dataset(dataset, data_dir, split);
             let train = load(idx::Split::Train)?;
             let test = load(idx::Split::Test)?;
             json!({
