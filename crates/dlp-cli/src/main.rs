@@ -5,6 +5,7 @@ mod data;
 mod ddpm;
 mod demo;
 mod dni;
+mod kg;
 
 use clap::{Parser, Subcommand};
 use dlp_core::Error;
@@ -21,6 +22,8 @@ Examples:
   dlp data stats fb15k-237                   load a dataset and print its counts
   dlp data audit wn18rr                      duplicates, leakage, balance, label errors
   dlp dni train --method cdni --epochs 3     MNIST with synthetic gradients between layers
+  dlp kg embed train --dataset umls --json   ComplEx (1vsAll, N3) with filtered test metrics
+  dlp kg rules mine --dataset umls --out runs/umls-rules
   dlp ddpm schedule --schedule cosine --steps 1000 --json
   dlp ddpm train --dataset 8gaussians --out runs/8g   then: dlp ddpm eval --run runs/8g --json
 
@@ -72,6 +75,9 @@ enum Command {
     /// Synthetic gradients (DNI, Jaderberg et al. 2017): train.
     #[command(subcommand)]
     Dni(dni::Command),
+    /// Knowledge graphs (Yuan et al. 2022): embeddings and rules for link prediction.
+    #[command(subcommand)]
+    Kg(kg::Command),
 }
 
 /// Prints a summary: JSON on stdout with `--json`, else the given human lines.
@@ -90,6 +96,7 @@ fn main() -> ExitCode {
         Command::Data(cmd) => data::run(cmd, &cli.common),
         Command::Ddpm(cmd) => ddpm::run(cmd, &cli.common),
         Command::Dni(cmd) => dni::run(cmd, &cli.common),
+        Command::Kg(cmd) => kg::run(cmd, &cli.common),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

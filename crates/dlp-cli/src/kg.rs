@@ -1,0 +1,364 @@
+//! `dlp kg embed train|eval`, `dlp kg rules mine|eval`.
+
+use crate::{Common, emit};
+use dlp_core::Error;
+use dlp_core::data::triples::LinkPrediction;
+use dlp_core::data::{data_dir, registry};
+use dlp_core::run::{RunDir, default_out};
+use dlp_kg::embed::train::{EmbedConfig, train};
+use dlp_kg::embed::{Kge, loss::LossKind};
+use dlp_kg::eval::{EvalOptions, Metrics, TieRule, evaluate};
+use dlp_kg::graph::Answers;
+use dlp_kg::rules::{MineOptions, RuleSet};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Knowledge-graph embeddings: train, eval.
+    #[command(subcommand)]
+    Embed(Embed),
+    /// AMIE-style Horn rules: mine, eval.
+    #[command(subcommand)]
+    Rules(Rules),
+}
+
+#[derive(clap::Subcommand)]
+pub enum Embed {
+    /// Train an embedding model; report filtered test metrics of the best validated model.
+    Train(Box<TrainArgs>),
+    /// Evaluate a trained model (`--run DIR` of `embed train`) on a dataset's test split.
+    Eval {
+        #[arg(long)]
+        run: PathBuf,
+        #[arg(long)]
+        dataset: String,
+        /// realistic (default), optimistic or pessimistic.
+        #[arg(long, default_value = "realistic")]
+        ties: String,
+    },
+}
+
+#[derive(clap::Subcommand)]
+pub enum Rules {
+    /// Mine closed Horn rules from the training split; write rules.tsv into --out.
+    Mine {
+        #[arg(long)]
+        dataset: String,
+        /// Longest rule in atoms, head included (2 or 3).
+        #[arg(long, default_value_t = 3)]
+        max_length: usize,
+        #[arg(long, default_value_t = 2)]
+        min_support: usize,
+        #[arg(long, default_value_t = 0.01)]
+        min_head_coverage: f64,
+        #[arg(long, default_value_t = 0.1)]
+        min_pca_confidence: f64,
+    },
+    /// Evaluate a rules file as a link predictor on the test split (filtered ranks).
+    Eval {
+        #[arg(long)]
+        dataset: String,
+        #[arg(long)]
+        rules: PathBuf,
+    },
+}
+
+/// `embed train` flags; each given flag overrides the config file, which overrides the defaults.
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// A link-prediction dataset name (under --data-dir) or a folder with {train,valid,test}.txt.
+    #[arg(long)]
+    dataset: String,
+    /// TOML config (fields of EmbedConfig, as written to config.toml of a run).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// transe, transe-l2, distmult, complex, rotate.
+    #[arg(long)]
+    model: Option<String>,
+    #[arg(long)]
+    dim: Option<usize>,
+    /// ns, 1vsall or kvsall.
+    #[arg(long)]
+    training: Option<String>,
+    /// margin, softplus, nssa (negative sampling); ce (1vsall); bce (kvsall).
+    #[arg(long)]
+    loss: Option<String>,
+    #[arg(long)]
+    negatives: Option<usize>,
+    /// uniform or bernoulli.
+    #[arg(long)]
+    sampler: Option<String>,
+    #[arg(long)]
+    margin: Option<f32>,
+    #[arg(long)]
+    adv_temperature: Option<f32>,
+    /// true or false.
+    #[arg(long)]
+    reciprocal: Option<bool>,
+    /// none, l2 or n3.
+    #[arg(long)]
+    regularizer: Option<String>,
+    #[arg(long)]
+    reg_weight: Option<f32>,
+    /// adagrad or adam.
+    #[arg(long)]
+    optimizer: Option<String>,
+    #[arg(long)]
+    lr: Option<f32>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    label_smoothing: Option<f32>,
+    #[arg(long)]
+    eval_every: Option<usize>,
+    #[arg(long)]
+    patience: Option<usize>,
+    #[arg(long)]
+    valid_limit: Option<usize>,
+    /// Continue from checkpoint.safetensors in --out.
+    #[arg(long)]
+    resume: bool,
+}
+
+/// Loads a dataset by registry name or folder path.
+pub fn load_dataset(name: &str, common: &Common) -> dlp_core::Result<(String, LinkPrediction)> {
+    let path = Path::new(name);
+    if path.is_dir() {
+        return Ok((name.to_string(), LinkPrediction::load(path)?));
+    }
+    let spec = registry::find(name)
+        .filter(|d| d.kind == registry::Kind::LinkPrediction)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--dataset: `{name}` is neither a link-prediction dataset (nations, umls, kinships, wn18rr, fb15k-237) nor a folder"
+            ))
+        })?;
+    let root = data_dir(common.data_dir.as_deref());
+    Ok((
+        spec.name.to_string(),
+        LinkPrediction::load(&root.join(spec.name))?,
+    ))
+}
+
+fn enum_value<T: serde::de::DeserializeOwned>(flag: &str, v: &str) -> dlp_core::Result<T> {
+    serde_json::from_value(Value::from(v))
+        .map_err(|_| Error::Usage(format!("--{flag}: `{v}` is not a valid value")))
+}
+
+fn config_of(a: &TrainArgs, common: &Common) -> dlp_core::Result<EmbedConfig> {
+    let mut c = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+            toml::from_str(&text).map_err(|e| Error::format(p, None, e.to_string()))?
+        }
+        None => EmbedConfig {
+            seed: common.seed,
+            ..EmbedConfig::default()
+        },
+    };
+    macro_rules! set {
+        ($field:ident) => {
+            if let Some(v) = &a.$field {
+                c.$field = v.clone();
+            }
+        };
+    }
+    set!(model);
+    set!(dim);
+    set!(negatives);
+    set!(margin);
+    set!(adv_temperature);
+    set!(reciprocal);
+    set!(reg_weight);
+    set!(lr);
+    set!(batch_size);
+    set!(epochs);
+    set!(label_smoothing);
+    set!(eval_every);
+    set!(patience);
+    set!(valid_limit);
+    if let Some(v) = &a.training {
+        c.training = enum_value("training", v)?;
+    }
+    if let Some(v) = &a.loss {
+        c.loss = LossKind::parse(v)
+            .ok_or_else(|| Error::Usage(format!("--loss: `{v}` is not a valid value")))?;
+    }
+    if let Some(v) = &a.sampler {
+        c.sampler = enum_value("sampler", v)?;
+    }
+    if let Some(v) = &a.regularizer {
+        c.regularizer = enum_value("regularizer", v)?;
+    }
+    if let Some(v) = &a.optimizer {
+        c.optimizer = enum_value("optimizer", v)?;
+    }
+    if a.loss.is_none() && a.training.is_some() && a.config.is_none() {
+        // A training mode without a loss gets that mode's usual loss.
+        c.loss = match c.training {
+            dlp_kg::embed::train::Training::NegativeSampling => LossKind::Softplus,
+            dlp_kg::embed::train::Training::OneVsAll => LossKind::Ce,
+            dlp_kg::embed::train::Training::KvsAll => LossKind::Bce,
+        };
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+fn metrics_json(m: &Metrics) -> Value {
+    json!({
+        "mrr": m.mrr, "mr": m.mr, "hits_at_1": m.hits_at_1, "hits_at_3": m.hits_at_3,
+        "hits_at_10": m.hits_at_10, "count": m.count,
+        "head": m.head, "tail": m.tail,
+    })
+}
+
+fn human(m: &Metrics) -> String {
+    format!(
+        "filtered test: MRR {:.4}  MR {:.1}  Hits@1 {:.4}  Hits@3 {:.4}  Hits@10 {:.4}  ({} queries)",
+        m.mrr, m.mr, m.hits_at_1, m.hits_at_3, m.hits_at_10, m.count
+    )
+}
+
+pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
+    dlp_core::device::init_threads(common.threads)?;
+    match cmd {
+        Command::Embed(Embed::Train(a)) => {
+            let config = config_of(a, common)?;
+            let (name, data) = load_dataset(&a.dataset, common)?;
+            let out = common
+                .out
+                .clone()
+                .unwrap_or_else(|| default_out(&format!("kg-embed-{name}")));
+            let mut run = RunDir::create(&out, &config)?;
+            eprintln!(
+                "kg embed: {} dim {} ({:?}) on {name}: {} entities, {} relations, {} train triples; run {}",
+                config.model,
+                config.dim,
+                config.training,
+                data.entities.len(),
+                data.relations.len(),
+                data.train.len(),
+                out.display()
+            );
+            let o = train(&config, &data, Some(&mut run), a.resume)?;
+            let mut summary = metrics_json(&o.test);
+            summary["dataset"] = json!(name);
+            summary["model"] = json!(config.model);
+            summary["epochs"] = json!(o.epochs_run);
+            summary["best_valid_mrr"] = json!(o.best_valid_mrr);
+            summary["seconds"] = json!(o.seconds);
+            summary["train_seconds"] = json!(o.train_seconds);
+            summary["triples_per_second"] = json!(o.triples_per_second);
+            summary["threads"] = json!(rayon::current_num_threads());
+            let summary = run.write_summary(summary)?;
+            let text = format!(
+                "{}\n{} epochs, {:.1} s training ({:.0} triples/s), {:.1} s in all; model in {}",
+                human(&o.test),
+                o.epochs_run,
+                o.train_seconds,
+                o.triples_per_second,
+                o.seconds,
+                out.join("model.safetensors").display()
+            );
+            emit(common, &summary, &text);
+        }
+        Command::Embed(Embed::Eval { run, dataset, ties }) => {
+            let ties: TieRule = enum_value("ties", ties)?;
+            let (name, data) = load_dataset(dataset, common)?;
+            let model = Kge::load(&run.join("model.safetensors"))?;
+            if model.num_entities != data.entities.len()
+                || model.num_relations != data.relations.len()
+            {
+                return Err(Error::Usage(format!(
+                    "{}: the model has {} entities and {} relations, dataset {name} has {} and {}",
+                    run.display(),
+                    model.num_entities,
+                    model.num_relations,
+                    data.entities.len(),
+                    data.relations.len()
+                )));
+            }
+            let t = Instant::now();
+            let filter = Answers::new([&data.train[..], &data.valid[..], &data.test[..]]);
+            let m = evaluate(
+                &model,
+                &data.test,
+                &filter,
+                &EvalOptions {
+                    ties,
+                    ..EvalOptions::default()
+                },
+            );
+            let mut summary = metrics_json(&m);
+            summary["dataset"] = json!(name);
+            summary["seconds"] = json!(t.elapsed().as_secs_f64());
+            let text = format!("{} in {:.1} s", human(&m), t.elapsed().as_secs_f64());
+            emit(common, &summary, &text);
+        }
+        Command::Rules(Rules::Mine {
+            dataset,
+            max_length,
+            min_support,
+            min_head_coverage,
+            min_pca_confidence,
+        }) => {
+            if !(2..=3).contains(max_length) {
+                return Err(Error::Usage("--max-length: 2 or 3".into()));
+            }
+            let (name, data) = load_dataset(dataset, common)?;
+            let out = common
+                .out
+                .clone()
+                .unwrap_or_else(|| default_out(&format!("kg-rules-{name}")));
+            std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+            let opts = MineOptions {
+                max_length: *max_length,
+                min_support: *min_support,
+                min_head_coverage: *min_head_coverage,
+                min_pca_confidence: *min_pca_confidence,
+            };
+            let t = Instant::now();
+            let rules = RuleSet::mine(
+                &data.train,
+                data.entities.len(),
+                data.relations.len(),
+                &opts,
+            );
+            let mine_seconds = t.elapsed().as_secs_f64();
+            let path = out.join("rules.tsv");
+            dlp_core::atomic::write(&path, rules.to_tsv(&data.relations).as_bytes())?;
+            let summary = json!({"dataset": name, "rules": rules.rules.len(), "seconds": mine_seconds, "path": path});
+            let text = format!(
+                "{} rules in {mine_seconds:.1} s, written to {}",
+                rules.rules.len(),
+                path.display()
+            );
+            emit(common, &summary, &text);
+        }
+        Command::Rules(Rules::Eval { dataset, rules }) => {
+            let (name, data) = load_dataset(dataset, common)?;
+            let text = std::fs::read_to_string(rules).map_err(|e| Error::io(rules, e))?;
+            let set = RuleSet::from_tsv(
+                rules,
+                &text,
+                &data.train,
+                data.entities.len(),
+                &data.relations,
+            )?;
+            let t = Instant::now();
+            let filter = Answers::new([&data.train[..], &data.valid[..], &data.test[..]]);
+            let m = evaluate(&set, &data.test, &filter, &EvalOptions::default());
+            let mut summary = metrics_json(&m);
+            summary["dataset"] = json!(name);
+            summary["rules"] = json!(set.rules.len());
+            summary["seconds"] = json!(t.elapsed().as_secs_f64());
+            emit(common, &summary, &human(&m));
+        }
+    }
+    Ok(())
+}

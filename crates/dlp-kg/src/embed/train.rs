@@ -1,0 +1,688 @@
+//! Training a [`Kge`]: negative sampling (uniform, Bernoulli, self-adversarial), 1vsAll or
+//! KvsAll, optional reciprocal relations, L2 or N3 regularisation, Adagrad or Adam, early
+//! stopping on validation MRR, checkpoints that resume, and a NaN guard that keeps the last
+//! good model.
+//!
+//! Negative sampling runs on all rayon threads: a batch is cut into one slice per thread, each
+//! thread fills its own row-sparse gradient, and the gradients are summed in a fixed order, so a
+//! run is deterministic for a given seed and thread count. 1vsAll and KvsAll use matrix
+//! products for the dot-product models.
+
+use super::loss::{self, LossKind};
+use super::optim::{OptimizerKind, RowGrad, RowOptimizer};
+use super::{Kge, ModelKind, Similarity, score_all};
+use crate::eval::{EvalOptions, Metrics, evaluate};
+use crate::graph::{Answers, Query, Side, bernoulli_head_probability};
+use crate::linalg::{matmul_ab, matmul_atb, with_simd};
+use dlp_core::data::triples::{LinkPrediction, Triple};
+use dlp_core::error::{Error, Result};
+use dlp_core::progress::Progress;
+use dlp_core::rng::Rng;
+use dlp_core::run::RunDir;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::time::Instant;
+
+/// How training examples are formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Training {
+    /// Each positive against `negatives` corrupted triples.
+    #[serde(rename = "ns")]
+    NegativeSampling,
+    /// Each query (h, r, ?) and (?, r, t) against every entity, one answer at a time.
+    #[serde(rename = "1vsall")]
+    OneVsAll,
+    /// Each distinct query against every entity, all its known answers at once.
+    #[serde(rename = "kvsall")]
+    KvsAll,
+}
+
+/// Which end a negative corrupts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sampler {
+    Uniform,
+    Bernoulli,
+}
+
+/// The regulariser on the embeddings a batch uses (h, r and t of its positives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Regularizer {
+    None,
+    /// w·Σ‖x‖² over the batch's factors, divided by the batch size.
+    L2,
+    /// w·Σ_j |x_j|³ (complex modulus for complex models; Lacroix et al. 2018), divided by the
+    /// batch size.
+    N3,
+}
+
+/// Everything a run needs; written to `config.toml` in the run directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbedConfig {
+    pub model: String,
+    pub dim: usize,
+    pub training: Training,
+    pub loss: LossKind,
+    pub negatives: usize,
+    pub sampler: Sampler,
+    /// γ of the margin and self-adversarial losses.
+    pub margin: f32,
+    /// α of self-adversarial sampling.
+    pub adv_temperature: f32,
+    pub reciprocal: bool,
+    pub regularizer: Regularizer,
+    pub reg_weight: f32,
+    pub optimizer: OptimizerKind,
+    pub lr: f32,
+    pub batch_size: usize,
+    pub epochs: usize,
+    pub label_smoothing: f32,
+    /// Validate every this many epochs (0: never, keep the last model).
+    pub eval_every: usize,
+    /// Stop after this many validations without a better MRR.
+    pub patience: usize,
+    /// Validate on at most this many validation triples (0: all).
+    pub valid_limit: usize,
+    pub seed: u64,
+}
+
+impl Default for EmbedConfig {
+    /// Settings that give a sound model on a small graph never seen before: ComplEx, 1vsAll
+    /// with reciprocal relations, cross-entropy, N3, Adagrad (Lacroix et al. 2018; Ruffinelli et
+    /// al. 2020).
+    fn default() -> Self {
+        EmbedConfig {
+            model: "complex".into(),
+            dim: 128,
+            training: Training::OneVsAll,
+            loss: LossKind::Ce,
+            negatives: 64,
+            sampler: Sampler::Uniform,
+            margin: 1.0,
+            adv_temperature: 1.0,
+            reciprocal: true,
+            regularizer: Regularizer::N3,
+            reg_weight: 0.01,
+            optimizer: OptimizerKind::Adagrad,
+            lr: 0.1,
+            batch_size: 256,
+            epochs: 100,
+            label_smoothing: 0.0,
+            eval_every: 10,
+            patience: 3,
+            valid_limit: 0,
+            seed: 0,
+        }
+    }
+}
+
+impl EmbedConfig {
+    /// The model kind, or a usage error naming the field.
+    pub fn kind(&self) -> Result<ModelKind> {
+        ModelKind::parse(&self.model).ok_or_else(|| {
+            Error::Usage(format!(
+                "model `{}`: expected transe, transe-l2, distmult, complex or rotate",
+                self.model
+            ))
+        })
+    }
+
+    /// Checks that the settings fit together.
+    pub fn validate(&self) -> Result<()> {
+        let kind = self.kind()?;
+        let bad = |m: String| Err(Error::Usage(m));
+        if self.dim == 0 || self.batch_size == 0 {
+            return bad("dim and batch_size must be positive".into());
+        }
+        match (self.training, self.loss) {
+            (Training::NegativeSampling, LossKind::Ce | LossKind::Bce) => bad(format!(
+                "loss {:?} needs training 1vsall or kvsall",
+                self.loss
+            )),
+            (Training::NegativeSampling, _) if self.negatives == 0 => {
+                bad("negative sampling needs negatives > 0".into())
+            }
+            (Training::OneVsAll, l) if l != LossKind::Ce => {
+                bad("1vsall trains with loss ce".into())
+            }
+            (Training::KvsAll, l) if l != LossKind::Bce => {
+                bad("kvsall trains with loss bce".into())
+            }
+            _ if kind == ModelKind::RotatE
+                && self.regularizer == Regularizer::N3
+                && self.reg_weight > 0.0 =>
+            {
+                Ok(()) // allowed: N3 then acts on the entity moduli only
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub model: Kge,
+    pub test: Metrics,
+    pub best_valid_mrr: Option<f64>,
+    pub epochs_run: usize,
+    pub train_seconds: f64,
+    pub seconds: f64,
+    pub triples_per_second: f64,
+}
+
+/// Per-thread buffers for negative sampling.
+struct Worker {
+    ent: RowGrad,
+    rel: RowGrad,
+    q: Vec<f32>,
+    dq: Vec<f32>,
+    scores: Vec<f32>,
+    grads: Vec<f32>,
+    cands: Vec<u32>,
+}
+
+/// The training state that a checkpoint saves.
+pub(super) struct State {
+    pub model: Kge,
+    pub opt_ent: RowOptimizer,
+    pub opt_rel: RowOptimizer,
+    pub rng: Rng,
+    pub epoch: usize,
+    pub best: Option<(f64, Kge)>,
+    pub bad_evals: usize,
+    pub train_seconds: f64,
+}
+
+/// Trains on `data.train`, validates on `data.valid`, and reports filtered metrics on
+/// `data.test` for the best validated model. With `run`, metrics go to `metrics.jsonl`, the
+/// best model to `model.safetensors`, and a checkpoint after every validation to
+/// `checkpoint.safetensors`; `resume` continues from that checkpoint.
+pub fn train(
+    config: &EmbedConfig,
+    data: &LinkPrediction,
+    mut run: Option<&mut RunDir>,
+    resume: bool,
+) -> Result<Outcome> {
+    config.validate()?;
+    let started = Instant::now();
+    let kind = config.kind()?;
+    let (ne, nr) = (data.entities.len(), data.relations.len());
+    let mut state = match run
+        .as_deref()
+        .filter(|_| resume)
+        .map(|r| r.path("checkpoint.safetensors"))
+    {
+        Some(path) if path.exists() => super::checkpoint::load(&path, config)?,
+        _ => {
+            let model = Kge::new(kind, config.dim, ne, nr, config.reciprocal, config.seed);
+            let opt_ent = RowOptimizer::new(config.optimizer, config.lr, model.entities.len());
+            let opt_rel = RowOptimizer::new(config.optimizer, config.lr, model.relations.len());
+            let rng = Rng::new(config.seed).fork(1);
+            State {
+                model,
+                opt_ent,
+                opt_rel,
+                rng,
+                epoch: 0,
+                best: None,
+                bad_evals: 0,
+                train_seconds: 0.0,
+            }
+        }
+    };
+    let filter = Answers::new([&data.train[..], &data.valid[..], &data.test[..]]);
+    let train_answers = Answers::new([&data.train[..]]);
+    let valid: Vec<Triple> = if config.valid_limit > 0 && data.valid.len() > config.valid_limit {
+        let mut r = Rng::new(config.seed).fork(2);
+        let idx = r.permutation(data.valid.len());
+        idx[..config.valid_limit]
+            .iter()
+            .map(|&i| data.valid[i])
+            .collect()
+    } else {
+        data.valid.clone()
+    };
+    let examples = Examples::new(config, data, &train_answers);
+    let head_prob = match config.sampler {
+        Sampler::Bernoulli => bernoulli_head_probability(&data.train, nr),
+        Sampler::Uniform => vec![0.5; nr],
+    };
+    let threads = rayon::current_num_threads().max(1);
+    let mut workers: Vec<Worker> = (0..threads)
+        .map(|_| new_worker(&state.model, config.negatives))
+        .collect();
+    let batches_per_epoch = examples.len().div_ceil(config.batch_size);
+    let progress = Progress::new("kg embed", (config.epochs * batches_per_epoch) as u64);
+    progress.inc((state.epoch * batches_per_epoch) as u64);
+    let mut epochs_run = state.epoch;
+    while state.epoch < config.epochs {
+        let epoch_start = Instant::now();
+        let order = state.rng.permutation(examples.len());
+        let mut loss_sum = 0.0f64;
+        for (b, batch) in order.chunks(config.batch_size).enumerate() {
+            let batch_rng = state.rng.fork((state.epoch * batches_per_epoch + b) as u64);
+            let loss = match config.training {
+                Training::NegativeSampling => ns_step(
+                    config,
+                    &mut state,
+                    &examples,
+                    batch,
+                    &head_prob,
+                    &batch_rng,
+                    &mut workers,
+                ),
+                _ => all_step(
+                    config,
+                    &mut state,
+                    &examples,
+                    batch,
+                    &train_answers,
+                    &mut workers[0],
+                ),
+            };
+            if !loss.is_finite() {
+                return Err(Error::NonFinite(format!(
+                    "kg embed: loss became {loss} in epoch {} batch {b}; the last good model is the best validated one (model.safetensors)",
+                    state.epoch + 1
+                )));
+            }
+            loss_sum += loss as f64;
+            progress.inc(1);
+        }
+        state.train_seconds += epoch_start.elapsed().as_secs_f64();
+        state.epoch += 1;
+        epochs_run = state.epoch;
+        let mean_loss = loss_sum / batches_per_epoch as f64;
+        progress.set_message(format!("epoch {} loss {mean_loss:.4}", state.epoch));
+        let mut record =
+            json!({"epoch": state.epoch, "loss": mean_loss, "train_seconds": state.train_seconds});
+        let validate = config.eval_every > 0
+            && (state.epoch % config.eval_every == 0 || state.epoch == config.epochs);
+        let mut stop = false;
+        if validate {
+            let m = evaluate(&state.model, &valid, &filter, &EvalOptions::default());
+            record["valid_mrr"] = json!(m.mrr);
+            record["valid_hits_at_10"] = json!(m.hits_at_10);
+            if state.best.as_ref().is_none_or(|(b, _)| m.mrr > *b) {
+                state.best = Some((m.mrr, state.model.clone()));
+                state.bad_evals = 0;
+                if let Some(run) = run.as_deref() {
+                    state.model.save(&run.path("model.safetensors"))?;
+                }
+            } else {
+                state.bad_evals += 1;
+                stop = state.bad_evals >= config.patience.max(1);
+            }
+            if let Some(run) = run.as_deref() {
+                super::checkpoint::save(&run.path("checkpoint.safetensors"), &state)?;
+            }
+        }
+        if let Some(run) = run.as_deref_mut() {
+            run.log(&record)?;
+        }
+        if stop {
+            break;
+        }
+    }
+    progress.finish();
+    let best_valid_mrr = state.best.as_ref().map(|(m, _)| *m);
+    let model = match state.best.take() {
+        Some((_, m)) => m,
+        None => {
+            if let Some(run) = run.as_deref() {
+                state.model.save(&run.path("model.safetensors"))?;
+            }
+            state.model
+        }
+    };
+    let test = evaluate(&model, &data.test, &filter, &EvalOptions::default());
+    let trained = (epochs_run * data.train.len()) as f64;
+    Ok(Outcome {
+        model,
+        test,
+        best_valid_mrr,
+        epochs_run,
+        triples_per_second: trained / state.train_seconds.max(1e-9),
+        train_seconds: state.train_seconds,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn new_worker(model: &Kge, negatives: usize) -> Worker {
+    let w = model.entity_width();
+    Worker {
+        ent: RowGrad::new(model.num_entities, w),
+        rel: RowGrad::new(
+            model.relations.len() / model.relation_width(),
+            model.relation_width(),
+        ),
+        q: vec![0.0; w],
+        dq: vec![0.0; w],
+        scores: vec![0.0; negatives + 1],
+        grads: vec![0.0; negatives + 1],
+        cands: vec![0; negatives + 1],
+    }
+}
+
+/// The training examples: triples (negative sampling; with reciprocal relations each triple
+/// also as (t, r⁻¹, h)) or queries with their answers (1vsAll: one example per answer; KvsAll:
+/// one per distinct query).
+struct Examples {
+    triples: Vec<Triple>,
+    queries: Vec<(Query, u32)>,
+    kvs: Vec<Query>,
+    training: Training,
+}
+
+impl Examples {
+    fn new(config: &EmbedConfig, data: &LinkPrediction, answers: &Answers) -> Self {
+        let nr = data.relations.len() as u32;
+        let mut ex = Examples {
+            triples: Vec::new(),
+            queries: Vec::new(),
+            kvs: Vec::new(),
+            training: config.training,
+        };
+        match config.training {
+            Training::NegativeSampling => {
+                ex.triples = data.train.clone();
+                if config.reciprocal {
+                    ex.triples
+                        .extend(data.train.iter().map(|&[h, r, t]| [t, r + nr, h]));
+                }
+            }
+            Training::OneVsAll => {
+                for &t in &data.train {
+                    ex.queries.extend(Query::of_triple(t));
+                }
+            }
+            Training::KvsAll => ex.kvs = answers.queries(),
+        }
+        ex
+    }
+
+    fn len(&self) -> usize {
+        match self.training {
+            Training::NegativeSampling => self.triples.len(),
+            Training::OneVsAll => self.queries.len(),
+            Training::KvsAll => self.kvs.len(),
+        }
+    }
+}
+
+/// Adds the regulariser's gradient for factor `x` into `g`; returns its value.
+#[inline]
+fn regularize(reg: Regularizer, weight: f32, complex: bool, x: &[f32], g: &mut [f32]) -> f32 {
+    match reg {
+        Regularizer::None => 0.0,
+        Regularizer::L2 => {
+            let mut v = 0.0;
+            for (g, x) in g.iter_mut().zip(x) {
+                v += x * x;
+                *g += 2.0 * weight * x;
+            }
+            weight * v
+        }
+        Regularizer::N3 if complex => {
+            let d = x.len() / 2;
+            let mut v = 0.0;
+            for j in 0..d {
+                let m = (x[j] * x[j] + x[d + j] * x[d + j]).sqrt();
+                v += m * m * m;
+                g[j] += 3.0 * weight * m * x[j];
+                g[d + j] += 3.0 * weight * m * x[d + j];
+            }
+            weight * v
+        }
+        Regularizer::N3 => {
+            let mut v = 0.0;
+            for (g, x) in g.iter_mut().zip(x) {
+                v += x.abs().powi(3);
+                *g += 3.0 * weight * x * x.abs();
+            }
+            weight * v
+        }
+    }
+}
+
+/// Whether the relation table takes the regulariser: not RotatE's phases.
+fn regularize_relations(kind: ModelKind) -> bool {
+    kind != ModelKind::RotatE
+}
+
+/// One negative-sampling batch; returns the mean loss.
+fn ns_step(
+    config: &EmbedConfig,
+    state: &mut State,
+    examples: &Examples,
+    batch: &[usize],
+    head_prob: &[f32],
+    rng: &Rng,
+    workers: &mut [Worker],
+) -> f32 {
+    let model = &state.model;
+    let kind = model.kind;
+    let sim = kind.similarity();
+    let ne = model.num_entities;
+    let nr = model.num_relations;
+    let scale = 1.0 / batch.len() as f32;
+    let per = batch.len().div_ceil(workers.len());
+    let losses: Vec<f32> = workers
+        .par_iter_mut()
+        .zip(batch.par_chunks(per))
+        .enumerate()
+        .map(|(c, (w, chunk))| {
+            let mut rng = rng.fork(c as u64);
+            with_simd(|| {
+                let mut loss = 0.0;
+                for &i in chunk {
+                    let [h, r, t] = examples.triples[i];
+                    // With reciprocal relations only tails are corrupted.
+                    let corrupt_head =
+                        !config.reciprocal && (rng.uniform() as f32) < head_prob[r as usize % nr];
+                    let (side, anchor, answer) = if corrupt_head {
+                        (Side::Head, t, h)
+                    } else {
+                        (Side::Tail, h, t)
+                    };
+                    let (a, rv) = (model.entity(anchor), model.relation(r));
+                    kind.compose(side, a, rv, &mut w.q);
+                    w.cands[0] = answer;
+                    for c in w.cands[1..].iter_mut() {
+                        *c = rng.below(ne) as u32;
+                    }
+                    for (s, &e) in w.scores.iter_mut().zip(&w.cands) {
+                        *s = sim.score(&w.q, model.entity(e));
+                    }
+                    loss += loss::negative_sampling(
+                        config.loss,
+                        config.margin,
+                        config.adv_temperature,
+                        &w.scores,
+                        &mut w.grads,
+                    );
+                    w.dq.fill(0.0);
+                    for k in 0..w.cands.len() {
+                        let g = w.grads[k] * scale;
+                        if g != 0.0 {
+                            let e = w.cands[k];
+                            sim.backward(
+                                &w.q,
+                                model.entity(e),
+                                w.scores[k],
+                                g,
+                                &mut w.dq,
+                                w.ent.row(e),
+                            );
+                        }
+                    }
+                    let mut da = std::mem::take(&mut w.q); // reuse as scratch
+                    da.fill(0.0);
+                    let dr = w.rel.row(r);
+                    kind.compose_backward(side, a, rv, &w.dq, &mut da, dr);
+                    for (x, g) in w.ent.row(anchor).iter_mut().zip(&da) {
+                        *x += g;
+                    }
+                    w.q = da;
+                    if config.regularizer != Regularizer::None && config.reg_weight > 0.0 {
+                        let wgt = config.reg_weight * scale;
+                        for e in [anchor, answer] {
+                            loss += regularize(
+                                config.regularizer,
+                                wgt,
+                                kind.is_complex(),
+                                model.entity(e),
+                                w.ent.row(e),
+                            ) / scale;
+                        }
+                        if regularize_relations(kind) {
+                            loss += regularize(
+                                config.regularizer,
+                                wgt,
+                                kind.is_complex(),
+                                rv,
+                                w.rel.row(r),
+                            ) / scale;
+                        }
+                    }
+                }
+                loss
+            })
+        })
+        .collect();
+    apply(state, workers);
+    losses.iter().sum::<f32>() * scale
+}
+
+/// Sums the workers' gradients into the first, updates, and re-applies constraints.
+fn apply(state: &mut State, workers: &mut [Worker]) {
+    let (first, rest) = workers.split_first_mut().expect("at least one worker");
+    for w in rest {
+        first.ent.absorb(&mut w.ent);
+        first.rel.absorb(&mut w.rel);
+    }
+    let touched: Vec<u32> = first.ent.touched().to_vec();
+    state
+        .opt_ent
+        .step(&mut state.model.entities, &mut first.ent);
+    state
+        .opt_rel
+        .step(&mut state.model.relations, &mut first.rel);
+    state.model.apply_constraints(Some(&touched));
+}
+
+/// One 1vsAll or KvsAll batch; returns the mean loss.
+fn all_step(
+    config: &EmbedConfig,
+    state: &mut State,
+    examples: &Examples,
+    batch: &[usize],
+    train_answers: &Answers,
+    w: &mut Worker,
+) -> f32 {
+    let model = &state.model;
+    let kind = model.kind;
+    let (ew, ne) = (model.entity_width(), model.num_entities);
+    let b = batch.len();
+    let scale = 1.0 / b as f32;
+    let queries: Vec<(Query, Option<u32>)> = batch
+        .iter()
+        .map(|&i| match config.training {
+            Training::OneVsAll => {
+                let (q, a) = examples.queries[i];
+                (q, Some(a))
+            }
+            _ => (examples.kvs[i], None),
+        })
+        .collect();
+    let plain: Vec<Query> = queries.iter().map(|(q, _)| *q).collect();
+    let mut composed = vec![0.0; b * ew];
+    model.compose_queries(&plain, &mut composed);
+    let mut scores = vec![0.0; b * ne];
+    let sim = kind.similarity();
+    score_all(sim, &composed, &model.entities, ew, ne, &mut scores);
+    let mut loss: f32 = scores
+        .par_chunks_mut(ne)
+        .zip(&queries)
+        .map(|(row, (q, answer))| match answer {
+            Some(a) => loss::cross_entropy(row, *a as usize, config.label_smoothing),
+            None => loss::binary_cross_entropy(row, train_answers.get(*q), config.label_smoothing),
+        })
+        .sum();
+    scores.par_iter_mut().for_each(|g| *g *= scale);
+    let mut dq = vec![0.0; b * ew];
+    if sim == Similarity::Dot {
+        matmul_ab(&scores, &model.entities, b, ew, ne, &mut dq, false);
+        matmul_atb(&scores, &composed, ne, ew, b, &mut w.ent.data, true);
+        w.ent.touch_all();
+    } else {
+        // dS/dq for every candidate, then dS/de summed over the batch, both by rows.
+        dq.par_chunks_mut(ew).enumerate().for_each(|(i, dqi)| {
+            let q = &composed[i * ew..(i + 1) * ew];
+            let mut sink = vec![0.0; ew];
+            for (e, ent) in model.entities.chunks_exact(ew).enumerate() {
+                let g = scores[i * ne + e];
+                sim.backward(q, ent, sim.score(q, ent), g, dqi, &mut sink);
+            }
+        });
+        w.ent
+            .data
+            .par_chunks_mut(ew)
+            .enumerate()
+            .for_each(|(e, de)| {
+                let ent = &model.entities[e * ew..(e + 1) * ew];
+                let mut sink = vec![0.0; ew];
+                for i in 0..b {
+                    let q = &composed[i * ew..(i + 1) * ew];
+                    sim.backward(q, ent, sim.score(q, ent), scores[i * ne + e], &mut sink, de);
+                }
+            });
+        w.ent.touch_all();
+    }
+    let mut da = vec![0.0; ew];
+    for (i, (q, answer)) in queries.iter().enumerate() {
+        let q = model.canonical(*q);
+        let (a, rv) = (model.entity(q.anchor), model.relation(q.rel));
+        da.fill(0.0);
+        kind.compose_backward(
+            q.side,
+            a,
+            rv,
+            &dq[i * ew..(i + 1) * ew],
+            &mut da,
+            w.rel.row(q.rel),
+        );
+        for (x, g) in w.ent.row(q.anchor).iter_mut().zip(&da) {
+            *x += g;
+        }
+        if config.regularizer != Regularizer::None && config.reg_weight > 0.0 {
+            let wgt = config.reg_weight * scale;
+            let mut factors = vec![q.anchor];
+            factors.extend(answer);
+            for e in factors {
+                loss += regularize(
+                    config.regularizer,
+                    wgt,
+                    kind.is_complex(),
+                    model.entity(e),
+                    w.ent.row(e),
+                ) / scale;
+            }
+            if regularize_relations(kind) {
+                loss += regularize(
+                    config.regularizer,
+                    wgt,
+                    kind.is_complex(),
+                    rv,
+                    w.rel.row(q.rel),
+                ) / scale;
+            }
+        }
+    }
+    apply(state, std::slice::from_mut(w));
+    loss * scale
+}
