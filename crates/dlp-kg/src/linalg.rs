@@ -178,10 +178,18 @@ pub fn complex_l1_distance(a: &[f32], b: &[f32]) -> f32 {
     let (bre, bim) = b.split_at(d);
     let mut acc = [0.0f32; LANES];
     let full = d / LANES * LANES;
-    for j in (0..full).step_by(LANES) {
+    let lanes = are[..full]
+        .chunks_exact(LANES)
+        .zip(aim[..full].chunks_exact(LANES))
+        .zip(
+            bre[..full]
+                .chunks_exact(LANES)
+                .zip(bim[..full].chunks_exact(LANES)),
+        );
+    for ((ar, ai), (br, bi)) in lanes {
         for l in 0..LANES {
-            let x = are[j + l] - bre[j + l];
-            let y = aim[j + l] - bim[j + l];
+            let x = ar[l] - br[l];
+            let y = ai[l] - bi[l];
             acc[l] += (x * x + y * y).sqrt();
         }
     }

@@ -10,8 +10,9 @@
 //! - PCA confidence = support / #{(x, y) : B(x, y) ∧ ∃y′ r(x, y′)} (partial completeness).
 //!
 //! To answer (h, r, ?) every rule with head r walks its body from h; a candidate's score is the
-//! noisy-or 1 − Π(1 − conf) of the PCA confidences of the rules that reach it (0 if none).
-//! (?, r, t) walks the bodies backwards from t.
+//! best PCA confidence among the rules that reach it, ties broken by the noisy-or
+//! 1 − Π(1 − conf) of the others (scaled by 10⁻³; AnyBURL's max-aggregation, Meilicke et al.
+//! 2019, ranks the same way); 0 if no rule reaches it. (?, r, t) walks the bodies backwards from t.
 //!
 //! ```
 //! use dlp_kg::rules::{MineOptions, RuleSet};
@@ -29,6 +30,9 @@ use dlp_core::error::{Error, Result};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
+
+/// Weight of the noisy-or of the other rules, below the resolution of confidences that matter.
+const TIE_BREAK: f32 = 1e-3;
 
 /// A directed relation: `2r` reads r forwards, `2r + 1` backwards.
 pub type Atom = u32;
@@ -331,9 +335,9 @@ impl RuleSet {
     }
 
     fn score_one(&self, q: Query, stamp: &mut [u32], ys: &mut Vec<u32>, out: &mut [f32]) {
-        // Noisy-or: keep Π(1 − conf) per candidate, then turn it into 1 − Π.
-        out.fill(1.0);
-        let mut reached = false;
+        // `out` holds the best confidence so far; `rest` the product Π(1 − conf) of the others.
+        out.fill(0.0);
+        let mut rest = vec![1.0f32; out.len()];
         for (k, &i) in self.by_head[q.rel as usize].iter().enumerate() {
             let rule = &self.rules[i];
             let path: Vec<Atom> = match q.side {
@@ -341,16 +345,20 @@ impl RuleSet {
                 Side::Head => rule.body.iter().rev().map(|a| a ^ 1).collect(),
             };
             self.graph.walk(&path, q.anchor, stamp, k as u32, ys);
+            let c = rule.pca_confidence as f32;
             for &y in ys.iter().filter(|&&y| y != q.anchor) {
-                out[y as usize] *= 1.0 - rule.pca_confidence as f32;
-                reached = true;
+                let (best, r) = (&mut out[y as usize], &mut rest[y as usize]);
+                if c > *best {
+                    *r *= 1.0 - *best;
+                    *best = c;
+                } else {
+                    *r *= 1.0 - c;
+                }
             }
         }
         stamp.fill(u32::MAX);
-        if reached {
-            out.iter_mut().for_each(|p| *p = 1.0 - *p);
-        } else {
-            out.fill(0.0);
+        for (o, r) in out.iter_mut().zip(&rest) {
+            *o += TIE_BREAK * (1.0 - r);
         }
     }
 }

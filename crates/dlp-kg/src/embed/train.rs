@@ -416,7 +416,7 @@ impl Examples {
 
 /// Adds the regulariser's gradient for factor `x` into `g`; returns its value.
 #[inline]
-fn regularize(reg: Regularizer, weight: f32, complex: bool, x: &[f32], g: &mut [f32]) -> f32 {
+pub fn regularize(reg: Regularizer, weight: f32, complex: bool, x: &[f32], g: &mut [f32]) -> f32 {
     match reg {
         Regularizer::None => 0.0,
         Regularizer::L2 => {

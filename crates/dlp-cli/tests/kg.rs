@@ -1,0 +1,173 @@
+//! `dlp kg embed` and `dlp kg rules` end to end on a small generated dataset folder.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn dlp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dlp"))
+        .args(args)
+        .env_remove("DLP_DATA_DIR")
+        .output()
+        .expect("run dlp")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
+}
+
+/// A ring with its inverse relation: (x, next, x+1) and (x+1, prev, x) for 30 entities.
+fn write_dataset(dir: &Path, entities: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut lines = Vec::new();
+    for x in 0..entities {
+        let y = (x + 1) % entities;
+        lines.push(format!("e{x}\tnext\te{y}"));
+        lines.push(format!("e{y}\tprev\te{x}"));
+    }
+    let test: Vec<String> = lines.iter().step_by(7).cloned().collect();
+    let train: Vec<String> = lines
+        .iter()
+        .filter(|l| !test.contains(l))
+        .cloned()
+        .collect();
+    std::fs::write(dir.join("train.txt"), train.join("\n") + "\n").unwrap();
+    std::fs::write(dir.join("valid.txt"), test[..3].join("\n") + "\n").unwrap();
+    std::fs::write(dir.join("test.txt"), test.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn embed_train_then_eval_reports_the_same_filtered_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ring");
+    write_dataset(&data, 30);
+    let run = tmp.path().join("run");
+    let (d, r) = (data.to_str().unwrap(), run.to_str().unwrap());
+    let s = json(&dlp(&[
+        "kg",
+        "embed",
+        "train",
+        "--dataset",
+        d,
+        "--out",
+        r,
+        "--epochs",
+        "40",
+        "--dim",
+        "16",
+        "--json",
+    ]));
+    for key in [
+        "mrr",
+        "hits_at_1",
+        "hits_at_3",
+        "hits_at_10",
+        "seconds",
+        "triples_per_second",
+    ] {
+        assert!(s[key].is_number(), "summary lacks {key}: {s}");
+    }
+    assert!(s["mrr"].as_f64().unwrap() > 0.5, "{s}");
+    assert!(run.join("model.safetensors").is_file() && run.join("config.toml").is_file());
+    let e = json(&dlp(&[
+        "kg",
+        "embed",
+        "eval",
+        "--run",
+        r,
+        "--dataset",
+        d,
+        "--json",
+    ]));
+    assert_eq!(e["mrr"], s["mrr"]);
+    let o = json(&dlp(&[
+        "kg",
+        "embed",
+        "eval",
+        "--run",
+        r,
+        "--dataset",
+        d,
+        "--ties",
+        "optimistic",
+        "--json",
+    ]));
+    assert!(o["mrr"].as_f64() >= e["mrr"].as_f64());
+
+    // The same model on another graph is refused with both sizes named.
+    let other = tmp.path().join("other");
+    write_dataset(&other, 20);
+    let out = dlp(&[
+        "kg",
+        "embed",
+        "eval",
+        "--run",
+        r,
+        "--dataset",
+        other.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("the model has 30 entities"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rules_mine_then_eval_predicts_inverse_links() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ring");
+    write_dataset(&data, 30);
+    let run = tmp.path().join("rules");
+    let d = data.to_str().unwrap();
+    let m = json(&dlp(&[
+        "kg",
+        "rules",
+        "mine",
+        "--dataset",
+        d,
+        "--out",
+        run.to_str().unwrap(),
+        "--json",
+    ]));
+    assert!(m["rules"].as_u64().unwrap() >= 2, "{m}");
+    let rules = run.join("rules.tsv");
+    let e = json(&dlp(&[
+        "kg",
+        "rules",
+        "eval",
+        "--dataset",
+        d,
+        "--rules",
+        rules.to_str().unwrap(),
+        "--json",
+    ]));
+    // Every test fact's inverse is in train, so next(X,Y) ⇐ prev(Y,X) ranks it first.
+    assert_eq!(e["mrr"].as_f64(), Some(1.0), "{e}");
+}
+
+#[test]
+fn malformed_datasets_and_bad_flags_give_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("bad");
+    write_dataset(&data, 10);
+    let mut train = std::fs::read_to_string(data.join("train.txt")).unwrap();
+    train = train.replacen("e2\tnext\te3\n", "e2\tnext\n", 1);
+    std::fs::write(data.join("train.txt"), train).unwrap();
+    let d = data.to_str().unwrap();
+    let out = dlp(&["kg", "embed", "train", "--dataset", d]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("train.txt:"), "names the file and line: {err}");
+
+    let out = dlp(&["kg", "embed", "train", "--dataset", d, "--model", "transh"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("model `transh`"), "{err}");
+    let out = dlp(&["kg", "embed", "train", "--dataset", "no-such-set"]);
+    assert_eq!(out.status.code(), Some(2));
+}
