@@ -12,7 +12,7 @@ use std::collections::HashSet;
 fn body_holds(facts: &HashSet<Triple>, n: u32, body: &[u32], x: u32, y: u32) -> bool {
     let edge = |a: u32, u: u32, v: u32| {
         let r = a / 2;
-        if a % 2 == 0 {
+        if a.is_multiple_of(2) {
             facts.contains(&[u, r, v])
         } else {
             facts.contains(&[v, r, u])
