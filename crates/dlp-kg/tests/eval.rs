@@ -45,8 +45,8 @@ fn metrics_of_a_tiny_graph_match_a_hand_computation() {
     // Entities 0..5, relation 0. Test triples (0,0,1) and (2,0,3); train holds (0,0,4) so 4 is
     // filtered from the tail query of (0,0,1), and valid holds (5,0,3), filtering 5 from the
     // head query of (2,0,3).
-    let train = vec![[0, 0, 4]];
-    let valid = vec![[5, 0, 3]];
+    let train = [[0, 0, 4]];
+    let valid = [[5, 0, 3]];
     let test = vec![[0, 0, 1], [2, 0, 3]];
     let filter = Answers::new([&train[..], &valid[..], &test[..]]);
     let scorer = Table {

@@ -25,8 +25,8 @@ fn generated() -> LinkPrediction {
     for r in 0..4u32 {
         rels.intern(&format!("r{r}"));
         let perm = rng.permutation(n);
-        for x in 0..n {
-            kg.train.push([x as u32, r, perm[x] as u32]);
+        for (x, &y) in perm.iter().enumerate() {
+            kg.train.push([x as u32, r, y as u32]);
         }
     }
     kg.relations = rels;
