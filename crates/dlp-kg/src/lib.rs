@@ -9,6 +9,7 @@
 //!
 //! The store, import, extraction, alignment and merge of the KG issues are not built yet.
 
+pub mod demo;
 pub mod embed;
 pub mod eval;
 pub mod graph;
