@@ -22,6 +22,18 @@ pub enum Command {
     /// AMIE-style Horn rules: mine, eval.
     #[command(subcommand)]
     Rules(Rules),
+    /// Import RDF (.nt .nq .ttl .trig .rdf) or link-prediction TSV (.txt .tsv), plain or .gz.
+    Import(crate::kg_store::ImportArgs),
+    /// Export to .nt, .ttl, .nq or .trig, or (--split) the {train,valid,test}.txt of a dataset.
+    Export(crate::kg_store::ExportArgs),
+    /// Run a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE).
+    Query(crate::kg_store::QueryArgs),
+    /// Counts of instances, concepts, relations, values, and facts per source.
+    Stats(crate::kg_store::StoreArg),
+    /// Remove every fact of one source (as listed by stats), e.g. `import:train.txt`.
+    Retract(crate::kg_store::RetractArgs),
+    /// Write a model's or rule set's top predictions into their own source graph.
+    Complete(crate::kg_store::CompleteArgs),
 }
 
 #[derive(clap::Subcommand)]
@@ -340,6 +352,12 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             );
             emit(common, &summary, &text);
         }
+        Command::Import(a) => return crate::kg_store::import(a, common),
+        Command::Export(a) => return crate::kg_store::export(a, common),
+        Command::Query(a) => return crate::kg_store::query(a, common),
+        Command::Stats(a) => return crate::kg_store::stats(a, common),
+        Command::Retract(a) => return crate::kg_store::retract(a, common),
+        Command::Complete(a) => return crate::kg_store::complete(a, common),
         Command::Rules(Rules::Eval { dataset, rules }) => {
             let (name, data) = load_dataset(dataset, common)?;
             let text = std::fs::read_to_string(rules).map_err(|e| Error::io(rules, e))?;

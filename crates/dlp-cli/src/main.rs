@@ -6,6 +6,7 @@ mod ddpm;
 mod demo;
 mod dni;
 mod kg;
+mod kg_store;
 
 use clap::{Parser, Subcommand};
 use dlp_core::Error;
@@ -24,6 +25,7 @@ Examples:
   dlp dni train --method cdni --epochs 3     MNIST with synthetic gradients between layers
   dlp kg embed train --dataset umls --json   ComplEx (1vsAll, N3) with filtered test metrics
   dlp kg rules mine --dataset umls --out runs/umls-rules
+  dlp kg import --store runs/kg fb15k-237/train.txt.gz   then: dlp kg query --store runs/kg 'SELECT ...'
   dlp ddpm schedule --schedule cosine --steps 1000 --json
   dlp ddpm train --dataset 8gaussians --out runs/8g   then: dlp ddpm eval --run runs/8g --json
 

@@ -171,3 +171,121 @@ fn malformed_datasets_and_bad_flags_give_clear_errors() {
     let out = dlp(&["kg", "embed", "train", "--dataset", "no-such-set"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn store_import_query_stats_complete_and_a_bad_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ring");
+    write_dataset(&data, 30);
+    let store = tmp.path().join("store");
+    let s = store.to_str().unwrap();
+    let train = data.join("train.txt");
+    let i = json(&dlp(&[
+        "kg",
+        "import",
+        "--store",
+        s,
+        train.to_str().unwrap(),
+        "--json",
+    ]));
+    let n = i["quads"].as_u64().unwrap();
+    assert_eq!(
+        n as usize,
+        std::fs::read_to_string(&train).unwrap().lines().count()
+    );
+    let out = dlp(&[
+        "kg",
+        "query",
+        "--store",
+        s,
+        "--format",
+        "csv",
+        "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("n\r\n{n}\r\n")
+    );
+    let st = json(&dlp(&["kg", "stats", "--store", s, "--json"]));
+    assert_eq!(st["relations"], 2);
+
+    // A bad file is refused with its line and nothing imported; --lenient skips that line.
+    let bad = tmp.path().join("bad.nt");
+    std::fs::write(&bad, "<urn:a> <urn:p> <urn:b> .\n<urn:a> <urn:p> \"x .\n").unwrap();
+    let out = dlp(&["kg", "import", "--store", s, bad.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("bad.nt:2:"), "{err}");
+    let l = json(&dlp(&[
+        "kg",
+        "import",
+        "--store",
+        s,
+        "--lenient",
+        bad.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(
+        (l["quads"].as_u64(), l["skipped"].as_u64()),
+        (Some(1), Some(1))
+    );
+
+    // Rules complete the graph into their own source: with the held-out facts unknown (a copy
+    // of the dataset whose valid and test splits repeat a training fact), the inverse rule
+    // predicts each of them with confidence 1.
+    let known = tmp.path().join("train-only");
+    std::fs::create_dir(&known).unwrap();
+    let first = std::fs::read_to_string(&train)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string()
+        + "\n";
+    std::fs::copy(&train, known.join("train.txt")).unwrap();
+    std::fs::write(known.join("valid.txt"), &first).unwrap();
+    std::fs::write(known.join("test.txt"), &first).unwrap();
+    let k = known.to_str().unwrap();
+    let rules_dir = tmp.path().join("rules");
+    json(&dlp(&[
+        "kg",
+        "rules",
+        "mine",
+        "--dataset",
+        k,
+        "--out",
+        rules_dir.to_str().unwrap(),
+        "--json",
+    ]));
+    let rules = rules_dir.join("rules.tsv");
+    let c = json(&dlp(&[
+        "kg",
+        "complete",
+        "--store",
+        s,
+        "--dataset",
+        k,
+        "--rules",
+        rules.to_str().unwrap(),
+        "--min-score",
+        "0.5",
+        "--json",
+    ]));
+    let held_out = std::fs::read_to_string(data.join("test.txt"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(c["facts"].as_u64(), Some(held_out as u64), "{c}");
+    let st = json(&dlp(&["kg", "stats", "--store", s, "--json"]));
+    let sources: Vec<String> = st["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        sources.iter().any(|x| x.starts_with("completion:"))
+            && sources.contains(&"import:train.txt".to_string()),
+        "{sources:?}"
+    );
+}

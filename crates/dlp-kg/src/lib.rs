@@ -15,3 +15,4 @@ pub mod eval;
 pub mod graph;
 pub mod linalg;
 pub mod rules;
+pub mod store;

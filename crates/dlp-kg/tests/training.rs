@@ -241,3 +241,19 @@ fn inconsistent_settings_are_refused() {
     }
     let _: &[Triple] = &kg.train;
 }
+
+#[test]
+fn entities_seen_only_in_test_are_ranked_not_dropped() {
+    let mut kg = generated();
+    let new = kg.entities.intern("only-in-test");
+    kg.test = vec![[0, 0, new], [new, 1, 3]];
+    let config = EmbedConfig {
+        dim: 16,
+        epochs: 5,
+        eval_every: 0,
+        ..EmbedConfig::default()
+    };
+    let out = train(&config, &kg, None, false).unwrap();
+    assert_eq!(out.test.count, 4, "both queries of both triples are ranked");
+    assert!(out.test.mr >= 1.0 && out.test.mr <= kg.entities.len() as f64);
+}

@@ -1,0 +1,279 @@
+//! `dlp kg import|export|query|stats|retract|complete`: the knowledge graph in an Oxigraph store.
+
+use crate::kg::load_dataset;
+use crate::{Common, emit};
+use dlp_core::Error;
+use dlp_kg::embed::Kge;
+use dlp_kg::eval::LinkScorer;
+use dlp_kg::graph::{Answers, Query, Side};
+use dlp_kg::rules::RuleSet;
+use dlp_kg::store::import::ImportOptions;
+use dlp_kg::store::query::OutputFormat;
+use dlp_kg::store::{ENTITY_NS, KnowledgeGraph, RELATION_NS, encode};
+use oxigraph::model::NamedNode;
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct StoreArg {
+    /// Store directory (created if missing; RocksDB).
+    #[arg(long)]
+    store: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    #[arg(long)]
+    store: PathBuf,
+    /// Skip bad lines, reporting each with its line number, instead of refusing the file.
+    #[arg(long)]
+    lenient: bool,
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    #[arg(long)]
+    store: PathBuf,
+    /// Write train.txt, valid.txt and test.txt into FILE (a folder) instead.
+    #[arg(long)]
+    split: bool,
+    file: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct QueryArgs {
+    #[arg(long)]
+    store: PathBuf,
+    /// table, json (SPARQL JSON results) or csv (SPARQL CSV results).
+    #[arg(long, default_value = "table")]
+    format: String,
+    query: String,
+}
+
+#[derive(clap::Args)]
+pub struct RetractArgs {
+    #[arg(long)]
+    store: PathBuf,
+    source: String,
+}
+
+#[derive(clap::Args)]
+pub struct CompleteArgs {
+    #[arg(long)]
+    store: PathBuf,
+    /// The dataset the model or rules were made from (its names become the store's IRIs).
+    #[arg(long)]
+    dataset: String,
+    /// An `embed train` run directory (uses its model.safetensors).
+    #[arg(long, conflicts_with = "rules")]
+    run: Option<PathBuf>,
+    /// A rules.tsv of `rules mine`.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Facts per (head, relation) query, best first.
+    #[arg(long, default_value_t = 1)]
+    top_k: usize,
+    /// Keep only predictions scoring at least this.
+    #[arg(long)]
+    min_score: Option<f32>,
+    /// Only this relation (default: every relation).
+    #[arg(long)]
+    relation: Option<String>,
+}
+
+fn open(store: &std::path::Path) -> dlp_core::Result<KnowledgeGraph> {
+    KnowledgeGraph::open(store)
+}
+
+pub fn import(a: &ImportArgs, common: &Common) -> dlp_core::Result<()> {
+    let kg = open(&a.store)?;
+    let opts = ImportOptions {
+        lenient: a.lenient,
+        threads: common.threads.unwrap_or(0),
+    };
+    let mut reports = Vec::new();
+    for f in &a.files {
+        let r = kg.import(f, &opts)?;
+        for (line, msg) in &r.skipped {
+            eprintln!("skipped {}:{line}: {msg}", f.display());
+        }
+        eprintln!(
+            "{}: {} quads into {} in {:.2} s ({:.0} quads/s), {} line(s) skipped",
+            f.display(),
+            r.quads,
+            r.graph,
+            r.seconds,
+            r.quads_per_second,
+            r.skipped.len()
+        );
+        reports.push(r);
+    }
+    let total: usize = reports.iter().map(|r| r.quads).sum();
+    let skipped: usize = reports.iter().map(|r| r.skipped.len()).sum();
+    let summary =
+        json!({"files": reports, "quads": total, "skipped": skipped, "store_quads": kg.len()?});
+    emit(
+        common,
+        &summary,
+        &format!(
+            "imported {total} quads, skipped {skipped} line(s); the store holds {}",
+            kg.len()?
+        ),
+    );
+    Ok(())
+}
+
+pub fn export(a: &ExportArgs, common: &Common) -> dlp_core::Result<()> {
+    let kg = open(&a.store)?;
+    let summary = if a.split {
+        let [tr, va, te] = kg.export_link_prediction(&a.file)?;
+        json!({"dir": a.file, "train": tr, "valid": va, "test": te})
+    } else {
+        json!({"file": a.file, "statements": kg.export(&a.file)?})
+    };
+    emit(common, &summary, &summary.to_string());
+    Ok(())
+}
+
+pub fn query(a: &QueryArgs, _common: &Common) -> dlp_core::Result<()> {
+    let kg = open(&a.store)?;
+    let format = OutputFormat::parse(&a.format)?;
+    let mut out = std::io::stdout().lock();
+    kg.query(&a.query, format, &mut out)
+}
+
+pub fn stats(a: &StoreArg, common: &Common) -> dlp_core::Result<()> {
+    let s = open(&a.store)?.stats()?;
+    let summary = serde_json::to_value(&s).expect("stats serialise");
+    let mut text = format!(
+        "{} quads: {} instances, {} concepts, {} relations, {} value properties\n",
+        s.quads, s.instances, s.concepts, s.relations, s.values
+    );
+    for (source, n) in &s.sources {
+        text += &format!("  {source}: {n}\n");
+    }
+    emit(common, &summary, text.trim_end());
+    Ok(())
+}
+
+pub fn retract(a: &RetractArgs, common: &Common) -> dlp_core::Result<()> {
+    let kg = open(&a.store)?;
+    let n = kg.retract(&a.source)?;
+    if n == 0 {
+        return Err(Error::Usage(format!(
+            "source `{}` holds no facts (see dlp kg stats)",
+            a.source
+        )));
+    }
+    emit(
+        common,
+        &json!({"source": a.source, "removed": n}),
+        &format!("removed {n} facts of {}", a.source),
+    );
+    Ok(())
+}
+
+pub fn complete(a: &CompleteArgs, common: &Common) -> dlp_core::Result<()> {
+    dlp_core::device::init_threads(common.threads)?;
+    let (name, data) = load_dataset(&a.dataset, common)?;
+    let (scorer, model, run): (Box<dyn LinkScorer>, String, String) = match (&a.run, &a.rules) {
+        (Some(run), None) => {
+            let m = Kge::load(&run.join("model.safetensors"))?;
+            if m.num_entities != data.entities.len() || m.num_relations != data.relations.len() {
+                return Err(Error::Usage(format!(
+                    "{}: the model does not fit dataset {name}",
+                    run.display()
+                )));
+            }
+            let model = m.kind.name().to_string();
+            (Box::new(m), model, run.display().to_string())
+        }
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            let set = RuleSet::from_tsv(
+                path,
+                &text,
+                &data.train,
+                data.entities.len(),
+                &data.relations,
+            )?;
+            (
+                Box::new(set),
+                "rules".to_string(),
+                path.display().to_string(),
+            )
+        }
+        _ => {
+            return Err(Error::Usage(
+                "give --run DIR (embeddings) or --rules FILE".into(),
+            ));
+        }
+    };
+    let known = Answers::new([&data.train[..], &data.valid[..], &data.test[..]]);
+    // Every (head, relation, ?) with a head that heads some training fact.
+    let relations: Vec<u32> = match &a.relation {
+        Some(r) => vec![
+            data.relations
+                .id(r)
+                .ok_or_else(|| Error::Usage(format!("--relation: `{r}` is not in {name}")))?,
+        ],
+        None => (0..data.relations.len() as u32).collect(),
+    };
+    let mut heads: Vec<u32> = data.train.iter().map(|t| t[0]).collect();
+    heads.sort_unstable();
+    heads.dedup();
+    let queries: Vec<Query> = heads
+        .iter()
+        .flat_map(|&h| {
+            relations.iter().map(move |&r| Query {
+                anchor: h,
+                rel: r,
+                side: Side::Tail,
+            })
+        })
+        .collect();
+    let n = data.entities.len();
+    let iri = |ns: &str, s: &str| NamedNode::new_unchecked(format!("{ns}{}", encode(s)));
+    let mut facts = Vec::new();
+    let mut scores = vec![0.0f32; 256 * n];
+    for chunk in queries.chunks(256) {
+        let buf = &mut scores[..chunk.len() * n];
+        scorer.score(chunk, buf);
+        for (q, row) in chunk.iter().zip(buf.chunks_exact(n)) {
+            let skip = known.get(*q);
+            let min = a.min_score.unwrap_or(f32::NEG_INFINITY);
+            let mut order: Vec<u32> = (0..n as u32)
+                .filter(|&e| {
+                    row[e as usize] >= min && e != q.anchor && skip.binary_search(&e).is_err()
+                })
+                .collect();
+            let by_score = |x: &u32, y: &u32| row[*y as usize].total_cmp(&row[*x as usize]);
+            if order.len() > a.top_k {
+                order.select_nth_unstable_by(a.top_k, by_score);
+                order.truncate(a.top_k);
+            }
+            order.sort_by(by_score);
+            for &e in &order {
+                let s = row[e as usize];
+                facts.push((
+                    iri(ENTITY_NS, data.entities.name(q.anchor)),
+                    iri(RELATION_NS, data.relations.name(q.rel)),
+                    iri(ENTITY_NS, data.entities.name(e)),
+                    s,
+                ));
+            }
+        }
+    }
+    let kg = open(&a.store)?;
+    let run_id = encode(&run);
+    let written = kg.add_completions(&run_id, &model, &facts)?;
+    let summary = json!({"source": format!("completion:{run_id}"), "facts": written, "queries": queries.len(), "model": model});
+    emit(
+        common,
+        &summary,
+        &format!("wrote {written} predicted facts into source completion:{run_id}"),
+    );
+    Ok(())
+}
