@@ -76,7 +76,7 @@ impl Kge {
             entities,
             relations,
         };
-        model.apply_constraints(None);
+        model.apply_constraints();
         model
     }
 
@@ -133,24 +133,21 @@ impl Kge {
         score_all(self.kind.similarity(), &composed, &self.entities, w, n, out);
     }
 
-    /// TransE keeps entities on the unit L2 sphere (Bordes et al. 2013); others are free.
-    /// `rows`: only these entity rows (after a sparse update), or all.
-    pub fn apply_constraints(&mut self, rows: Option<&[u32]>) {
-        if !matches!(self.kind, ModelKind::TransE { .. }) {
-            return;
-        }
-        let w = self.entity_width();
-        let normalise = |row: &mut [f32]| {
+    /// The constraint on entity rows after each update: TransE keeps entities on the unit L2
+    /// sphere (Bordes et al. 2013); the others are free.
+    pub fn entity_constraint(&self) -> Option<fn(&mut [f32])> {
+        fn unit_norm(row: &mut [f32]) {
             let n = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
             row.iter_mut().for_each(|x| *x /= n);
-        };
-        match rows {
-            None => self.entities.par_chunks_mut(w).for_each(normalise),
-            Some(rows) => {
-                for &r in rows {
-                    normalise(&mut self.entities[r as usize * w..(r as usize + 1) * w]);
-                }
-            }
+        }
+        matches!(self.kind, ModelKind::TransE { .. }).then_some(unit_norm as fn(&mut [f32]))
+    }
+
+    /// Applies [`Kge::entity_constraint`] to every entity.
+    pub fn apply_constraints(&mut self) {
+        if let Some(f) = self.entity_constraint() {
+            let w = self.entity_width();
+            self.entities.par_chunks_mut(w).for_each(f);
         }
     }
 

@@ -50,37 +50,6 @@ impl RowGrad {
     pub fn touched(&self) -> &[u32] {
         &self.touched
     }
-
-    /// Adds `other` into `self` and clears `other`.
-    pub fn absorb(&mut self, other: &mut RowGrad) {
-        let w = self.width;
-        for i in 0..other.touched.len() {
-            let r = other.touched[i];
-            let src = &mut other.data[r as usize * w..(r as usize + 1) * w];
-            let dst = self.row(r);
-            for (d, s) in dst.iter_mut().zip(src.iter_mut()) {
-                *d += *s;
-                *s = 0.0;
-            }
-            other.mark[r as usize] = false;
-        }
-        other.touched.clear();
-    }
-
-    /// Zeroes the touched rows.
-    pub fn clear(&mut self) {
-        let w = self.width;
-        for &r in &self.touched {
-            self.data[r as usize * w..(r as usize + 1) * w].fill(0.0);
-            self.mark[r as usize] = false;
-        }
-        self.touched.clear();
-    }
-
-    /// Sorts the touched list so that updates run in a fixed order.
-    pub fn sort(&mut self) {
-        self.touched.sort_unstable();
-    }
 }
 
 /// Which optimiser, with its learning rate.
@@ -130,11 +99,31 @@ impl RowOptimizer {
         }
     }
 
-    /// Applies `grad` to the touched rows of `params`, in parallel over rows, then clears it.
-    pub fn step(&mut self, params: &mut [f32], grad: &mut RowGrad) {
+    /// Applies the sum of `grads` (one per worker) to every row any of them touched, in parallel
+    /// over rows; runs `after` on each updated row (a constraint such as a unit norm); leaves
+    /// the gradients zeroed.
+    pub fn step(
+        &mut self,
+        params: &mut [f32],
+        grads: &mut [&mut RowGrad],
+        after: Option<fn(&mut [f32])>,
+    ) {
         self.step += 1;
-        grad.sort();
-        let w = grad.width;
+        let w = grads[0].width;
+        let ptrs: Vec<SyncPtr> = grads
+            .iter_mut()
+            .map(|g| SyncPtr(g.data.as_mut_ptr()))
+            .collect();
+        let (first, rest) = grads.split_first_mut().expect("at least one gradient");
+        for g in rest.iter() {
+            for &r in &g.touched {
+                if !first.mark[r as usize] {
+                    first.mark[r as usize] = true;
+                    first.touched.push(r);
+                }
+            }
+        }
+        first.touched.sort_unstable();
         let (lr, kind, t) = (self.lr, self.kind, self.step as i32);
         let (b1, b2, eps_adam) = (0.9f32, 0.999f32, 1e-8f32);
         let c1 = 1.0 - b1.powi(t);
@@ -142,18 +131,18 @@ impl RowOptimizer {
         let p = SyncPtr(params.as_mut_ptr());
         let s1 = SyncPtr(self.s1.as_mut_ptr());
         let s2 = SyncPtr(self.s2.as_mut_ptr());
-        let g = &grad.data;
-        grad.touched.par_iter().with_min_len(64).for_each(|&r| {
+        first.touched.par_iter().with_min_len(64).for_each(|&r| {
             let off = r as usize * w;
-            // SAFETY: touched rows are unique, so each task writes rows no other task touches,
-            // and `off + w` is inside every table (all have rows × w floats).
-            let (x, a) = unsafe {
-                (
-                    std::slice::from_raw_parts_mut(p.at(off), w),
-                    std::slice::from_raw_parts_mut(s1.at(off), w),
-                )
-            };
-            let g = &g[off..off + w];
+            // SAFETY: the union list holds each row once, so each task reads and writes rows no
+            // other task touches, and `off + w` is inside every table (all have rows × w floats).
+            let row = |ptr: &SyncPtr| unsafe { std::slice::from_raw_parts_mut(ptr.at(off), w) };
+            let (x, a, g) = (row(&p), row(&s1), row(&ptrs[0]));
+            for other in &ptrs[1..] {
+                for (gi, oi) in g.iter_mut().zip(row(other)) {
+                    *gi += *oi;
+                    *oi = 0.0;
+                }
+            }
             match kind {
                 OptimizerKind::Adagrad => {
                     for i in 0..w {
@@ -162,8 +151,7 @@ impl RowOptimizer {
                     }
                 }
                 OptimizerKind::Adam => {
-                    // SAFETY: as above.
-                    let v = unsafe { std::slice::from_raw_parts_mut(s2.at(off), w) };
+                    let v = row(&s2);
                     for i in 0..w {
                         a[i] = b1 * a[i] + (1.0 - b1) * g[i];
                         v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
@@ -171,7 +159,16 @@ impl RowOptimizer {
                     }
                 }
             }
+            g.fill(0.0);
+            if let Some(f) = after {
+                f(x);
+            }
         });
-        grad.clear();
+        for g in grads.iter_mut() {
+            for &r in &g.touched {
+                g.mark[r as usize] = false;
+            }
+            g.touched.clear();
+        }
     }
 }

@@ -560,19 +560,19 @@ fn ns_step(
 
 /// Sums the workers' gradients into the first, updates, and re-applies constraints.
 fn apply(state: &mut State, workers: &mut [Worker]) {
-    let (first, rest) = workers.split_first_mut().expect("at least one worker");
-    for w in rest {
-        first.ent.absorb(&mut w.ent);
-        first.rel.absorb(&mut w.rel);
+    let constraint = state.model.entity_constraint();
+    let mut ent: Vec<&mut RowGrad> = Vec::with_capacity(workers.len());
+    let mut rel: Vec<&mut RowGrad> = Vec::with_capacity(workers.len());
+    for w in workers.iter_mut() {
+        ent.push(&mut w.ent);
+        rel.push(&mut w.rel);
     }
-    let touched: Vec<u32> = first.ent.touched().to_vec();
     state
         .opt_ent
-        .step(&mut state.model.entities, &mut first.ent);
+        .step(&mut state.model.entities, &mut ent, constraint);
     state
         .opt_rel
-        .step(&mut state.model.relations, &mut first.rel);
-    state.model.apply_constraints(Some(&touched));
+        .step(&mut state.model.relations, &mut rel, None);
 }
 
 /// One 1vsAll or KvsAll batch; returns the mean loss.
