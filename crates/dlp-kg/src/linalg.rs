@@ -20,18 +20,30 @@ fn parallelism(flops: usize) -> Parallelism {
     }
 }
 
-/// `c (m×n) = A (m×k) · Bᵀ`, B stored as n rows of k; adds to `c` when `accumulate`.
-pub fn matmul_abt(
-    a: &[f32],
-    b: &[f32],
+/// `c (m×n) = A (m×k) · B (k×n)` where element (i, l) of A is `a[i·a_rs + l·a_cs]` and (l, j)
+/// of B is `b[l·b_rs + j·b_cs]`; `c` is row-major; adds to `c` when `accumulate`.
+#[allow(clippy::too_many_arguments)]
+fn matmul_strided(
+    (a, a_rs, a_cs): (&[f32], usize, usize),
+    (b, b_rs, b_cs): (&[f32], usize, usize),
     m: usize,
     n: usize,
     k: usize,
     c: &mut [f32],
     accumulate: bool,
 ) {
-    assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n);
-    // SAFETY: the asserts bound every index the strides below reach.
+    let last =
+        |rs: usize, cs: usize, rows: usize, cols: usize| (rows - 1) * rs + (cols - 1) * cs + 1;
+    if m == 0 || n == 0 || k == 0 {
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return;
+    }
+    assert!(
+        a.len() >= last(a_rs, a_cs, m, k) && b.len() >= last(b_rs, b_cs, k, n) && c.len() >= m * n
+    );
+    // SAFETY: the assert bounds every index the strides reach.
     unsafe {
         gemm::gemm(
             m,
@@ -42,11 +54,11 @@ pub fn matmul_abt(
             n as isize,
             accumulate,
             a.as_ptr(),
-            1,
-            k as isize,
+            a_cs as isize,
+            a_rs as isize,
             b.as_ptr(),
-            k as isize,
-            1,
+            b_cs as isize,
+            b_rs as isize,
             1.0,
             1.0,
             false,
@@ -55,6 +67,19 @@ pub fn matmul_abt(
             parallelism(m * n * k),
         )
     }
+}
+
+/// `c (m×n) = A (m×k) · Bᵀ`, B stored as n rows of k; adds to `c` when `accumulate`.
+pub fn matmul_abt(
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    matmul_strided((a, k, 1), (b, 1, k), m, n, k, c, accumulate)
 }
 
 /// `c (m×n) = A (m×k) · B (k×n)`, all row-major; adds to `c` when `accumulate`.
@@ -67,31 +92,7 @@ pub fn matmul_ab(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    // SAFETY: as above.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            1,
-            k as isize,
-            b.as_ptr(),
-            1,
-            n as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism(m * n * k),
-        )
-    }
+    matmul_strided((a, k, 1), (b, n, 1), m, n, k, c, accumulate)
 }
 
 /// `c (m×n) = Aᵀ · B` for A stored k×m and B k×n, row-major; adds to `c` when `accumulate`.
@@ -104,31 +105,7 @@ pub fn matmul_atb(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    assert!(a.len() >= k * m && b.len() >= k * n && c.len() >= m * n);
-    // SAFETY: as above.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            m as isize,
-            1,
-            b.as_ptr(),
-            1,
-            n as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism(m * n * k),
-        )
-    }
+    matmul_strided((a, 1, m), (b, n, 1), m, n, k, c, accumulate)
 }
 
 const LANES: usize = 8;

@@ -62,16 +62,9 @@ pub(super) fn save(path: &Path, s: &State) -> Result<()> {
 }
 
 pub(super) fn load(path: &Path, config: &EmbedConfig) -> Result<State> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let (bytes, meta) = super::read_safetensors(path)?;
     let bad = |msg: String| Error::format(path, None, msg);
-    let (_, header) =
-        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
-    let meta = header.metadata().clone().unwrap_or_default();
-    let field = |k: &str| {
-        meta.get(k)
-            .cloned()
-            .ok_or_else(|| bad(format!("metadata has no `{k}`")))
-    };
+    let field = |k: &str| super::meta_field(path, &meta, k);
     let model = Kge::load(path)?;
     if model.kind != config.kind()?
         || model.dim != config.dim

@@ -185,16 +185,9 @@ impl Kge {
 
     /// Loads a model written by [`Kge::save`].
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let (bytes, meta) = read_safetensors(path)?;
         let bad = |msg: String| Error::format(path, None, msg);
-        let (_, meta) =
-            safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
-        let meta = meta.metadata().clone().unwrap_or_default();
-        let field = |k: &str| {
-            meta.get(k)
-                .cloned()
-                .ok_or_else(|| bad(format!("metadata has no `{k}`")))
-        };
+        let field = |k: &str| meta_field(path, &meta, k);
         let kind =
             ModelKind::parse(&field("model")?).ok_or_else(|| bad("unknown `model`".into()))?;
         let num = |k: &str| {
@@ -232,6 +225,22 @@ impl Kge {
             relations: table("relations", vec![rel_rows, kind.relation_width(dim)])?,
         })
     }
+}
+
+/// The bytes of a safetensors file and its string metadata.
+pub(crate) fn read_safetensors(path: &Path) -> Result<(Vec<u8>, HashMap<String, String>)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| Error::format(path, None, e.to_string()))?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    Ok((bytes, meta))
+}
+
+/// Metadata field `key`, or an error naming it.
+pub(crate) fn meta_field(path: &Path, meta: &HashMap<String, String>, key: &str) -> Result<String> {
+    meta.get(key)
+        .cloned()
+        .ok_or_else(|| Error::format(path, None, format!("metadata has no `{key}`")))
 }
 
 impl LinkScorer for Kge {

@@ -449,9 +449,36 @@ pub fn regularize(reg: Regularizer, weight: f32, complex: bool, x: &[f32], g: &m
     }
 }
 
-/// Whether the relation table takes the regulariser: not RotatE's phases.
-fn regularize_relations(kind: ModelKind) -> bool {
-    kind != ModelKind::RotatE
+/// Adds the regulariser's gradient for one example's factors (entities `entities`, relation
+/// `rel`; not RotatE's phases) at weight `reg_weight · scale`; returns the regulariser's value
+/// divided by `scale`, so that the summed loss times `scale` is the batch mean.
+fn regularize_example(
+    config: &EmbedConfig,
+    model: &Kge,
+    entities: &[u32],
+    rel: u32,
+    ent: &mut RowGrad,
+    rel_grad: &mut RowGrad,
+    scale: f32,
+) -> f32 {
+    if config.regularizer == Regularizer::None || config.reg_weight == 0.0 {
+        return 0.0;
+    }
+    let (w, complex) = (config.reg_weight * scale, model.kind.is_complex());
+    let mut value = 0.0;
+    for &e in entities {
+        value += regularize(config.regularizer, w, complex, model.entity(e), ent.row(e));
+    }
+    if model.kind != ModelKind::RotatE {
+        value += regularize(
+            config.regularizer,
+            w,
+            complex,
+            model.relation(rel),
+            rel_grad.row(rel),
+        );
+    }
+    value / scale
 }
 
 /// One negative-sampling batch; returns the mean loss.
@@ -528,27 +555,15 @@ fn ns_step(
                         *x += g;
                     }
                     w.q = da;
-                    if config.regularizer != Regularizer::None && config.reg_weight > 0.0 {
-                        let wgt = config.reg_weight * scale;
-                        for e in [anchor, answer] {
-                            loss += regularize(
-                                config.regularizer,
-                                wgt,
-                                kind.is_complex(),
-                                model.entity(e),
-                                w.ent.row(e),
-                            ) / scale;
-                        }
-                        if regularize_relations(kind) {
-                            loss += regularize(
-                                config.regularizer,
-                                wgt,
-                                kind.is_complex(),
-                                rv,
-                                w.rel.row(r),
-                            ) / scale;
-                        }
-                    }
+                    loss += regularize_example(
+                        config,
+                        model,
+                        &[anchor, answer],
+                        r,
+                        &mut w.ent,
+                        &mut w.rel,
+                        scale,
+                    );
                 }
                 loss
             })
@@ -659,29 +674,11 @@ fn all_step(
         for (x, g) in w.ent.row(q.anchor).iter_mut().zip(&da) {
             *x += g;
         }
-        if config.regularizer != Regularizer::None && config.reg_weight > 0.0 {
-            let wgt = config.reg_weight * scale;
-            let mut factors = vec![q.anchor];
-            factors.extend(answer);
-            for e in factors {
-                loss += regularize(
-                    config.regularizer,
-                    wgt,
-                    kind.is_complex(),
-                    model.entity(e),
-                    w.ent.row(e),
-                ) / scale;
-            }
-            if regularize_relations(kind) {
-                loss += regularize(
-                    config.regularizer,
-                    wgt,
-                    kind.is_complex(),
-                    rv,
-                    w.rel.row(q.rel),
-                ) / scale;
-            }
-        }
+        let mut factors = vec![q.anchor];
+        factors.extend(answer);
+        loss += regularize_example(
+            config, model, &factors, q.rel, &mut w.ent, &mut w.rel, scale,
+        );
     }
     apply(state, std::slice::from_mut(w));
     loss * scale
