@@ -1,13 +1,17 @@
-//! dlp-kg: knowledge graphs after *A Roadmap for Big Models* (Yuan et al., 2022), the
-//! intra-graph side: link prediction that fills a graph's gaps.
+//! dlp-kg: knowledge graphs after *A Roadmap for Big Models* (Yuan et al., 2022): a graph in an
+//! RDF store, and link prediction that fills its gaps.
 //!
 //! - [`embed`]: knowledge-graph embeddings (TransE, DistMult, ComplEx, RotatE) trained by negative
 //!   sampling, 1vsAll or KvsAll, with hand-written forward and backward kernels; the entry type is
 //!   [`embed::Kge`].
 //! - [`rules`]: AMIE-style mining of closed Horn rules and prediction from them ([`rules::RuleSet`]).
 //! - [`eval`]: the filtered ranking evaluator both are measured with ([`eval::evaluate`]).
+//! - [`store`]: the graph in an Oxigraph store ([`store::KnowledgeGraph`]): import, export,
+//!   SPARQL, counts, sources, completions in their own graphs.
+//! - [`demo`]: the KG stage of `dlp demo`.
 //!
-//! The store, import, extraction, alignment and merge of the KG issues are not built yet.
+//! Schema checks, curation, Wikidata JSON, extraction from text, the SPARQL server, alignment
+//! and merge (the rest of the KG issues) are not built yet.
 
 pub mod demo;
 pub mod embed;
