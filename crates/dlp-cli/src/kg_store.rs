@@ -5,12 +5,11 @@ use crate::{Common, emit};
 use dlp_core::Error;
 use dlp_kg::embed::Kge;
 use dlp_kg::eval::LinkScorer;
-use dlp_kg::graph::{Answers, Query, Side};
 use dlp_kg::rules::RuleSet;
+use dlp_kg::store::KnowledgeGraph;
+use dlp_kg::store::complete::CompleteOptions;
 use dlp_kg::store::import::ImportOptions;
 use dlp_kg::store::query::OutputFormat;
-use dlp_kg::store::{ENTITY_NS, KnowledgeGraph, RELATION_NS, encode};
-use oxigraph::model::NamedNode;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -211,69 +210,26 @@ pub fn complete(a: &CompleteArgs, common: &Common) -> dlp_core::Result<()> {
             ));
         }
     };
-    let known = Answers::new([&data.train[..], &data.valid[..], &data.test[..]]);
-    // Every (head, relation, ?) with a head that heads some training fact.
-    let relations: Vec<u32> = match &a.relation {
-        Some(r) => vec![
+    let relation = match &a.relation {
+        Some(r) => Some(
             data.relations
                 .id(r)
                 .ok_or_else(|| Error::Usage(format!("--relation: `{r}` is not in {name}")))?,
-        ],
-        None => (0..data.relations.len() as u32).collect(),
+        ),
+        None => None,
     };
-    let mut heads: Vec<u32> = data.train.iter().map(|t| t[0]).collect();
-    heads.sort_unstable();
-    heads.dedup();
-    let queries: Vec<Query> = heads
-        .iter()
-        .flat_map(|&h| {
-            relations.iter().map(move |&r| Query {
-                anchor: h,
-                rel: r,
-                side: Side::Tail,
-            })
-        })
-        .collect();
-    let n = data.entities.len();
-    let iri = |ns: &str, s: &str| NamedNode::new_unchecked(format!("{ns}{}", encode(s)));
-    let mut facts = Vec::new();
-    let mut scores = vec![0.0f32; 256 * n];
-    for chunk in queries.chunks(256) {
-        let buf = &mut scores[..chunk.len() * n];
-        scorer.score(chunk, buf);
-        for (q, row) in chunk.iter().zip(buf.chunks_exact(n)) {
-            let skip = known.get(*q);
-            let min = a.min_score.unwrap_or(f32::NEG_INFINITY);
-            let mut order: Vec<u32> = (0..n as u32)
-                .filter(|&e| {
-                    row[e as usize] >= min && e != q.anchor && skip.binary_search(&e).is_err()
-                })
-                .collect();
-            let by_score = |x: &u32, y: &u32| row[*y as usize].total_cmp(&row[*x as usize]);
-            if order.len() > a.top_k {
-                order.select_nth_unstable_by(a.top_k, by_score);
-                order.truncate(a.top_k);
-            }
-            order.sort_by(by_score);
-            for &e in &order {
-                let s = row[e as usize];
-                facts.push((
-                    iri(ENTITY_NS, data.entities.name(q.anchor)),
-                    iri(RELATION_NS, data.relations.name(q.rel)),
-                    iri(ENTITY_NS, data.entities.name(e)),
-                    s,
-                ));
-            }
-        }
-    }
-    let kg = open(&a.store)?;
-    let run_id = encode(&run);
-    let written = kg.add_completions(&run_id, &model, &facts)?;
-    let summary = json!({"source": format!("completion:{run_id}"), "facts": written, "queries": queries.len(), "model": model});
+    let opts = CompleteOptions {
+        top_k: a.top_k,
+        min_score: a.min_score,
+        relation,
+    };
+    let c = open(&a.store)?.complete(scorer.as_ref(), &data, &opts, &run, &model)?;
+    let summary =
+        json!({"source": c.source, "facts": c.facts, "queries": c.queries, "model": model});
     emit(
         common,
         &summary,
-        &format!("wrote {written} predicted facts into source completion:{run_id}"),
+        &format!("wrote {} predicted facts into source {}", c.facts, c.source),
     );
     Ok(())
 }

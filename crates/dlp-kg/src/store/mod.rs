@@ -14,6 +14,7 @@
 //! # Ok::<(), dlp_core::Error>(())
 //! ```
 
+pub mod complete;
 pub mod export;
 pub mod import;
 pub mod query;
