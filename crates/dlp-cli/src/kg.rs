@@ -221,11 +221,19 @@ fn config_of(a: &TrainArgs, common: &Common) -> dlp_core::Result<EmbedConfig> {
     Ok(c)
 }
 
-fn metrics_json(m: &Metrics) -> Value {
+/// The summary's metrics: both sides, each side, and per relation by name.
+fn metrics_json(m: &Metrics, relations: &dlp_core::data::triples::Vocab) -> Value {
+    let per_relation: serde_json::Map<String, Value> = m
+        .per_relation
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.count > 0)
+        .map(|(i, r)| (relations.name(i as u32).to_string(), json!(r)))
+        .collect();
     json!({
         "mrr": m.mrr, "mr": m.mr, "hits_at_1": m.hits_at_1, "hits_at_3": m.hits_at_3,
         "hits_at_10": m.hits_at_10, "count": m.count,
-        "head": m.head, "tail": m.tail,
+        "head": m.head, "tail": m.tail, "per_relation": per_relation,
     })
 }
 
@@ -258,7 +266,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 out.display()
             );
             let o = train(&config, &data, Some(&mut run), a.resume)?;
-            let mut summary = metrics_json(&o.test);
+            let mut summary = metrics_json(&o.test, &data.relations);
             summary["dataset"] = json!(name);
             summary["model"] = json!(config.model);
             summary["epochs"] = json!(o.epochs_run);
@@ -306,7 +314,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                     ..EvalOptions::default()
                 },
             );
-            let mut summary = metrics_json(&m);
+            let mut summary = metrics_json(&m, &data.relations);
             summary["dataset"] = json!(name);
             summary["seconds"] = json!(t.elapsed().as_secs_f64());
             let text = format!("{} in {:.1} s", human(&m), t.elapsed().as_secs_f64());
@@ -371,7 +379,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             let t = Instant::now();
             let filter = Answers::new([&data.train[..], &data.valid[..], &data.test[..]]);
             let m = evaluate(&set, &data.test, &filter, &EvalOptions::default());
-            let mut summary = metrics_json(&m);
+            let mut summary = metrics_json(&m, &data.relations);
             summary["dataset"] = json!(name);
             summary["rules"] = json!(set.rules.len());
             summary["seconds"] = json!(t.elapsed().as_secs_f64());

@@ -72,6 +72,15 @@ fn embed_train_then_eval_reports_the_same_filtered_metrics() {
         assert!(s[key].is_number(), "summary lacks {key}: {s}");
     }
     assert!(s["mrr"].as_f64().unwrap() > 0.5, "{s}");
+    let per: f64 = ["next", "prev"]
+        .iter()
+        .map(|r| s["per_relation"][r]["count"].as_f64().unwrap())
+        .sum();
+    assert_eq!(
+        per,
+        s["count"].as_f64().unwrap(),
+        "per-relation counts add up: {s}"
+    );
     assert!(run.join("model.safetensors").is_file() && run.join("config.toml").is_file());
     let e = json(&dlp(&[
         "kg",
