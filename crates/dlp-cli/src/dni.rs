@@ -16,7 +16,7 @@ pub enum Command {
         /// Hidden layers of 256 units.
         #[arg(long, default_value_t = 3)]
         layers: usize,
-        /// backprop, dni or cdni.
+        /// backprop, dni, cdni or decoupled (synthetic inputs and synthetic gradients).
         #[arg(long, default_value = "dni")]
         method: String,
         #[arg(long, default_value_t = 1)]
@@ -27,6 +27,23 @@ pub enum Command {
         /// Stochastic updates: each module updates with this probability per step.
         #[arg(long, default_value_t = 1.0)]
         update_prob: f64,
+        /// BP(λ): modules use λ·(gradient from above) + (1 − λ)·(synthetic gradient).
+        #[arg(long, default_value_t = 0.0)]
+        lambda: f64,
+        /// Leave this many bottom blocks at their random initialisation (a baseline).
+        #[arg(long, default_value_t = 0)]
+        freeze: usize,
+        /// Adam rate of the layers.
+        #[arg(long, default_value_t = 1e-3)]
+        lr: f64,
+        /// Adam rate of the synthetic-gradient models (the synthetic-input models learn at --lr).
+        #[arg(long, default_value_t = 1e-2)]
+        sg_lr: f64,
+        /// Hidden units of the synthetic-gradient models (0: linear).
+        #[arg(long, default_value_t = 0)]
+        sg_hidden: usize,
+        #[arg(long, default_value_t = 256)]
+        batch_size: usize,
     },
 }
 
@@ -47,12 +64,13 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         epochs,
         workers,
         update_prob,
+        lambda,
+        freeze,
+        lr,
+        sg_lr,
+        sg_hidden,
+        batch_size,
     } = cmd;
-    if !(*update_prob > 0.0 && *update_prob <= 1.0) {
-        return Err(Error::Usage(format!(
-            "--update-prob: {update_prob} is not in (0, 1]"
-        )));
-    }
     if *workers != 1 && *workers != layers + 1 {
         return Err(Error::Usage(format!(
             "--workers: 1 (sequential) or {} (one per module: {layers} blocks and the classifier); grouping modules is not implemented yet",
@@ -71,19 +89,21 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
     let root = data_dir(common.data_dir.as_deref());
     let train_set = examples(&LabelledImages::load_dataset(spec, &root, Split::Train)?);
     let test_set = examples(&LabelledImages::load_dataset(spec, &root, Split::Test)?);
-    if *layers == 0 || *epochs == 0 {
-        return Err(Error::Usage(
-            "--layers and --epochs must be at least 1".into(),
-        ));
-    }
     let cfg = TrainConfig {
         method,
         layers: *layers,
         epochs: *epochs,
         update_prob: *update_prob,
+        lambda: *lambda,
+        freeze: *freeze,
+        learning_rate: *lr,
+        sg_learning_rate: *sg_lr,
+        sg_hidden: *sg_hidden,
+        batch_size: *batch_size,
         seed: common.seed,
         ..TrainConfig::default()
     };
+    cfg.validate()?;
     let s = if *workers == 1 {
         train(&cfg, &train_set, &test_set, &device)?
     } else {

@@ -1,5 +1,6 @@
 //! Helpers for tests of dlpapers and of programs built on it: a static-file HTTP server on
-//! loopback, to test downloads without the real hosts, and the location of the shared data.
+//! loopback, to test downloads without the real hosts, the location of the shared data, and a
+//! module's parameters as one vector.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -69,4 +70,22 @@ pub fn shared_data() -> Option<PathBuf> {
 /// Prints why a test is skipped, in a form that shows in the test output.
 pub fn skip(test: &str, why: &str) {
     eprintln!("SKIPPED {test}: {why}");
+}
+
+/// Every float parameter of `module`, flattened and concatenated in visiting order: two modules
+/// of the same structure compare element by element.
+pub fn flat_parameters<M: burn::module::Module>(module: &M) -> Vec<f32> {
+    struct Collect(Vec<f32>);
+    impl burn::module::ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(
+            &mut self,
+            param: &burn::module::Param<burn::tensor::Tensor<D>>,
+        ) {
+            let data = param.val().into_data().convert::<f32>();
+            self.0.extend(data.iter::<f32>());
+        }
+    }
+    let mut c = Collect(Vec::new());
+    module.visit(&mut c);
+    c.0
 }

@@ -56,13 +56,7 @@ mod tests {
     use crate::model::MlpDenoiser;
     use burn::tensor::Device;
 
-    fn flat<M: Module>(m: &M) -> Vec<f32> {
-        let mut c = Collect(Vec::new());
-        m.visit(&mut c);
-        c.0.into_iter()
-            .flat_map(|t| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap())
-            .collect()
-    }
+    use dlp_core::testing::flat_parameters as flat;
 
     #[test]
     fn blends_every_parameter() {

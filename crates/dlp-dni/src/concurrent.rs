@@ -198,10 +198,11 @@ pub fn train_concurrent(
     test_set: &Examples,
     device: &Device,
 ) -> Result<Value> {
-    if cfg.method == Method::Backprop {
-        return Err(Error::Usage(
-            "--workers: backprop is locked by definition; use dni or cdni".into(),
-        ));
+    if !matches!(cfg.method, Method::Dni | Method::Cdni) {
+        return Err(Error::Usage(format!(
+            "--workers: {:?} runs sequentially (backprop is locked by definition); use dni or cdni",
+            cfg.method
+        )));
     }
     let start = Instant::now();
     let ad = device.clone().autodiff();

@@ -76,3 +76,28 @@ pub fn labels_tensor(labels: &[usize], device: &Device) -> Tensor<1, Int> {
     let v: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
     Tensor::from_data(TensorData::new(v, [labels.len()]), device)
 }
+
+/// The synthetic-input model I_i (Jaderberg et al. 2017, Section 3.4, "complete unlock"):
+/// predicts module i's input ĥ_{i−1} = I_i(x) from the data x, so that module i can run its
+/// forward pass before the modules below have run theirs. An MLP with one ReLU hidden layer,
+/// trained by regression on the true h_{i−1}: loss `mean((ĥ − h)²)`.
+#[derive(Module, Debug)]
+pub struct SyntheticInput {
+    hidden: Linear,
+    output: Linear,
+}
+
+impl SyntheticInput {
+    /// From `input` data features to a module input of width `width`, through `hidden` units.
+    pub fn new(input: usize, hidden: usize, width: usize, device: &Device) -> Self {
+        Self {
+            hidden: LinearConfig::new(input, hidden).init(device),
+            output: LinearConfig::new(hidden, width).init(device),
+        }
+    }
+
+    /// ĥ for data `x` `[b, input]`.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.output.forward(relu(self.hidden.forward(x)))
+    }
+}

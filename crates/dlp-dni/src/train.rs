@@ -1,19 +1,9 @@
-//! Training by backprop, DNI and cDNI on the same [`FcNet`], executed sequentially: this defines
-//! the semantics that a concurrent trainer must reproduce.
-//!
-//! DNI between every layer (Jaderberg et al. 2017, Section 2 and Fig. 3): module i (block i; the
-//! classifier is the last module) takes its input detached, and a synthetic-gradient model M_i
-//! predicts ĝ_i ≈ ∂L/∂h_i from its output h_i (cDNI: and the label). Module i updates at once
-//! from ĝ_i, by the gradient of Σ h_i · ĝ_i / B. M_i learns to regress the bootstrapped target
-//! δ_i: the gradient that module i+1's own update sends back to h_i (the next synthetic gradient
-//! backpropagated through the next module), or, for the module before the classifier, the true
-//! gradient of the loss. Targets and ĝ are per-example gradients (scaled by the batch size B).
+//! A training run: its settings ([`TrainConfig`]), the examples, and the sequential loop that
+//! steps a [`Dni`] over the epochs and reports test error and throughput.
 
-use crate::layers::{Block, FcNet};
-use crate::synthetic::{SyntheticGradient, labels_tensor};
+use crate::dni::{Dni, StepStats};
+use crate::layers::FcNet;
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use dlp_core::error::{Error, Result};
 use dlp_core::progress::Progress;
@@ -29,6 +19,18 @@ pub enum Method {
     Backprop,
     Dni,
     Cdni,
+    /// Forward and backward unlocked: synthetic inputs and (conditional) synthetic gradients.
+    Decoupled,
+}
+
+/// The optimiser of every module and model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimizer {
+    /// Adam (the paper's).
+    Adam,
+    /// Plain SGD: an update is the gradient times the rate (tests compare methods exactly).
+    Sgd,
 }
 
 impl std::str::FromStr for Method {
@@ -38,8 +40,9 @@ impl std::str::FromStr for Method {
             "backprop" | "bp" => Ok(Self::Backprop),
             "dni" => Ok(Self::Dni),
             "cdni" => Ok(Self::Cdni),
+            "decoupled" => Ok(Self::Decoupled),
             other => Err(Error::Usage(format!(
-                "--method: `{other}` (expected backprop, dni or cdni)"
+                "--method: `{other}` (expected backprop, dni, cdni or decoupled)"
             ))),
         }
     }
@@ -58,8 +61,13 @@ pub struct TrainConfig {
     /// Hidden units of the synthetic-gradient models (0: linear).
     pub sg_hidden: usize,
     /// Stochastic updates (paper, Section 3.3): each module updates its layer with this
-    /// probability at each step (1: always). DNI and cDNI only.
+    /// probability at each step (1: always). Synthetic-gradient methods only.
     pub update_prob: f64,
+    /// BP(λ): modules use λ·δ + (1 − λ)·ĝ, δ the gradient from the module above (0: DNI).
+    pub lambda: f64,
+    /// Leave this many bottom blocks at their random initialisation (a baseline).
+    pub freeze: usize,
+    pub optimizer: Optimizer,
     pub seed: u64,
 }
 
@@ -72,11 +80,40 @@ impl Default for TrainConfig {
             batch_size: 256,
             epochs: 1,
             learning_rate: 1e-3,
-            sg_learning_rate: 1e-3,
+            sg_learning_rate: 1e-2,
             sg_hidden: 0,
             update_prob: 1.0,
+            lambda: 0.0,
+            freeze: 0,
+            optimizer: Optimizer::Adam,
             seed: 0,
         }
+    }
+}
+
+impl TrainConfig {
+    /// Checks the settings, naming the one that is wrong.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Usage(m));
+        if self.layers == 0 || self.width == 0 || self.batch_size == 0 || self.epochs == 0 {
+            return bad("layers, width, batch size and epochs must be at least 1".into());
+        }
+        if !(self.update_prob > 0.0 && self.update_prob <= 1.0) {
+            return bad(format!(
+                "update_prob: {} is not in (0, 1]",
+                self.update_prob
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.lambda) {
+            return bad(format!("lambda: {} is not in [0, 1]", self.lambda));
+        }
+        if self.freeze >= self.layers {
+            return bad(format!(
+                "freeze: {} of {} blocks leaves none to train",
+                self.freeze, self.layers
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -150,112 +187,43 @@ pub fn train(
     test_set: &Examples,
     device: &Device,
 ) -> Result<Value> {
+    cfg.validate()?;
     let start = Instant::now();
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
-    let mut net = FcNet::new(train_set.dim, cfg.width, cfg.layers, train_set.classes, &ad);
-    let loss_fn = CrossEntropyLossConfig::new().init(&ad);
+    let mut dni = Dni::new(cfg, train_set.dim, train_set.classes, &ad);
     let mut rng = Rng::new(cfg.seed);
     let steps_per_epoch = train_set.len() / cfg.batch_size;
     let progress = Progress::new("dni train", (cfg.epochs * steps_per_epoch) as u64);
-    let classes = (cfg.method == Method::Cdni).then_some(train_set.classes);
-    let mut sgs: Vec<SyntheticGradient> = (0..cfg.layers)
-        .map(|_| SyntheticGradient::new(cfg.width, cfg.sg_hidden, classes, &ad))
-        .collect();
-    let adam = || AdamConfig::new().init();
-    let mut block_opt: Vec<ModuleOptimizer> = (0..cfg.layers).map(|_| adam()).collect();
-    let mut sg_opt: Vec<ModuleOptimizer> = (0..cfg.layers).map(|_| adam()).collect();
-    let mut head_opt = adam();
-    // A stream of its own, so that skipping updates does not change the data order.
-    let mut update_rng = rng.fork(1 << 40);
-    let (mut last_loss, mut last_sg_loss) = (f64::NAN, 0.0);
+    let mut last = StepStats::default();
     for _ in 0..cfg.epochs {
         for idx in rng.batches(train_set.len(), cfg.batch_size, true) {
             let (x, y) = train_set.batch(&idx, &ad);
-            let yt = labels_tensor(&y, &ad);
-            if cfg.method == Method::Backprop {
-                let loss = loss_fn.forward(net.forward(x), yt);
-                let grads = GradientsParams::from_grads(loss.backward(), &net);
-                last_loss = scalar(loss);
-                net = head_opt.step(cfg.learning_rate, net, grads);
-            } else {
-                let b = idx.len() as f64;
-                // Forward, each module on its detached input.
-                let mut inputs = Vec::with_capacity(cfg.layers);
-                let mut outputs = Vec::with_capacity(cfg.layers);
-                let mut h = x;
-                for block in &net.blocks {
-                    let xin = h.detach().require_grad();
-                    let out = block.forward(xin.clone());
-                    h = out.clone();
-                    inputs.push(xin);
-                    outputs.push(out);
-                }
-                // The last module: the classifier on the true loss.
-                let xin = h.detach().require_grad();
-                let loss = loss_fn.forward(net.classifier.forward(xin.clone()), yt);
-                let grads = loss.backward();
-                let mut target = xin.grad(&grads).expect("input gradient") * b;
-                last_loss = scalar(loss);
-                let head_grads = GradientsParams::from_grads(grads, &net.classifier);
-                let FcNet {
-                    mut blocks,
-                    classifier,
-                } = net;
-                let classifier = head_opt.step(cfg.learning_rate, classifier, head_grads);
-                // Modules from the top down: update from ĝ, pass the bootstrapped target down.
-                let mut sg_loss_sum = 0.0;
-                let mut new_blocks: Vec<Block> = Vec::with_capacity(cfg.layers);
-                for i in (0..cfg.layers).rev() {
-                    let block = blocks.pop().expect("one block per layer");
-                    let out = outputs.pop().expect("one output per block");
-                    let xin = inputs.pop().expect("one input per block");
-                    let g_hat = sgs[i].forward(out.clone().detach(), Some(&y));
-                    // M_i regresses the target δ_i.
-                    let sg_loss = (g_hat.clone() - target.clone().detach()).square().mean();
-                    let sg_grads = GradientsParams::from_grads(sg_loss.backward(), &sgs[i]);
-                    sg_loss_sum += scalar(sg_loss);
-                    let sg = sgs.remove(i);
-                    sgs.insert(i, sg_opt[i].step(cfg.sg_learning_rate, sg, sg_grads));
-                    // Module i updates from ĝ_i and sends δ_{i−1} down.
-                    let surrogate = (out * (g_hat.detach() / b)).sum();
-                    let grads = surrogate.backward();
-                    if i > 0 {
-                        target = xin.grad(&grads).expect("input gradient") * b;
-                    }
-                    if update_rng.uniform() < cfg.update_prob {
-                        let block_grads = GradientsParams::from_grads(grads, &block);
-                        new_blocks.push(block_opt[i].step(cfg.learning_rate, block, block_grads));
-                    } else {
-                        new_blocks.push(block);
-                    }
-                }
-                new_blocks.reverse();
-                last_sg_loss = sg_loss_sum / cfg.layers as f64;
-                net = FcNet {
-                    blocks: new_blocks,
-                    classifier,
-                };
-            }
-            if !last_loss.is_finite() {
+            let (next, stats) = dni.step(x, &y);
+            if !stats.loss.is_finite() {
                 return Err(Error::NonFinite(format!(
-                    "loss is {last_loss}; training stopped"
+                    "loss is {}; training stopped",
+                    stats.loss
                 )));
             }
+            (dni, last) = (next, stats);
             progress.inc(1);
-            progress.set_message(format!("loss {last_loss:.4} sg {last_sg_loss:.2e}"));
+            progress.set_message(format!("loss {:.4} sg {:.2e}", last.loss, last.sg_loss));
         }
     }
     progress.finish();
     let seconds = start.elapsed().as_secs_f64();
-    let acc = accuracy(&net, test_set, device);
+    let acc = accuracy(dni.net(), test_set, device);
     Ok(json!({
         "task": "dni-train",
         "method": cfg.method,
         "layers": cfg.layers,
+        "update_prob": cfg.update_prob,
+        "lambda": cfg.lambda,
         "test_error": 1.0 - acc,
-        "final_loss": last_loss,
-        "final_sg_loss": last_sg_loss,
+        "final_loss": last.loss,
+        "final_sg_loss": last.sg_loss,
+        "final_si_loss": last.si_loss,
         "seconds": seconds,
         "samples_per_second": (cfg.epochs * steps_per_epoch * cfg.batch_size) as f64 / seconds,
         "dlp_version": dlp_core::run::VERSION,

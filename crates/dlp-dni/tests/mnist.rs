@@ -23,7 +23,12 @@ fn dni_and_cdni_learn_mnist_like_backprop() {
     let test_set = examples(&LabelledImages::load(&root.join("mnist"), Split::Test).unwrap());
     let device = Device::flex();
     let mut errors = Vec::new();
-    for method in [Method::Backprop, Method::Dni, Method::Cdni] {
+    for method in [
+        Method::Backprop,
+        Method::Dni,
+        Method::Cdni,
+        Method::Decoupled,
+    ] {
         let cfg = TrainConfig {
             method,
             epochs: 3,
@@ -33,12 +38,13 @@ fn dni_and_cdni_learn_mnist_like_backprop() {
         eprintln!("{method:?}: {s}");
         errors.push(s["test_error"].as_f64().unwrap());
     }
-    // Three epochs, 3 layers of 256 (measured: backprop 2.2%, DNI 10.7%, cDNI 3.0%): the
-    // synthetic gradients train every layer; the label makes them far better early on, as in
-    // the paper.
+    // Three epochs, 3 layers of 256 (measured: backprop 2.2%, DNI 6.8%, cDNI 3.0%, decoupled
+    // 5.2%): the synthetic gradients train every layer; the label makes them far better early
+    // on, as in the paper; synthetic inputs cost a little more early on.
     assert!(errors[0] < 0.03, "{errors:?}");
-    assert!(errors[2] < 0.05, "{errors:?}");
-    assert!(errors[1] < 0.15, "{errors:?}");
+    assert!(errors[2] < 0.045, "{errors:?}");
+    assert!(errors[1] < 0.09, "{errors:?}");
+    assert!(errors[3] < 0.07, "{errors:?}");
 }
 
 #[test]

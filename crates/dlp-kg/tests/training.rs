@@ -147,10 +147,27 @@ fn tables(m: &Kge) -> (Vec<f32>, Vec<f32>) {
 }
 
 #[test]
+fn the_step_schedule_divides_the_rate_by_ten_after_each_step() {
+    let config = EmbedConfig {
+        lr: 1.0,
+        lr_steps: vec![2, 4],
+        ..EmbedConfig::default()
+    };
+    let rates: Vec<f32> = (0..6).map(|e| config.lr_at(e)).collect();
+    let expected = [1.0, 1.0, 0.1, 0.1, 0.01, 0.01];
+    for (r, e) in rates.iter().zip(expected) {
+        assert!((r - e).abs() < 1e-7, "{rates:?}");
+    }
+}
+
+#[test]
 fn a_resumed_run_equals_an_uninterrupted_one() {
     let kg = generated();
     for base in [
-        ns_config("complex", LossKind::Softplus),
+        EmbedConfig {
+            lr_steps: vec![3],
+            ..ns_config("complex", LossKind::Softplus)
+        },
         EmbedConfig {
             dim: 16,
             ..EmbedConfig::default()

@@ -64,7 +64,7 @@ pub enum OptimizerKind {
 #[derive(Debug, Clone)]
 pub struct RowOptimizer {
     kind: OptimizerKind,
-    lr: f32,
+    pub lr: f32,
     /// Adagrad: Σg²; Adam: first moment.
     pub s1: Vec<f32>,
     /// Adam: second moment (empty for Adagrad).

@@ -77,6 +77,9 @@ pub struct EmbedConfig {
     pub reg_weight: f32,
     pub optimizer: OptimizerKind,
     pub lr: f32,
+    /// Multiply the learning rate by 0.1 after each of these epochs (RotatE's recipe divides it
+    /// by 10 halfway: Sun et al. 2019). Empty: a constant rate.
+    pub lr_steps: Vec<usize>,
     pub batch_size: usize,
     pub epochs: usize,
     pub label_smoothing: f32,
@@ -108,6 +111,7 @@ impl Default for EmbedConfig {
             reg_weight: 0.01,
             optimizer: OptimizerKind::Adagrad,
             lr: 0.1,
+            lr_steps: Vec::new(),
             batch_size: 256,
             epochs: 100,
             label_smoothing: 0.0,
@@ -120,6 +124,12 @@ impl Default for EmbedConfig {
 }
 
 impl EmbedConfig {
+    /// The learning rate for epoch `epoch` (counted from 0) under the step schedule.
+    pub fn lr_at(&self, epoch: usize) -> f32 {
+        let steps = self.lr_steps.iter().filter(|&&e| e <= epoch).count();
+        self.lr * 0.1f32.powi(steps as i32)
+    }
+
     /// The model kind, or a usage error naming the field.
     pub fn kind(&self) -> Result<ModelKind> {
         ModelKind::parse(&self.model).ok_or_else(|| {
@@ -261,6 +271,9 @@ pub fn train(
     let mut epochs_run = state.epoch;
     while state.epoch < config.epochs {
         let epoch_start = Instant::now();
+        let lr = config.lr_at(state.epoch);
+        state.opt_ent.lr = lr;
+        state.opt_rel.lr = lr;
         let order = state.rng.permutation(examples.len());
         let mut loss_sum = 0.0f64;
         for (b, batch) in order.chunks(config.batch_size).enumerate() {

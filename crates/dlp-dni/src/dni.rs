@@ -1,0 +1,279 @@
+//! [`Dni`], the entry type: an [`FcNet`] with its synthetic-gradient models M_i, its
+//! synthetic-input models I_i and their optimisers, trained one batch at a time by backprop,
+//! DNI, cDNI or with forward and backward both decoupled. This sequential step defines the
+//! semantics that the concurrent trainer reproduces.
+//!
+//! Module i < L is block i; the classifier is module L. One DNI step (Jaderberg et al. 2017,
+//! Sections 2–3, Fig. 3):
+//! 1. forward, each module on its own detached input: h_i = f_i(h_{i−1}); decoupled, module
+//!    i ≥ 1 runs on ĥ_{i−1} = I_i(x) instead, and I_i regresses the true h_{i−1} (at the
+//!    layers' learning rate);
+//! 2. the classifier updates on the true loss L and sends δ_{L−1} = B·∂L/∂h_{L−1} down;
+//! 3. from the top block down, M_i regresses δ_i with the loss `mean((ĝ_i − δ_i)²)`; module i
+//!    uses g_i = λ·δ_i + (1 − λ)·ĝ_i (BP(λ): λ = 0 is DNI, λ = 1 is backprop), updates by
+//!    ∂(Σ h_i · g_i)/B with probability p (stochastic updates, Section 3.3), and sends down the
+//!    bootstrapped target δ_{i−1} = ∂(Σ h_i · g_i)/∂h_{i−1}.
+//!
+//! Gradients δ, ĝ and g are per example: B times the gradient of the batch-mean loss, so that
+//! the targets do not shrink with the batch size.
+//!
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//! use dlp_dni::dni::Dni;
+//! use dlp_dni::train::{Method, TrainConfig};
+//! let device = Device::flex().autodiff();
+//! let cfg = TrainConfig { method: Method::Cdni, layers: 2, width: 16, ..TrainConfig::default() };
+//! let dni = Dni::new(&cfg, 4, 3, &device);
+//! let x = Tensor::<2>::ones([8, 4], &device);
+//! let (dni, stats) = dni.step(x, &[0, 1, 2, 0, 1, 2, 0, 1]);
+//! assert!(stats.loss.is_finite());
+//! assert_eq!(dni.net().blocks.len(), 2);
+//! ```
+
+use crate::layers::{Block, FcNet};
+use crate::synthetic::{SyntheticGradient, SyntheticInput, labels_tensor};
+use crate::train::{Method, Optimizer, TrainConfig, scalar};
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::tensor::{Device, Tensor};
+use dlp_core::rng::Rng;
+
+/// Losses of one step.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StepStats {
+    /// The classifier's cross-entropy.
+    pub loss: f64,
+    /// Mean synthetic-gradient loss over the blocks (0 for backprop).
+    pub sg_loss: f64,
+    /// Mean synthetic-input loss over modules 1..=L (0 unless decoupled).
+    pub si_loss: f64,
+}
+
+/// A network with everything one of the methods needs to train it.
+pub struct Dni {
+    cfg: TrainConfig,
+    net: FcNet,
+    sgs: Vec<SyntheticGradient>,
+    sis: Vec<SyntheticInput>,
+    block_opt: Vec<ModuleOptimizer>,
+    head_opt: ModuleOptimizer,
+    sg_opt: Vec<ModuleOptimizer>,
+    si_opt: Vec<ModuleOptimizer>,
+    loss_fn: CrossEntropyLoss,
+    update_rng: Rng,
+}
+
+fn optimizer(kind: Optimizer) -> ModuleOptimizer {
+    match kind {
+        Optimizer::Adam => AdamConfig::new().init(),
+        Optimizer::Sgd => SgdConfig::new().init(),
+    }
+}
+
+impl Dni {
+    /// A fresh network for `input` features and `classes` classes on an autodiff `device`.
+    pub fn new(cfg: &TrainConfig, input: usize, classes: usize, device: &Device) -> Self {
+        let net = FcNet::new(input, cfg.width, cfg.layers, classes, device);
+        let synthetic = cfg.method != Method::Backprop;
+        let labels = matches!(cfg.method, Method::Cdni | Method::Decoupled).then_some(classes);
+        let sgs = (0..cfg.layers)
+            .filter(|_| synthetic)
+            .map(|_| SyntheticGradient::new(cfg.width, cfg.sg_hidden, labels, device))
+            .collect();
+        let sis: Vec<SyntheticInput> = (0..cfg.layers)
+            .filter(|_| cfg.method == Method::Decoupled)
+            .map(|_| SyntheticInput::new(input, cfg.width, cfg.width, device))
+            .collect();
+        let opts = |n: usize| (0..n).map(|_| optimizer(cfg.optimizer)).collect();
+        Self {
+            cfg: cfg.clone(),
+            net,
+            sgs,
+            block_opt: opts(cfg.layers),
+            head_opt: optimizer(cfg.optimizer),
+            sg_opt: opts(cfg.layers),
+            si_opt: opts(sis.len()),
+            sis,
+            loss_fn: CrossEntropyLossConfig::new().init(device),
+            // A stream of its own, so that skipping updates does not change anything else.
+            update_rng: Rng::new(cfg.seed).fork(1 << 40),
+        }
+    }
+
+    /// The network as trained so far.
+    pub fn net(&self) -> &FcNet {
+        &self.net
+    }
+
+    /// The trained network.
+    pub fn into_net(self) -> FcNet {
+        self.net
+    }
+
+    /// One training step on the batch `x` `[B, input]` with labels `y`.
+    pub fn step(self, x: Tensor<2>, y: &[usize]) -> (Self, StepStats) {
+        if self.cfg.method == Method::Backprop {
+            self.step_backprop(x, y)
+        } else {
+            self.step_decoupled(x, y)
+        }
+    }
+
+    fn step_backprop(mut self, x: Tensor<2>, y: &[usize]) -> (Self, StepStats) {
+        let lr = self.cfg.learning_rate;
+        let loss = self
+            .loss_fn
+            .forward(self.net.forward(x.clone()), labels_tensor(y, &x.device()));
+        let mut grads = loss.backward();
+        let FcNet { blocks, classifier } = self.net;
+        let mut updated = Vec::with_capacity(blocks.len());
+        for (i, block) in blocks.into_iter().enumerate() {
+            let g = GradientsParams::from_module(&mut grads, &block);
+            updated.push(if i < self.cfg.freeze {
+                block
+            } else {
+                self.block_opt[i].step(lr, block, g)
+            });
+        }
+        let g = GradientsParams::from_module(&mut grads, &classifier);
+        let classifier = self.head_opt.step(lr, classifier, g);
+        self.net = FcNet {
+            blocks: updated,
+            classifier,
+        };
+        let stats = StepStats {
+            loss: scalar(loss),
+            ..StepStats::default()
+        };
+        (self, stats)
+    }
+
+    fn step_decoupled(mut self, x: Tensor<2>, y: &[usize]) -> (Self, StepStats) {
+        let cfg = self.cfg.clone();
+        let (b, layers) = (y.len() as f64, cfg.layers);
+        let decoupled = cfg.method == Method::Decoupled;
+        // 1. Forward: each module's input, detached, and its output.
+        let mut inputs: Vec<Tensor<2>> = Vec::with_capacity(layers + 1);
+        let mut outputs: Vec<Tensor<2>> = Vec::with_capacity(layers);
+        let mut si_loss = 0.0;
+        let mut h = x.clone();
+        for (i, block) in self.net.blocks.iter().enumerate() {
+            let xin = if decoupled && i > 0 {
+                synthetic_input(
+                    &mut self.sis,
+                    &mut self.si_opt,
+                    cfg.learning_rate,
+                    i - 1,
+                    &x,
+                    &h,
+                    &mut si_loss,
+                )
+            } else {
+                h.clone()
+            };
+            let xin = xin.detach().require_grad();
+            let out = block.forward(xin.clone());
+            h = if decoupled {
+                // The true chain, for the synthetic inputs' targets.
+                block.forward(h.detach()).detach()
+            } else {
+                out.clone()
+            };
+            inputs.push(xin);
+            outputs.push(out);
+        }
+        let top = if decoupled {
+            synthetic_input(
+                &mut self.sis,
+                &mut self.si_opt,
+                cfg.learning_rate,
+                layers - 1,
+                &x,
+                &h,
+                &mut si_loss,
+            )
+        } else {
+            h
+        };
+        // 2. The classifier on the true loss.
+        let xin = top.detach().require_grad();
+        let loss = self.loss_fn.forward(
+            self.net.classifier.forward(xin.clone()),
+            labels_tensor(y, &x.device()),
+        );
+        let mut grads = loss.backward();
+        let mut delta = xin.grad(&grads).expect("input gradient") * b;
+        let FcNet {
+            mut blocks,
+            classifier,
+        } = self.net;
+        let g = GradientsParams::from_module(&mut grads, &classifier);
+        let classifier = self.head_opt.step(cfg.learning_rate, classifier, g);
+        // 3. Blocks from the top down.
+        let mut sg_loss = 0.0;
+        let mut new_blocks: Vec<Block> = Vec::with_capacity(layers);
+        let mut new_sgs: Vec<SyntheticGradient> = Vec::with_capacity(layers);
+        for i in (0..layers).rev() {
+            let (block, out, xin) = (
+                blocks.pop().expect("a block per layer"),
+                outputs.pop().expect("an output per block"),
+                inputs.pop().expect("an input per block"),
+            );
+            let sg = self.sgs.pop().expect("a synthetic gradient per block");
+            let g_hat = sg.forward(out.clone().detach(), Some(y));
+            let regress = (g_hat.clone() - delta.clone().detach()).square().mean();
+            let sg_grads = GradientsParams::from_grads(regress.backward(), &sg);
+            sg_loss += scalar(regress);
+            new_sgs.push(self.sg_opt[i].step(cfg.sg_learning_rate, sg, sg_grads));
+            let g_used = if cfg.lambda > 0.0 {
+                delta.clone().detach() * cfg.lambda + g_hat.detach() * (1.0 - cfg.lambda)
+            } else {
+                g_hat.detach()
+            };
+            let grads = (out * (g_used / b)).sum().backward();
+            if i > 0 {
+                delta = xin.grad(&grads).expect("input gradient") * b;
+            }
+            let update = self.update_rng.uniform() < cfg.update_prob && i >= cfg.freeze;
+            new_blocks.push(if update {
+                let g = GradientsParams::from_grads(grads, &block);
+                self.block_opt[i].step(cfg.learning_rate, block, g)
+            } else {
+                block
+            });
+        }
+        new_blocks.reverse();
+        new_sgs.reverse();
+        self.sgs = new_sgs;
+        self.net = FcNet {
+            blocks: new_blocks,
+            classifier,
+        };
+        let stats = StepStats {
+            loss: scalar(loss),
+            sg_loss: sg_loss / layers as f64,
+            si_loss: si_loss / layers as f64,
+        };
+        (self, stats)
+    }
+}
+
+/// ĥ = I_{k+1}(x) for module k + 1, after one regression step of I_{k+1} on the true input `h`;
+/// adds the regression loss to `total`.
+fn synthetic_input(
+    sis: &mut [SyntheticInput],
+    opts: &mut [ModuleOptimizer],
+    lr: f64,
+    k: usize,
+    x: &Tensor<2>,
+    h: &Tensor<2>,
+    total: &mut f64,
+) -> Tensor<2> {
+    let si = sis[k].clone();
+    let pred = si.forward(x.clone());
+    let regress = (pred.clone() - h.clone().detach()).square().mean();
+    let grads = GradientsParams::from_grads(regress.backward(), &si);
+    *total += scalar(regress);
+    sis[k] = opts[k].step(lr, si, grads);
+    pred.detach()
+}

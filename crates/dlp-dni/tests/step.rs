@@ -1,0 +1,213 @@
+//! The DNI step against independent computations: BP(1) is backprop, a zero-initialised
+//! synthetic gradient leaves the blocks unchanged, a synthetic-gradient model learns a fixed
+//! gradient field, and the gradient a block updates by matches finite differences of the loss.
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::{Device, Tensor, TensorData};
+use dlp_core::rng::Rng;
+use dlp_core::testing::flat_parameters;
+use dlp_dni::dni::Dni;
+use dlp_dni::layers::FcNet;
+use dlp_dni::synthetic::{SyntheticGradient, labels_tensor};
+use dlp_dni::train::{Method, Optimizer, TrainConfig};
+
+const INPUT: usize = 6;
+const CLASSES: usize = 3;
+
+fn batch(seed: u64, n: usize, device: &Device) -> (Tensor<2>, Vec<usize>) {
+    let mut rng = Rng::new(seed);
+    let x: Vec<f32> = (0..n * INPUT).map(|_| rng.normal() as f32).collect();
+    let y = (0..n).map(|i| i % CLASSES).collect();
+    (Tensor::from_data(TensorData::new(x, [n, INPUT]), device), y)
+}
+
+fn config(method: Method, lambda: f64) -> TrainConfig {
+    TrainConfig {
+        method,
+        layers: 3,
+        width: 8,
+        lambda,
+        optimizer: Optimizer::Sgd,
+        learning_rate: 0.5,
+        ..TrainConfig::default()
+    }
+}
+
+fn stepped(cfg: &TrainConfig, steps: u64) -> (Vec<f32>, Vec<f32>) {
+    let device = Device::flex().autodiff();
+    device.seed(7);
+    let mut dni = Dni::new(cfg, INPUT, CLASSES, &device);
+    let before = flat_parameters(dni.net());
+    for s in 0..steps {
+        let (x, y) = batch(s, 16, &device);
+        dni = dni.step(x, &y).0;
+    }
+    (before, flat_parameters(dni.net()))
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn bp_lambda_one_gives_backprops_updates() {
+    for method in [Method::Dni, Method::Cdni] {
+        let (start, bp) = stepped(&config(Method::Backprop, 0.0), 3);
+        let (start2, dni) = stepped(&config(method, 1.0), 3);
+        assert_eq!(start, start2, "same initial network");
+        assert!(max_diff(&start, &bp) > 1e-2, "backprop moved the network");
+        let d = max_diff(&bp, &dni);
+        assert!(d < 1e-5, "{method:?}: BP(1) differs from backprop by {d}");
+    }
+    // λ = 0 is DNI proper, which differs.
+    let (_, bp) = stepped(&config(Method::Backprop, 0.0), 3);
+    let (_, dni) = stepped(&config(Method::Dni, 0.0), 3);
+    assert!(max_diff(&bp, &dni) > 1e-3);
+}
+
+#[test]
+fn a_zero_initialised_synthetic_gradient_leaves_the_blocks_unchanged_at_first() {
+    for optimizer in [Optimizer::Sgd, Optimizer::Adam] {
+        let cfg = TrainConfig {
+            optimizer,
+            ..config(Method::Dni, 0.0)
+        };
+        let device = Device::flex().autodiff();
+        device.seed(3);
+        let dni = Dni::new(&cfg, INPUT, CLASSES, &device);
+        let blocks_before = flat_parameters(&dni.net().blocks);
+        let head_before = flat_parameters(&dni.net().classifier);
+        let (x, y) = batch(1, 16, &device);
+        let (dni, _) = dni.step(x, &y);
+        let d = max_diff(&blocks_before, &flat_parameters(&dni.net().blocks));
+        assert_eq!(d, 0.0, "{optimizer:?}: blocks moved by {d}");
+        let h = max_diff(&head_before, &flat_parameters(&dni.net().classifier));
+        assert!(
+            h > 1e-4,
+            "{optimizer:?}: the classifier learns from the true loss"
+        );
+    }
+}
+
+#[test]
+fn a_synthetic_gradient_model_learns_a_fixed_gradient_field() {
+    // Target field δ = A h + c(y): linear in h, shifted by the label (what cDNI can represent).
+    let device = Device::flex().autodiff();
+    device.seed(5);
+    let (w, classes, n) = (8, 3, 64);
+    let mut rng = Rng::new(9);
+    let a: Vec<f32> = (0..w * w).map(|_| rng.normal() as f32 * 0.3).collect();
+    let a = Tensor::<2>::from_data(TensorData::new(a, [w, w]), &device);
+    let c: Vec<f32> = (0..classes * w).map(|_| rng.normal() as f32).collect();
+    let c = Tensor::<2>::from_data(TensorData::new(c, [classes, w]), &device);
+    let mut sg = SyntheticGradient::new(w, 0, Some(classes), &device);
+    let mut opt = burn::optim::AdamConfig::new().init();
+    let mut losses = Vec::new();
+    for step in 0..600 {
+        let h: Vec<f32> = (0..n * w).map(|_| rng.normal() as f32).collect();
+        let h = Tensor::<2>::from_data(TensorData::new(h, [n, w]), &device);
+        let y: Vec<usize> = (0..n).map(|i| (i + step) % classes).collect();
+        let onehot = burn::tensor::Tensor::one_hot(labels_tensor(&y, &device), classes).float();
+        let target = h.clone().matmul(a.clone()) + onehot.matmul(c.clone());
+        let loss = (sg.forward(h, Some(&y)) - target).square().mean();
+        losses.push(loss.clone().into_scalar::<f32>() as f64);
+        let g = burn::optim::GradientsParams::from_grads(loss.backward(), &sg);
+        sg = opt.step(1e-2, sg, g);
+    }
+    let (first, last) = (losses[0], *losses.last().unwrap());
+    assert!(last < 1e-3 * first, "loss {first} -> {last}");
+}
+
+#[test]
+fn a_blocks_update_gradient_matches_finite_differences_of_the_loss() {
+    // With λ = 1 and SGD at rate 1, a step moves each parameter by −∂L/∂θ; compare with central
+    // differences of the batch loss of the untouched network, in f32.
+    let cfg = TrainConfig {
+        learning_rate: 1.0,
+        ..config(Method::Dni, 1.0)
+    };
+    let device = Device::flex().autodiff();
+    device.seed(11);
+    let dni = Dni::new(&cfg, INPUT, CLASSES, &device);
+    let net = dni.net().clone();
+    let (x, y) = batch(4, 32, &device);
+    let (after, _) = dni.step(x.clone(), &y);
+    let step: Vec<f32> = trainable(&net)
+        .iter()
+        .zip(trainable(after.net()))
+        .map(|(b, a)| b - a)
+        .collect();
+    let loss_fn = CrossEntropyLossConfig::new().init(&device);
+    let loss_at = |m: &FcNet| -> f64 {
+        let l = loss_fn.forward(m.forward(x.clone()), labels_tensor(&y, &device));
+        l.into_scalar::<f32>() as f64
+    };
+    let params = trainable(&net);
+    assert_eq!(trainable(&with_parameters(&net, &params)), params);
+    let n_blocks = trainable(&net.blocks).len();
+    // Directional derivatives along random directions u over the blocks' parameters: the
+    // signal adds up over all of them, well above the f32 rounding of the loss.
+    let mut rng = Rng::new(2);
+    for _ in 0..6 {
+        let u: Vec<f32> = (0..params.len())
+            .map(|k| {
+                let z = rng.normal() as f32 / (n_blocks as f32).sqrt();
+                if k < n_blocks { z } else { 0.0 }
+            })
+            .collect();
+        let eps = 1e-3f32;
+        let shifted = |d: f32| {
+            let p: Vec<f32> = params.iter().zip(&u).map(|(p, u)| p + d * u).collect();
+            loss_at(&with_parameters(&net, &p))
+        };
+        let fd = (shifted(eps) - shifted(-eps)) / (2.0 * eps as f64);
+        let analytic: f64 = u.iter().zip(&step).map(|(u, g)| (u * g) as f64).sum();
+        let rel = (fd - analytic).abs() / analytic.abs().max(1e-4);
+        eprintln!("directional derivative: finite difference {fd:.6}, update {analytic:.6}");
+        assert!(rel < 0.02, "finite difference {fd}, update {analytic}");
+    }
+}
+
+/// The trainable parameters in mapping order (batch norm's running statistics are not among
+/// them).
+fn trainable<M: Module>(m: &M) -> Vec<f32> {
+    struct Get(Vec<f32>);
+    impl burn::module::ModuleMapper for Get {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<Tensor<D>>,
+        ) -> burn::module::Param<Tensor<D>> {
+            let data = param.val().into_data().convert::<f32>();
+            self.0.extend(data.iter::<f32>());
+            param
+        }
+    }
+    let mut g = Get(Vec::new());
+    let _ = m.clone().map(&mut g);
+    g.0
+}
+
+/// `net` with its trainable parameters replaced, in mapping order, by `values`.
+fn with_parameters(net: &FcNet, values: &[f32]) -> FcNet {
+    struct Set<'a>(&'a [f32]);
+    impl burn::module::ModuleMapper for Set<'_> {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<Tensor<D>>,
+        ) -> burn::module::Param<Tensor<D>> {
+            param.map(|t| {
+                let shape = t.dims();
+                let n: usize = shape.iter().product();
+                let (now, rest) = self.0.split_at(n);
+                self.0 = rest;
+                Tensor::from_data(TensorData::new(now.to_vec(), shape), &t.device())
+            })
+        }
+    }
+    net.clone().map(&mut Set(values))
+}
