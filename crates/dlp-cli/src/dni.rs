@@ -21,7 +21,8 @@ pub enum Command {
         method: String,
         #[arg(long, default_value_t = 1)]
         epochs: usize,
-        /// 1: sequential; layers + 1: a worker thread per module (DNI and cDNI).
+        /// 1: sequential; 2 to layers + 1: modules grouped onto that many worker threads, which
+        /// divide the --threads between them (DNI and cDNI).
         #[arg(long, default_value_t = 1)]
         workers: usize,
         /// Stochastic updates: each module updates with this probability per step.
@@ -71,13 +72,14 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         sg_hidden,
         batch_size,
     } = cmd;
-    if *workers != 1 && *workers != layers + 1 {
+    let method = method.parse()?;
+    if *workers == 0 || *workers > layers + 1 {
         return Err(Error::Usage(format!(
-            "--workers: 1 (sequential) or {} (one per module: {layers} blocks and the classifier); grouping modules is not implemented yet",
+            "--workers: {workers} for {} modules ({layers} blocks and the classifier): expected 1 to {}",
+            layers + 1,
             layers + 1
         )));
     }
-    let method = method.parse()?;
     let device = setup(common)?;
     let spec = registry::find(dataset)
         .filter(|d| d.kind == registry::Kind::Images)
@@ -107,7 +109,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
     let s = if *workers == 1 {
         train(&cfg, &train_set, &test_set, &device)?
     } else {
-        dlp_dni::concurrent::train_concurrent(&cfg, &train_set, &test_set, &device)?
+        dlp_dni::concurrent::train_concurrent(&cfg, *workers, &train_set, &test_set, &device)?
     };
     let human = format!(
         "{} {:?}, {} layers, {} epochs: test error {:.4} in {:.1}s ({:.0} samples/s)",

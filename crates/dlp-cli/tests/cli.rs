@@ -495,6 +495,7 @@ fn dni_train_reports_test_error() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(s["workers"].as_array().map(Vec::len), Some(4), "{s}");
-    let out = dlp(&["dni", "train", "--workers", "3"]);
+    let out = dlp(&["dni", "train", "--workers", "5"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--workers: 5 for 4 modules"));
 }

@@ -1,29 +1,35 @@
-//! The concurrent trainer: every module of a DNI network is a worker thread that owns its
-//! layer, its synthetic-gradient model and their optimisers, linked to its neighbours by
-//! channels, and that never waits for a gradient to update.
+//! The concurrent trainer: the modules of a DNI network (blocks and classifier) are split into
+//! K contiguous groups, and each group is a worker thread that owns its layers, their
+//! synthetic-gradient models and optimisers, and a thread pool of its own (the cores divided
+//! between the workers, so that they do not oversubscribe them). No worker waits for a gradient
+//! to update.
 //!
-//! Activations flow up through bounded channels (two batches in flight per link). Worker i
-//! updates its block from ĝ_i = M_i(h_i[, y]) as soon as it has computed h_i, then sends the
-//! bootstrapped target δ_{i−1} (the gradient of h_i · ĝ_i w.r.t. its input) down to worker i−1
-//! on an unbounded channel; the classifier worker sends the true gradient. A worker trains M_i
-//! on whatever targets have arrived when it next looks (`try_recv`), matched to the h_i it kept
-//! for that batch, so targets are stale by a batch or two, as in asynchronous DNI. Workers share
-//! the one CPU thread pool of the process, so they do not oversubscribe the cores. Each reports
-//! its busy time (computing) and idle time (waiting for input or for room downstream).
+//! Activations flow up between workers through bounded channels (two batches in flight per
+//! link). A block updates from ĝ_i = M_i(h_i[, y]) as soon as it has computed h_i, and the
+//! bootstrapped target δ_{i−1} (the gradient of h_i · ĝ_i w.r.t. its input; the classifier: the
+//! true gradient) goes to the module below: at once inside a worker, on an unbounded channel to
+//! the worker below otherwise, where it trains M_{i−1} when that worker next looks (`try_recv`),
+//! matched to the h_{i−1} it kept for that batch, stale by a batch or two, as in asynchronous
+//! DNI. Each worker has a [`Device`]; activations and targets move to it on arrival, so that a
+//! worker can sit on another device.
+//!
+//! Each module's costs are measured: forward F, backward and update B, synthetic-gradient work S
+//! (M_i's forward and training) and communication C (handing tensors over). The summary reports
+//! each worker's busy and idle time and the ideal the pipeline could reach, the samples per
+//! second at which the busiest worker never idles: samples / max_k Σ_{i∈k}(F_i+B_i+S_i+C_i).
 
 use crate::layers::{Block, FcNet};
 use crate::synthetic::{SyntheticGradient, labels_tensor};
 use crate::train::{Examples, Method, TrainConfig, accuracy, scalar};
-use burn::module::Module;
 use burn::nn::Linear;
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use dlp_core::error::{Error, Result};
 use dlp_core::rng::Rng;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError, channel, sync_channel};
 use std::time::Instant;
 
 struct Activation {
@@ -37,253 +43,500 @@ struct Target {
     delta: Tensor<2>,
 }
 
-/// Busy and idle seconds of one worker.
-#[derive(Debug, Clone, Default)]
-pub struct WorkerStats {
-    pub busy: f64,
-    pub idle: f64,
-    pub updates: usize,
-    pub sg_updates: usize,
+/// Seconds one module spent in each kind of work.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ModuleCost {
+    pub forward: f64,
+    pub backward: f64,
+    pub synthetic: f64,
+    pub communication: f64,
 }
 
-impl WorkerStats {
-    /// The next message, its wait counted as idle time; `None` once the sender is gone.
-    fn recv<T>(&mut self, rx: &Receiver<T>) -> Option<T> {
-        let wait = Instant::now();
-        let msg = rx.recv().ok();
-        self.idle += wait.elapsed().as_secs_f64();
-        msg
-    }
-
-    fn json(&self, module: usize) -> Value {
-        json!({"module": module, "busy_seconds": self.busy, "idle_seconds": self.idle,
-               "busy_fraction": self.busy / (self.busy + self.idle).max(1e-12),
-               "updates": self.updates, "synthetic_gradient_updates": self.sg_updates})
+impl ModuleCost {
+    fn total(&self) -> f64 {
+        self.forward + self.backward + self.synthetic + self.communication
     }
 }
 
-struct BlockWorker {
-    block: Block,
-    sg: SyntheticGradient,
+fn timed<T>(slot: &mut f64, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let out = f();
+    *slot += t.elapsed().as_secs_f64();
+    out
+}
+
+struct BlockModule {
+    block: Option<Block>,
+    sg: Option<SyntheticGradient>,
+    opt: ModuleOptimizer,
+    sg_opt: ModuleOptimizer,
+    kept: BTreeMap<u64, (Tensor<2>, Vec<usize>)>,
+    rng: Rng,
+    cost: ModuleCost,
+    updates: usize,
+    sg_updates: usize,
+}
+
+struct HeadModule {
+    classifier: Option<Linear>,
+    opt: ModuleOptimizer,
+    loss_fn: CrossEntropyLoss,
+    cost: ModuleCost,
+    updates: usize,
+    last_loss: f64,
+}
+
+enum Stage {
+    Block(Box<BlockModule>),
+    Head(Box<HeadModule>),
+}
+
+struct Rates {
     lr: f64,
     sg_lr: f64,
     update_prob: f64,
-    rng: Rng,
 }
 
-impl BlockWorker {
-    fn run(
-        self,
-        input: Receiver<Activation>,
-        output: SyncSender<Activation>,
-        targets: Receiver<Target>,
-        down: Option<Sender<Target>>,
-    ) -> (Block, SyntheticGradient, WorkerStats) {
-        let BlockWorker {
-            mut block,
-            mut sg,
-            lr,
-            sg_lr,
-            update_prob,
-            mut rng,
-        } = self;
-        let (mut opt, mut sg_opt) = (AdamConfig::new().init(), AdamConfig::new().init());
-        let mut stats = WorkerStats::default();
-        let mut kept: BTreeMap<u64, (Tensor<2>, Vec<usize>)> = BTreeMap::new();
-        let mut train_sg = |sg: SyntheticGradient,
-                            t: Target,
-                            kept: &mut BTreeMap<u64, (Tensor<2>, Vec<usize>)>,
-                            stats: &mut WorkerStats| {
-            match kept.remove(&t.id) {
-                Some((h, y)) => {
-                    let loss = (sg.forward(h, Some(&y)) - t.delta).square().mean();
-                    let grads = GradientsParams::from_grads(loss.backward(), &sg);
-                    stats.sg_updates += 1;
-                    sg_opt.step(sg_lr, sg, grads)
-                }
-                None => sg,
-            }
+impl BlockModule {
+    /// Trains M_i on a target, if the h_i of its batch is still kept.
+    fn train_sg(&mut self, t: Target, sg_lr: f64) {
+        let Some((h, y)) = self.kept.remove(&t.id) else {
+            return;
         };
-        loop {
-            let start = Instant::now();
-            while let Ok(t) = targets.try_recv() {
-                sg = train_sg(sg, t, &mut kept, &mut stats);
-            }
-            stats.busy += start.elapsed().as_secs_f64();
-            let Some(msg) = stats.recv(&input) else { break };
-            let start = Instant::now();
-            let b = msg.labels.len() as f64;
-            let xin = msg.x.require_grad();
-            let h = block.forward(xin.clone());
-            let g_hat = sg.forward(h.clone().detach(), Some(&msg.labels));
-            let surrogate = (h.clone() * (g_hat.detach() / b)).sum();
-            let grads = surrogate.backward();
-            if let (Some(down), Some(g)) = (&down, xin.grad(&grads)) {
-                let _ = down.send(Target {
+        let sg = self.sg.take().expect("synthetic-gradient model");
+        let mut s = 0.0;
+        let sg = timed(&mut s, || {
+            let delta = t.delta.to_device(&h.device());
+            let loss = (sg.forward(h, Some(&y)) - delta).square().mean();
+            let grads = GradientsParams::from_grads(loss.backward(), &sg);
+            self.sg_opt.step(sg_lr, sg, grads)
+        });
+        self.cost.synthetic += s;
+        self.sg = Some(sg);
+        self.sg_updates += 1;
+    }
+
+    /// Forward, update from ĝ; returns h (detached) and δ for the module below (if wanted).
+    fn step(
+        &mut self,
+        msg: &Activation,
+        want_delta: bool,
+        r: &Rates,
+    ) -> (Tensor<2>, Option<Target>) {
+        let b = msg.labels.len() as f64;
+        let block = self.block.take().expect("block");
+        let xin = if want_delta {
+            msg.x.clone().require_grad()
+        } else {
+            msg.x.clone()
+        };
+        let h = timed(&mut self.cost.forward, || block.forward(xin.clone()));
+        let sg = self.sg.as_ref().expect("synthetic-gradient model");
+        let g_hat = timed(&mut self.cost.synthetic, || {
+            sg.forward(h.clone().detach(), Some(&msg.labels)).detach()
+        });
+        let (block, delta) = timed(&mut self.cost.backward, || {
+            let grads = (h.clone() * (g_hat / b)).sum().backward();
+            let delta = want_delta
+                .then(|| xin.grad(&grads))
+                .flatten()
+                .map(|g| Target {
                     id: msg.id,
                     delta: g * b,
                 });
+            if self.rng.uniform() < r.update_prob {
+                self.updates += 1;
+                let g = GradientsParams::from_grads(grads, &block);
+                (self.opt.step(r.lr, block, g), delta)
+            } else {
+                (block, delta)
             }
-            if rng.uniform() < update_prob {
-                let block_grads = GradientsParams::from_grads(grads, &block);
-                block = opt.step(lr, block, block_grads);
-                stats.updates += 1;
-            }
-            kept.insert(msg.id, (h.clone().detach(), msg.labels.clone()));
-            while kept.len() > 8 {
-                kept.pop_first();
-            }
-            stats.busy += start.elapsed().as_secs_f64();
-            let wait = Instant::now();
-            let next = Activation {
-                id: msg.id,
-                x: h.detach(),
-                labels: msg.labels,
-            };
-            if output.send(next).is_err() {
-                break;
-            }
-            stats.idle += wait.elapsed().as_secs_f64();
+        });
+        self.block = Some(block);
+        let h = h.detach();
+        self.kept.insert(msg.id, (h.clone(), msg.labels.clone()));
+        while self.kept.len() > 8 {
+            self.kept.pop_first();
         }
-        drop(output);
-        // Targets for the last batches arrive until the worker above has finished.
-        for t in targets {
-            sg = train_sg(sg, t, &mut kept, &mut stats);
-        }
-        (block, sg, stats)
+        (h, delta)
     }
 }
 
-fn classifier_worker(
-    mut classifier: Linear,
-    lr: f64,
-    input: Receiver<Activation>,
-    down: Sender<Target>,
-) -> (Linear, WorkerStats, f64) {
-    let device = classifier.devices().first().cloned().unwrap_or_default();
-    let loss_fn = CrossEntropyLossConfig::new().init(&device);
-    let mut opt = AdamConfig::new().init();
-    let mut stats = WorkerStats::default();
-    let mut last = f64::NAN;
-    loop {
-        let Some(msg) = stats.recv(&input) else { break };
-        let start = Instant::now();
+impl HeadModule {
+    fn step(&mut self, msg: &Activation, lr: f64) -> Target {
         let b = msg.labels.len() as f64;
-        let xin = msg.x.require_grad();
-        let loss = loss_fn.forward(
-            classifier.forward(xin.clone()),
-            labels_tensor(&msg.labels, &device),
-        );
-        let grads = loss.backward();
-        if let Some(g) = xin.grad(&grads) {
-            let _ = down.send(Target {
-                id: msg.id,
-                delta: g * b,
-            });
-        }
-        last = scalar(loss);
-        let head_grads = GradientsParams::from_grads(grads, &classifier);
-        classifier = opt.step(lr, classifier, head_grads);
-        stats.updates += 1;
-        stats.busy += start.elapsed().as_secs_f64();
+        let classifier = self.classifier.take().expect("classifier");
+        let xin = msg.x.clone().require_grad();
+        let device = xin.device();
+        let loss = timed(&mut self.cost.forward, || {
+            self.loss_fn.forward(
+                classifier.forward(xin.clone()),
+                labels_tensor(&msg.labels, &device),
+            )
+        });
+        let (classifier, delta) = timed(&mut self.cost.backward, || {
+            let grads = loss.backward();
+            let delta = xin.grad(&grads).expect("input gradient") * b;
+            let g = GradientsParams::from_grads(grads, &classifier);
+            (self.opt.step(lr, classifier, g), delta)
+        });
+        self.last_loss = scalar(loss);
+        self.updates += 1;
+        self.classifier = Some(classifier);
+        Target { id: msg.id, delta }
     }
-    (classifier, stats, last)
 }
 
-/// Trains DNI or cDNI with one worker thread per module; the summary adds each worker's
-/// `busy_fraction`.
+/// One worker: a contiguous group of modules, its device and its thread count.
+struct Worker {
+    stages: Vec<Stage>,
+    device: Device,
+    threads: usize,
+    first: bool,
+}
+
+/// What a worker reports.
+struct Report {
+    stages: Vec<Stage>,
+    busy: f64,
+    idle: f64,
+}
+
+impl Worker {
+    fn run(
+        mut self,
+        input: Receiver<Activation>,
+        output: Option<SyncSender<Activation>>,
+        targets: Option<Receiver<Target>>,
+        down: Option<Sender<Target>>,
+        rates: &Rates,
+    ) -> Report {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .build()
+            .expect("a worker thread pool");
+        pool.install(move || {
+            let (mut busy, mut idle) = (0.0, 0.0);
+            loop {
+                if let Some(rx) = &targets {
+                    timed(&mut busy, || {
+                        while let Ok(t) = rx.try_recv() {
+                            self.last_block().train_sg(t, rates.sg_lr);
+                        }
+                    });
+                }
+                let Some(msg) = timed(&mut idle, || input.recv().ok()) else {
+                    break;
+                };
+                let out = timed(&mut busy, || self.process(msg, &down, rates));
+                if let (Some(tx), Some(msg)) = (&output, out) {
+                    let t = Instant::now();
+                    match tx.try_send(msg) {
+                        Ok(()) => busy += t.elapsed().as_secs_f64(),
+                        Err(TrySendError::Full(msg)) => {
+                            let sent = tx.send(msg);
+                            idle += t.elapsed().as_secs_f64();
+                            if sent.is_err() {
+                                break;
+                            }
+                        }
+                        Err(TrySendError::Disconnected(_)) => break,
+                    }
+                }
+            }
+            drop(output);
+            // Targets for the last batches arrive until the worker above has finished.
+            if let Some(rx) = targets {
+                for t in rx {
+                    timed(&mut busy, || self.last_block().train_sg(t, rates.sg_lr));
+                }
+            }
+            Report {
+                stages: self.stages,
+                busy,
+                idle,
+            }
+        })
+    }
+
+    fn last_block(&mut self) -> &mut BlockModule {
+        match self.stages.last_mut() {
+            Some(Stage::Block(b)) => b,
+            _ => unreachable!("only a worker that ends in a block receives targets"),
+        }
+    }
+
+    /// Runs the batch through this worker's modules; returns the activation for the next.
+    fn process(
+        &mut self,
+        mut msg: Activation,
+        down: &Option<Sender<Target>>,
+        rates: &Rates,
+    ) -> Option<Activation> {
+        let n = self.stages.len();
+        for j in 0..n {
+            let (below, rest) = self.stages.split_at_mut(j);
+            let want_delta = j > 0 || !self.first;
+            let (h, delta, cost) = match &mut rest[0] {
+                Stage::Block(b) => {
+                    if j == 0 {
+                        let x = msg.x.clone();
+                        msg.x = timed(&mut b.cost.communication, || x.to_device(&self.device));
+                    }
+                    let (h, d) = b.step(&msg, want_delta, rates);
+                    (Some(h), d, &mut b.cost)
+                }
+                Stage::Head(h) => {
+                    if j == 0 {
+                        let x = msg.x.clone();
+                        msg.x = timed(&mut h.cost.communication, || x.to_device(&self.device));
+                    }
+                    let d = h.step(&msg, rates.lr);
+                    (None, Some(d), &mut h.cost)
+                }
+            };
+            if let Some(d) = delta {
+                match below.last_mut() {
+                    Some(Stage::Block(prev)) => prev.train_sg(d, rates.sg_lr),
+                    Some(Stage::Head(_)) => unreachable!("the classifier is the last module"),
+                    None => {
+                        if let Some(tx) = down {
+                            timed(&mut cost.communication, || tx.send(d).ok());
+                        }
+                    }
+                }
+            }
+            match h {
+                Some(h) => msg.x = h,
+                None => return None,
+            }
+        }
+        Some(msg)
+    }
+}
+
+/// Splits `costs` into `k` contiguous groups with the smallest largest group cost; returns
+/// each group's first index.
+pub fn partition(costs: &[f64], k: usize) -> Vec<usize> {
+    fn best(costs: &[f64], start: usize, k: usize) -> (f64, Vec<usize>) {
+        if k == 1 {
+            return (costs[start..].iter().sum(), vec![start]);
+        }
+        let mut out = (f64::INFINITY, Vec::new());
+        let mut head = 0.0;
+        for end in start + 1..=costs.len() - (k - 1) {
+            head += costs[end - 1];
+            let (tail, mut starts) = best(costs, end, k - 1);
+            if head.max(tail) < out.0 {
+                starts.insert(0, start);
+                out = (head.max(tail), starts);
+            }
+        }
+        out
+    }
+    best(costs, 0, k.clamp(1, costs.len())).1
+}
+
+/// Trains DNI or cDNI with `workers` worker threads (each module its own worker when
+/// `workers` is layers + 1), the cores of the process's thread pool divided between them.
 pub fn train_concurrent(
     cfg: &TrainConfig,
+    workers: usize,
     train_set: &Examples,
     test_set: &Examples,
     device: &Device,
 ) -> Result<Value> {
+    cfg.validate()?;
     if !matches!(cfg.method, Method::Dni | Method::Cdni) {
         return Err(Error::Usage(format!(
             "--workers: {:?} runs sequentially (backprop is locked by definition); use dni or cdni",
             cfg.method
         )));
     }
+    let modules = cfg.layers + 1;
+    if workers < 2 || workers > modules {
+        return Err(Error::Usage(format!(
+            "--workers: {workers} for {modules} modules ({} blocks and the classifier): expected 2 to {modules}",
+            cfg.layers
+        )));
+    }
     let start = Instant::now();
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
-    let net = FcNet::new(train_set.dim, cfg.width, cfg.layers, train_set.classes, &ad);
-    let classes = (cfg.method == Method::Cdni).then_some(train_set.classes);
-    let FcNet { blocks, classifier } = net;
+    let (w, classes) = (cfg.width, train_set.classes);
+    let FcNet { blocks, classifier } = FcNet::new(train_set.dim, w, cfg.layers, classes, &ad);
+    let labels = (cfg.method == Method::Cdni).then_some(classes);
+    // Estimated multiply-adds per example: forward, backward (and δ) of each block, M_i's
+    // forward and training; the classifier.
+    let sg_in = w + labels.unwrap_or(0);
+    let mut costs: Vec<f64> = (0..cfg.layers)
+        .map(|i| {
+            let fan_in = if i == 0 { train_set.dim } else { w };
+            (fan_in * w * if i == 0 { 2 } else { 3 } + sg_in * w * 3) as f64
+        })
+        .collect();
+    costs.push((w * classes * 3) as f64);
+    let starts = partition(&costs, workers);
+    let threads = (rayon::current_num_threads() / workers).max(1);
+    let mut stages: Vec<Stage> = blocks
+        .into_iter()
+        .enumerate()
+        .map(|(i, block)| {
+            Stage::Block(Box::new(BlockModule {
+                block: Some(block),
+                sg: Some(SyntheticGradient::new(w, cfg.sg_hidden, labels, &ad)),
+                opt: AdamConfig::new().init(),
+                sg_opt: AdamConfig::new().init(),
+                kept: BTreeMap::new(),
+                rng: Rng::new(cfg.seed).fork(100 + i as u64),
+                cost: ModuleCost::default(),
+                updates: 0,
+                sg_updates: 0,
+            }))
+        })
+        .collect();
+    stages.push(Stage::Head(Box::new(HeadModule {
+        classifier: Some(classifier),
+        opt: AdamConfig::new().init(),
+        loss_fn: CrossEntropyLossConfig::new().init(&ad),
+        cost: ModuleCost::default(),
+        updates: 0,
+        last_loss: f64::NAN,
+    })));
+    let mut groups: Vec<Worker> = Vec::new();
+    for (k, &s0) in starts.iter().enumerate().rev() {
+        groups.push(Worker {
+            stages: stages.split_off(s0),
+            device: ad.clone(),
+            threads,
+            first: k == 0,
+        });
+    }
+    groups.reverse();
+    let rates = Rates {
+        lr: cfg.learning_rate,
+        sg_lr: cfg.sg_learning_rate,
+        update_prob: cfg.update_prob,
+    };
     let mut rng = Rng::new(cfg.seed);
     let batches: Vec<Vec<usize>> = (0..cfg.epochs)
         .flat_map(|_| rng.batches(train_set.len(), cfg.batch_size, true))
         .collect();
     let progress = dlp_core::progress::Progress::new("dni workers", batches.len() as u64);
-    let (blocks, sgs, stats, head, head_stats, last_loss) = std::thread::scope(|scope| {
+    let run_start = Instant::now();
+    let reports: Vec<Report> = std::thread::scope(|scope| {
         let (feed_tx, mut prev_rx) = sync_channel::<Activation>(2);
         let mut handles = Vec::new();
         let mut down_tx: Option<Sender<Target>> = None;
-        for block in blocks {
+        let n = groups.len();
+        for (k, worker) in groups.into_iter().enumerate() {
             let (out_tx, out_rx) = sync_channel::<Activation>(2);
             let (target_tx, target_rx) = channel::<Target>();
-            let worker = BlockWorker {
-                block,
-                sg: SyntheticGradient::new(cfg.width, cfg.sg_hidden, classes, &ad),
-                lr: cfg.learning_rate,
-                sg_lr: cfg.sg_learning_rate,
-                update_prob: cfg.update_prob,
-                rng: Rng::new(cfg.seed).fork(100 + handles.len() as u64),
-            };
+            let last = k + 1 == n;
             let input = std::mem::replace(&mut prev_rx, out_rx);
-            let down = down_tx.replace(target_tx);
-            handles.push(scope.spawn(move || worker.run(input, out_tx, target_rx, down)));
+            let down = down_tx.take();
+            if !last {
+                down_tx = Some(target_tx);
+            }
+            let (output, targets) = if last {
+                (None, None)
+            } else {
+                (Some(out_tx), Some(target_rx))
+            };
+            let rates = &rates;
+            handles.push(scope.spawn(move || worker.run(input, output, targets, down, rates)));
         }
-        let down = down_tx.expect("at least one block");
-        let head =
-            scope.spawn(move || classifier_worker(classifier, cfg.learning_rate, prev_rx, down));
         for (id, idx) in batches.iter().enumerate() {
             let (x, labels) = train_set.batch(idx, &ad);
-            if feed_tx
-                .send(Activation {
-                    id: id as u64,
-                    x,
-                    labels,
-                })
-                .is_err()
-            {
+            let msg = Activation {
+                id: id as u64,
+                x,
+                labels,
+            };
+            if feed_tx.send(msg).is_err() {
                 break;
             }
             progress.inc(1);
         }
         drop(feed_tx);
-        let (head, head_stats, last) = head.join().expect("classifier worker");
-        let mut blocks = Vec::new();
-        let mut sgs = Vec::new();
-        let mut stats = Vec::new();
-        for h in handles {
-            let (b, s, st) = h.join().expect("block worker");
-            blocks.push(b);
-            sgs.push(s);
-            stats.push(st);
-        }
-        (blocks, sgs, stats, head, head_stats, last)
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("worker thread"))
+            .collect()
     });
+    let run_seconds = run_start.elapsed().as_secs_f64();
     progress.finish();
-    drop(sgs);
-    let seconds = start.elapsed().as_secs_f64();
+    let mut blocks = Vec::new();
+    let mut head = None;
+    let mut last_loss = f64::NAN;
+    let mut module_json = Vec::new();
+    let mut worker_json = Vec::new();
+    let (mut critical, mut locked) = (0.0f64, 0.0);
+    for (k, r) in reports.into_iter().enumerate() {
+        let mut worker_cost = 0.0;
+        let first_module = module_json.len();
+        for stage in r.stages {
+            let (cost, updates, sg_updates) = match stage {
+                Stage::Block(b) => {
+                    blocks.push(b.block.expect("block"));
+                    (b.cost, b.updates, b.sg_updates)
+                }
+                Stage::Head(h) => {
+                    head = h.classifier;
+                    last_loss = h.last_loss;
+                    (h.cost, h.updates, 0)
+                }
+            };
+            worker_cost += cost.total();
+            locked += cost.forward + cost.backward;
+            module_json.push(json!({"module": module_json.len(), "worker": k,
+                "forward_seconds": cost.forward, "backward_seconds": cost.backward,
+                "synthetic_seconds": cost.synthetic, "communication_seconds": cost.communication,
+                "updates": updates, "synthetic_gradient_updates": sg_updates}));
+        }
+        critical = critical.max(worker_cost);
+        worker_json.push(
+            json!({"worker": k, "modules": (first_module..module_json.len()).collect::<Vec<_>>(),
+            "threads": threads, "busy_seconds": r.busy, "idle_seconds": r.idle,
+            "busy_fraction": r.busy / (r.busy + r.idle).max(1e-12)}),
+        );
+    }
     let net = FcNet {
         blocks,
-        classifier: head,
+        classifier: head.expect("classifier"),
     };
+    let seconds = start.elapsed().as_secs_f64();
     let acc = accuracy(&net, test_set, device);
-    let mut workers: Vec<Value> = stats.iter().enumerate().map(|(i, s)| s.json(i)).collect();
-    workers.push(head_stats.json(cfg.layers));
+    let samples = (batches.len() * cfg.batch_size) as f64;
+    let ideal = samples / critical.max(1e-12);
     Ok(json!({
         "task": "dni-train",
         "method": cfg.method,
         "execution": "concurrent",
         "layers": cfg.layers,
-        "workers": workers,
+        "workers": worker_json,
+        "modules": module_json,
         "test_error": 1.0 - acc,
         "final_loss": last_loss,
         "seconds": seconds,
-        "samples_per_second": (batches.len() * cfg.batch_size) as f64 / seconds,
+        "samples_per_second": samples / run_seconds,
+        "ideal_samples_per_second": ideal,
+        "efficiency": samples / run_seconds / ideal,
+        "ideal_speedup": locked / critical.max(1e-12),
         "dlp_version": dlp_core::run::VERSION,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partition;
+
+    #[test]
+    fn partition_minimises_the_largest_group() {
+        assert_eq!(partition(&[4.0, 3.0, 3.0, 0.1], 2), vec![0, 1]);
+        assert_eq!(partition(&[1.0, 1.0, 1.0, 1.0], 2), vec![0, 2]);
+        assert_eq!(partition(&[1.0, 5.0, 1.0], 3), vec![0, 1, 2]);
+        assert_eq!(partition(&[2.0, 2.0], 5), vec![0, 1]);
+        assert_eq!(partition(&[2.0, 2.0], 1), vec![0]);
+    }
 }

@@ -121,7 +121,7 @@ fn concurrent_workers_learn_mnist_and_report_their_time() {
         epochs: 3,
         ..TrainConfig::default()
     };
-    let s = dlp_dni::concurrent::train_concurrent(&cfg, &train_set, &test_set, &Device::flex())
+    let s = dlp_dni::concurrent::train_concurrent(&cfg, 4, &train_set, &test_set, &Device::flex())
         .unwrap();
     eprintln!("concurrent cDNI: {s}");
     let workers = s["workers"].as_array().unwrap();
@@ -129,13 +129,24 @@ fn concurrent_workers_learn_mnist_and_report_their_time() {
     for w in workers {
         let f = w["busy_fraction"].as_f64().unwrap();
         assert!(f > 0.0 && f <= 1.0, "{w}");
-        assert_eq!(w["updates"], 3 * (60000 / 256));
+    }
+    let modules = s["modules"].as_array().unwrap();
+    for m in modules {
+        assert_eq!(m["updates"], 3 * (60000 / 256), "{m}");
+        assert!(m["forward_seconds"].as_f64().unwrap() > 0.0, "{m}");
     }
     // Every block's synthetic-gradient model learned from (stale) targets.
     assert!(
-        workers[..3]
+        modules[..3]
             .iter()
-            .all(|w| w["synthetic_gradient_updates"].as_u64().unwrap() > 500)
+            .all(|m| m["synthetic_gradient_updates"].as_u64().unwrap() > 500)
     );
+    assert!(s["test_error"].as_f64().unwrap() < 0.06, "{s}");
+    // Two workers: the blocks are grouped, and the targets inside a group are never stale.
+    let s = dlp_dni::concurrent::train_concurrent(&cfg, 2, &train_set, &test_set, &Device::flex())
+        .unwrap();
+    let modules = s["modules"].as_array().unwrap();
+    assert_eq!(s["workers"].as_array().unwrap().len(), 2);
+    assert_eq!(modules.len(), 4);
     assert!(s["test_error"].as_f64().unwrap() < 0.06, "{s}");
 }

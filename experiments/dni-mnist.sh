@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The DNI tables on MNIST (Jaderberg et al. 2017, Table 1 and Sections 3.3–3.4), shortened to fit
+# 2 cores: every method gets the same number of updates (EPOCHS epochs of batch 256).
+#   1. depth: backprop, DNI and cDNI on FC nets of 3–6 layers of 256 units, seeds 0–2;
+#   2. stochastic updates: cDNI, 3 layers, p in {1, 0.5, 0.2}, at equal iterations and at equal
+#      expected layer updates (EPOCHS/p epochs);
+#   3. forward unlocking: decoupled (synthetic inputs and cDNI) beside backprop and backprop with
+#      the first block frozen at its random start.
+# Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them.
+#
+#   experiments/dni-mnist.sh [depth|stochastic|forward|table]...   # default: all four
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dlpapers-target}"
+DATA="${DLP_DATA_DIR:-../shared/data}"
+if [ -z "${DLP:-}" ]; then cargo build --release -p dlp-cli; DLP="$CARGO_TARGET_DIR/release/dlp"; fi
+EPOCHS="${EPOCHS:-20}"
+RES=results/dni
+mkdir -p "$RES"
+parts=("$@")
+[ ${#parts[@]} -eq 0 ] && parts=(depth stochastic forward table)
+
+run() { # NAME ARGS...
+  local name=$1; shift
+  "$DLP" dni train --dataset mnist --data-dir "$DATA" --json "$@" \
+    | python3 -c "import json,sys; s=json.load(sys.stdin); s['args']='$*'; print(json.dumps(s, indent=2))" \
+    > "$RES/$name.json"
+  python3 -c "import json; s=json.load(open('$RES/$name.json')); print('$name', 'test error', round(s['test_error'], 4), 'in', round(s['seconds'], 1), 's')"
+}
+
+for part in "${parts[@]}"; do
+  case $part in
+    depth)
+      start=$(date +%s)
+      for layers in 3 4 5 6; do for seed in 0 1 2; do for m in backprop dni cdni; do
+        run "depth-$m-l$layers-s$seed" --method $m --layers $layers --epochs "$EPOCHS" --seed $seed
+      done; done; done
+      echo "{\"part\": \"depth\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/depth-sweep-time.json"
+      ;;
+    stochastic)
+      base=$(( EPOCHS / 4 ))
+      for p in 1 0.5 0.2; do
+        run "stochastic-p$p-iters" --method cdni --update-prob $p --epochs $base
+        equal=$(python3 -c "print(round($base / $p))")
+        [ "$p" = 1 ] || run "stochastic-p$p-updates" --method cdni --update-prob $p --epochs "$equal"
+      done
+      ;;
+    forward)
+      for m in "decoupled" "backprop" "backprop --freeze 1"; do
+        run "forward-${m// --freeze 1/-frozen-first}" --method $m --epochs "$EPOCHS"
+      done
+      ;;
+    table) python3 experiments/dni_tables.py "$RES" "$(git rev-parse --short HEAD)" "$EPOCHS" ;;
+    *) echo "unknown part $part" >&2; exit 2 ;;
+  esac
+done
