@@ -1,4 +1,4 @@
-//! `dlp dni train`.
+//! `dlp dni train` and `dlp dni copy`.
 
 use crate::{Common, emit, setup};
 use dlp_core::Error;
@@ -46,6 +46,33 @@ pub enum Command {
         #[arg(long, default_value_t = 256)]
         batch_size: usize,
     },
+    /// Train an LSTM on Copy or Repeat Copy by truncated BPTT, with or without synthetic
+    /// gradients between windows, under a curriculum; report the longest sequence solved.
+    Copy {
+        /// copy or repeat-copy.
+        #[arg(long, default_value = "copy")]
+        task: String,
+        /// bptt or dni.
+        #[arg(long, default_value = "dni")]
+        method: String,
+        /// Steps per truncation window.
+        #[arg(long, default_value_t = 3)]
+        truncation: usize,
+        /// Windows (updates) to train for.
+        #[arg(long, default_value_t = 20_000)]
+        updates: usize,
+        #[arg(long, default_value_t = 256)]
+        hidden: usize,
+        /// Independent streams per update.
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        /// Adam rate of the LSTM (default 3e-3).
+        #[arg(long)]
+        lr: Option<f64>,
+        /// Adam rate of the synthetic-gradient model (default 1e-3).
+        #[arg(long)]
+        sg_lr: Option<f64>,
+    },
 }
 
 fn examples(set: &LabelledImages) -> Examples {
@@ -58,6 +85,40 @@ fn examples(set: &LabelledImages) -> Examples {
 }
 
 pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
+    if let Command::Copy {
+        task,
+        method,
+        truncation,
+        updates,
+        hidden,
+        batch_size,
+        lr,
+        sg_lr,
+    } = cmd
+    {
+        let defaults = dlp_dni::recurrent::CopyConfig::default();
+        let cfg = dlp_dni::recurrent::CopyConfig {
+            task: task.parse()?,
+            method: method.parse()?,
+            truncation: *truncation,
+            updates: *updates,
+            hidden: *hidden,
+            batch: *batch_size,
+            learning_rate: lr.unwrap_or(defaults.learning_rate),
+            sg_learning_rate: sg_lr.unwrap_or(defaults.sg_learning_rate),
+            seed: common.seed,
+            ..defaults
+        };
+        let device = setup(common)?;
+        let (s, _) = dlp_dni::recurrent::train_copy(&cfg, &device)?;
+        let human = format!(
+            "{task} {method}, T = {truncation}: longest sequence solved {} in {:.0}s",
+            s["max_length_solved"],
+            s["seconds"].as_f64().unwrap_or(f64::NAN)
+        );
+        emit(common, &s, &human);
+        return Ok(());
+    }
     let Command::Train {
         dataset,
         layers,
@@ -71,7 +132,10 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         sg_lr,
         sg_hidden,
         batch_size,
-    } = cmd;
+    } = cmd
+    else {
+        unreachable!("copy returned above")
+    };
     let method = method.parse()?;
     if *workers == 0 || *workers > layers + 1 {
         return Err(Error::Usage(format!(

@@ -6,13 +6,18 @@
 //! | [`layers`] | a fully connected block (Linear, batch norm, ReLU) and a network of them |
 //! | [`dni`] | [`dni::Dni`], the entry type: one step of backprop, DNI, cDNI or decoupled, BP(λ) |
 //! | [`train`] | settings, examples and the sequential training loop |
-//! | [`concurrent`] | DNI/cDNI with a worker thread per module, channels, busy/idle times |
+//! | [`concurrent`] | modules grouped onto worker threads, channels, per-module costs |
+//! | [`lstm`] | an LSTM cell with a linear read-out |
+//! | [`copy`] | the Copy and Repeat Copy tasks as endless streams of episodes |
+//! | [`recurrent`] | truncated BPTT with synthetic gradients between windows, curriculum |
 //!
-//! Still to come (see the DNI issue): grouping modules onto fewer workers, the CNN, and recurrent
-//! DNI.
+//! Still to come (see the DNI issue): the CNN, character-level language modelling.
 
 pub mod concurrent;
+pub mod copy;
 pub mod dni;
 pub mod layers;
+pub mod lstm;
+pub mod recurrent;
 pub mod synthetic;
 pub mod train;

@@ -1,0 +1,256 @@
+//! Recurrent DNI (Jaderberg et al. 2017, Section 3.1): an LSTM trained by truncated BPTT on
+//! windows of T steps, with a synthetic gradient at every window boundary.
+//!
+//! Truncated BPTT cuts the gradient at the start of each window. DNI adds, at the window's last
+//! state s_T = [h_T; c_T], the synthetic gradient ĝ_T = M(s_T) scaled by 0.1: the window
+//! minimises Σ_t ℓ_t + 0.1 · s_T · ĝ_T / B. M (linear, zero-initialised output) regresses the
+//! bootstrapped target δ = B · ∂(that window objective of the next window)/∂s_0, which holds the
+//! next window's true losses and its own synthetic gradient: the future's gradient, beyond any
+//! truncation, discounted by 0.1 per window.
+//!
+//! The curriculum starts at sequence length N = 1 and moves to N + 1 once the mean error of
+//! the last 100 episodes of length N is under 0.15 bits; `max_length_solved` is the last N
+//! passed.
+
+use crate::copy::{INPUT, OUTPUT, Stream, Task};
+use crate::lstm::Lstm;
+use crate::synthetic::SyntheticGradient;
+use crate::train::scalar;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use dlp_core::error::{Error, Result};
+use dlp_core::progress::Progress;
+use dlp_core::rng::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::time::Instant;
+
+/// How the gradient crosses window boundaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RnnMethod {
+    /// Truncated BPTT: it does not.
+    Bptt,
+    /// A synthetic gradient at each boundary.
+    Dni,
+}
+
+impl std::str::FromStr for RnnMethod {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "bptt" => Ok(Self::Bptt),
+            "dni" => Ok(Self::Dni),
+            other => Err(Error::Usage(format!(
+                "--method: `{other}` (expected bptt or dni)"
+            ))),
+        }
+    }
+}
+
+/// A Copy or Repeat Copy run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CopyConfig {
+    pub task: Task,
+    pub method: RnnMethod,
+    /// T: steps per truncation window.
+    pub truncation: usize,
+    pub hidden: usize,
+    /// Independent streams trained side by side.
+    pub batch: usize,
+    /// Windows (updates) to train for.
+    pub updates: usize,
+    pub learning_rate: f64,
+    pub sg_learning_rate: f64,
+    /// The factor on the synthetic gradient where it is used.
+    pub sg_scale: f64,
+    pub seed: u64,
+}
+
+impl Default for CopyConfig {
+    fn default() -> Self {
+        Self {
+            task: Task::Copy,
+            method: RnnMethod::Dni,
+            truncation: 3,
+            hidden: 256,
+            batch: 32,
+            updates: 20_000,
+            learning_rate: 3e-3,
+            sg_learning_rate: 1e-3,
+            sg_scale: 0.1,
+            seed: 0,
+        }
+    }
+}
+
+/// Errors of finished episodes at the current length, for the curriculum.
+struct Curriculum {
+    length: usize,
+    recent: VecDeque<f64>,
+    /// (update, length) each time the length grew.
+    history: Vec<(usize, usize)>,
+}
+
+impl Curriculum {
+    const EPISODES: usize = 100;
+    const THRESHOLD: f64 = 0.15;
+
+    fn record(&mut self, length: usize, errors: f64, update: usize) {
+        if length != self.length {
+            return;
+        }
+        self.recent.push_back(errors);
+        if self.recent.len() > Self::EPISODES {
+            self.recent.pop_front();
+        }
+        if self.recent.len() == Self::EPISODES && self.mean() < Self::THRESHOLD {
+            self.length += 1;
+            self.recent.clear();
+            self.history.push((update, self.length));
+        }
+    }
+
+    fn mean(&self) -> f64 {
+        self.recent.iter().sum::<f64>() / self.recent.len().max(1) as f64
+    }
+}
+
+/// Trains on the task with the curriculum; returns the summary (with `max_length_solved`) and
+/// the trained LSTM.
+pub fn train_copy(cfg: &CopyConfig, device: &Device) -> Result<(Value, Lstm)> {
+    if cfg.truncation == 0 || cfg.batch == 0 || cfg.hidden == 0 || cfg.updates == 0 {
+        return Err(Error::Usage(
+            "truncation, batch, hidden and updates must be at least 1".into(),
+        ));
+    }
+    let start = Instant::now();
+    let ad = device.clone().autodiff();
+    ad.seed(cfg.seed);
+    let (b, hidden) = (cfg.batch, cfg.hidden);
+    let mut lstm = Lstm::new(INPUT, hidden, OUTPUT, &ad);
+    let mut sg = SyntheticGradient::new(2 * hidden, 0, None, &ad);
+    let (mut opt, mut sg_opt) = (AdamConfig::new().init(), AdamConfig::new().init());
+    let mut rng = Rng::new(cfg.seed);
+    let mut streams: Vec<Stream> = (0..b).map(|_| Stream::default()).collect();
+    let mut wrong = vec![0.0f64; b];
+    let mut curriculum = Curriculum {
+        length: 1,
+        recent: VecDeque::new(),
+        history: Vec::new(),
+    };
+    let (mut h, mut c) = lstm.zero_state(b, &ad);
+    let progress = Progress::new("dni copy", cfg.updates as u64);
+    let mut last_loss = f64::NAN;
+    for update in 0..cfg.updates {
+        let steps: Vec<Vec<_>> = (0..cfg.truncation)
+            .map(|_| {
+                streams
+                    .iter_mut()
+                    .map(|s| s.next(cfg.task, curriculum.length, &mut rng))
+                    .collect()
+            })
+            .collect();
+        let h0 = h.detach().require_grad();
+        let c0 = c.detach().require_grad();
+        let (mut ht, mut ct) = (h0.clone(), c0.clone());
+        let mut loss = Tensor::<1>::zeros([1], &ad);
+        let mut logits = Vec::with_capacity(cfg.truncation);
+        for step in &steps {
+            let x: Vec<f32> = step.iter().flat_map(|s| s.x).collect();
+            let y: Vec<f32> = step.iter().flat_map(|s| s.y).collect();
+            let m: Vec<f32> = step.iter().map(|s| s.output as u8 as f32).collect();
+            let x = Tensor::<2>::from_data(TensorData::new(x, [b, INPUT]), &ad);
+            let y = Tensor::<2>::from_data(TensorData::new(y, [b, OUTPUT]), &ad);
+            let m = Tensor::<2>::from_data(TensorData::new(m, [b, 1]), &ad);
+            (ht, ct) = lstm.cell(x, ht, ct);
+            let z = lstm.readout(ht.clone());
+            // Binary cross-entropy with logits: max(z, 0) − z·y + log(1 + e^{−|z|}).
+            let bce = z.clone().clamp_min(0.0) - z.clone() * y
+                + (z.clone().abs().neg().exp() + 1.0).log();
+            loss = loss + (bce * m).sum() / b as f64;
+            logits.push(z.detach());
+        }
+        let state = Tensor::cat(vec![ht.clone(), ct.clone()], 1);
+        let objective = match cfg.method {
+            RnnMethod::Bptt => loss.clone(),
+            RnnMethod::Dni => {
+                let g_hat = sg.forward(state.clone().detach(), None).detach();
+                loss.clone() + (state * g_hat).sum() * (cfg.sg_scale / b as f64)
+            }
+        };
+        let grads = objective.backward();
+        if cfg.method == RnnMethod::Dni {
+            // M regresses this window's gradient at its first state, which was the previous
+            // window's last: the bootstrapped target for the prediction made there.
+            let delta = Tensor::cat(
+                vec![
+                    h0.grad(&grads).expect("state gradient"),
+                    c0.grad(&grads).expect("state gradient"),
+                ],
+                1,
+            ) * b as f64;
+            let s0 = Tensor::cat(vec![h0.clone().detach(), c0.clone().detach()], 1);
+            let regress = (sg.forward(s0, None) - delta).square().mean();
+            let g = GradientsParams::from_grads(regress.backward(), &sg);
+            sg = sg_opt.step(cfg.sg_learning_rate, sg, g);
+        }
+        last_loss = scalar(loss);
+        if !last_loss.is_finite() {
+            return Err(Error::NonFinite(format!(
+                "dni copy: loss is {last_loss} at update {update}; training stopped"
+            )));
+        }
+        let g = GradientsParams::from_grads(grads, &lstm);
+        lstm = opt.step(cfg.learning_rate, lstm, g);
+        (h, c) = (ht.detach(), ct.detach());
+        // Score the outputs and feed finished episodes to the curriculum.
+        for (step, z) in steps.iter().zip(logits) {
+            let z = z
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap_or_default();
+            for (i, s) in step.iter().enumerate() {
+                if s.output {
+                    let row = &z[i * OUTPUT..(i + 1) * OUTPUT];
+                    wrong[i] += row
+                        .iter()
+                        .zip(&s.y)
+                        .filter(|(z, y)| (**z > 0.0) != (**y > 0.5))
+                        .count() as f64;
+                }
+                if s.end {
+                    curriculum.record(s.length, wrong[i], update);
+                    wrong[i] = 0.0;
+                }
+            }
+        }
+        progress.inc(1);
+        if update % 20 == 0 {
+            progress.set_message(format!(
+                "N {} error {:.2} bits loss {last_loss:.3}",
+                curriculum.length,
+                curriculum.mean()
+            ));
+        }
+    }
+    progress.finish();
+    let seconds = start.elapsed().as_secs_f64();
+    let summary = json!({
+        "task": match cfg.task { Task::Copy => "copy", Task::RepeatCopy => "repeat-copy" },
+        "method": cfg.method,
+        "truncation": cfg.truncation,
+        "max_length_solved": curriculum.length - 1,
+        "current_length": curriculum.length,
+        "current_error_bits": curriculum.mean(),
+        "length_history": curriculum.history,
+        "updates": cfg.updates,
+        "final_loss": last_loss,
+        "seconds": seconds,
+        "updates_per_second": cfg.updates as f64 / seconds,
+        "dlp_version": dlp_core::run::VERSION,
+    });
+    Ok((summary, lstm))
+}

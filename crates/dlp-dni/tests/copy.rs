@@ -1,0 +1,46 @@
+//! Recurrent DNI on the Copy task: the synthetic gradient starts at zero, so the first update
+//! is truncated BPTT's; the curriculum advances once episodes are solved.
+
+use burn::tensor::Device;
+use dlp_core::testing::flat_parameters;
+use dlp_dni::copy::Task;
+use dlp_dni::recurrent::{CopyConfig, RnnMethod, train_copy};
+
+fn small(method: RnnMethod, truncation: usize, updates: usize) -> CopyConfig {
+    CopyConfig {
+        task: Task::Copy,
+        method,
+        truncation,
+        hidden: 32,
+        batch: 16,
+        updates,
+        learning_rate: 1e-2,
+        ..CopyConfig::default()
+    }
+}
+
+#[test]
+fn the_first_dni_update_is_truncated_bptts() {
+    let device = Device::flex();
+    let (_, bptt) = train_copy(&small(RnnMethod::Bptt, 3, 1), &device).unwrap();
+    let (_, dni) = train_copy(&small(RnnMethod::Dni, 3, 1), &device).unwrap();
+    assert_eq!(flat_parameters(&bptt), flat_parameters(&dni));
+    // From the second update on, the synthetic gradient has learned and changes the updates.
+    let (_, bptt) = train_copy(&small(RnnMethod::Bptt, 3, 3), &device).unwrap();
+    let (_, dni) = train_copy(&small(RnnMethod::Dni, 3, 3), &device).unwrap();
+    assert_ne!(flat_parameters(&bptt), flat_parameters(&dni));
+}
+
+#[test]
+fn the_curriculum_advances_once_episodes_are_solved() {
+    let (s, _) = train_copy(&small(RnnMethod::Bptt, 10, 2000), &Device::flex()).unwrap();
+    eprintln!("{s}");
+    let solved = s["max_length_solved"].as_u64().unwrap();
+    assert!(solved >= 2, "{s}");
+    // Each step of the history is one length up, in order.
+    let history = s["length_history"].as_array().unwrap();
+    assert_eq!(history.len() as u64, solved);
+    for (i, h) in history.iter().enumerate() {
+        assert_eq!(h[1].as_u64().unwrap(), i as u64 + 2);
+    }
+}
