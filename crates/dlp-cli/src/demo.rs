@@ -23,12 +23,14 @@ pub fn run(args: &Args, common: &Common) -> dlp_core::Result<()> {
         ..DemoConfig::default()
     };
     eprintln!(
-        "dlp demo, stage 1/3: MLP classifier on spirals ({} steps)",
+        "dlp demo, stage 1/4: MLP classifier on spirals ({} steps)",
         cfg.steps
     );
     let c = classifier(&cfg, &out.join("classifier"), &device)?;
+    eprintln!("dlp demo, stage 2/4: backprop, DNI and cDNI on spirals, then cDNI on 2 workers");
+    let n = dlp_dni::demo::run(common.seed, &out.join("dni-spirals"), &device)?;
     eprintln!(
-        "dlp demo, stage 2/3: DDPM on 8 Gaussians ({} steps)",
+        "dlp demo, stage 3/4: DDPM on 8 Gaussians ({} steps)",
         args.steps
     );
     let d = dlp_ddpm::demo::run(
@@ -37,11 +39,12 @@ pub fn run(args: &Args, common: &Common) -> dlp_core::Result<()> {
         &out.join("ddpm-8gaussians"),
         &device,
     )?;
-    eprintln!("dlp demo, stage 3/3: knowledge-graph completion of a generated family graph");
+    eprintln!("dlp demo, stage 4/4: knowledge-graph completion of a generated family graph");
     let k = dlp_kg::demo::run(common.seed, &out.join("kg-family"))?;
     let summary = json!({
         "task": "demo",
         "classifier": c,
+        "dni": n,
         "ddpm": d,
         "kg": k,
         "seconds": start.elapsed().as_secs_f64(),
@@ -54,6 +57,7 @@ pub fn run(args: &Args, common: &Common) -> dlp_core::Result<()> {
     let human = format!(
         "demo finished in {:.1}s in {}\n\
          classifier: test accuracy {:.3} (chance {:.3}); loss curve {}\n\
+         DNI:        test error backprop {:.3}, DNI {:.3}, cDNI {:.3}; cDNI on 2 workers {:.3}, busy {}; losses {}\n\
          DDPM 2D:    MMD {:.4} vs data-vs-data floor {:.4}; samples {}\n\
          KG:         held-out facts, filtered MRR {:.3} by ComplEx, {:.3} by {} mined rules; best rule\n\
          \x20           {}\n\
@@ -63,6 +67,19 @@ pub fn run(args: &Args, common: &Common) -> dlp_core::Result<()> {
         f(&c["test_accuracy"]),
         f(&c["chance_accuracy"]),
         c["loss_plot"].as_str().unwrap_or_default(),
+        f(&n["test_error"]["backprop"]),
+        f(&n["test_error"]["dni"]),
+        f(&n["test_error"]["cdni"]),
+        f(&n["concurrent_cdni_test_error"]),
+        n["concurrent_busy_fractions"]
+            .as_array()
+            .map(|b| b
+                .iter()
+                .map(|x| format!("{:.0}%", 100.0 * f(x)))
+                .collect::<Vec<_>>()
+                .join(" and "))
+            .unwrap_or_default(),
+        n["loss_plot"].as_str().unwrap_or_default(),
         f(&d["mmd"]),
         f(&d["mmd_floor"]),
         d["samples_plot"].as_str().unwrap_or_default(),

@@ -10,11 +10,13 @@
 //! | [`lstm`] | an LSTM cell with a linear read-out |
 //! | [`copy`] | the Copy and Repeat Copy tasks as endless streams of episodes |
 //! | [`recurrent`] | truncated BPTT with synthetic gradients between windows, curriculum |
+//! | [`demo`] | the DNI stage of `dlp demo` |
 //!
 //! Still to come (see the DNI issue): the CNN, character-level language modelling.
 
 pub mod concurrent;
 pub mod copy;
+pub mod demo;
 pub mod dni;
 pub mod layers;
 pub mod lstm;

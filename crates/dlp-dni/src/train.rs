@@ -196,6 +196,8 @@ pub fn train(
     let steps_per_epoch = train_set.len() / cfg.batch_size;
     let progress = Progress::new("dni train", (cfg.epochs * steps_per_epoch) as u64);
     let mut last = StepStats::default();
+    // (step, mean loss of the last 20 steps).
+    let (mut curve, mut window, mut step) = (Vec::new(), 0.0, 0usize);
     for _ in 0..cfg.epochs {
         for idx in rng.batches(train_set.len(), cfg.batch_size, true) {
             let (x, y) = train_set.batch(&idx, &ad);
@@ -207,6 +209,11 @@ pub fn train(
                 )));
             }
             (dni, last) = (next, stats);
+            (window, step) = (window + stats.loss, step + 1);
+            if step % 20 == 0 {
+                curve.push((step, window / 20.0));
+                window = 0.0;
+            }
             progress.inc(1);
             progress.set_message(format!("loss {:.4} sg {:.2e}", last.loss, last.sg_loss));
         }
@@ -224,6 +231,7 @@ pub fn train(
         "final_loss": last.loss,
         "final_sg_loss": last.sg_loss,
         "final_si_loss": last.si_loss,
+        "loss_curve": curve,
         "seconds": seconds,
         "samples_per_second": (cfg.epochs * steps_per_epoch * cfg.batch_size) as f64 / seconds,
         "dlp_version": dlp_core::run::VERSION,
