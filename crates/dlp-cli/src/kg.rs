@@ -30,6 +30,11 @@ pub enum Command {
     Query(crate::kg_store::QueryArgs),
     /// Counts of instances, concepts, relations, values, and facts per source.
     Stats(crate::kg_store::StoreArg),
+    /// Add curated facts (one on the command line, or CSV/TOML files) under a curator's name.
+    Add(crate::kg_store::AddArgs),
+    /// List every triple that breaks the schema (domain, range, datatype, functional,
+    /// undeclared terms); exits 1 if there is any.
+    Check(crate::kg_store::CheckArgs),
     /// Remove every fact of one source (as listed by stats), e.g. `import:train.txt`.
     Retract(crate::kg_store::RetractArgs),
     /// Write a model's or rule set's top predictions into their own source graph.
@@ -364,6 +369,8 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         Command::Export(a) => return crate::kg_store::export(a, common),
         Command::Query(a) => return crate::kg_store::query(a, common),
         Command::Stats(a) => return crate::kg_store::stats(a, common),
+        Command::Add(a) => return crate::kg_store::add(a, common),
+        Command::Check(a) => return crate::kg_store::check(a, common),
         Command::Retract(a) => return crate::kg_store::retract(a, common),
         Command::Complete(a) => return crate::kg_store::complete(a, common),
         Command::Rules(Rules::Eval { dataset, rules }) => {

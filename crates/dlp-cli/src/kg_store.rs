@@ -82,6 +82,32 @@ pub struct CompleteArgs {
     relation: Option<String>,
 }
 
+#[derive(clap::Args)]
+pub struct AddArgs {
+    #[arg(long)]
+    store: PathBuf,
+    /// Who vouches for the facts: they go to the source graph `curator:NAME`.
+    #[arg(long)]
+    curator: String,
+    /// Refuse the whole batch if any fact breaks the schema.
+    #[arg(long)]
+    strict: bool,
+    /// Curation files (.csv with subject,predicate,object,kind, or .toml [[fact]] tables).
+    #[arg(long)]
+    file: Vec<PathBuf>,
+    /// One fact: SUBJECT PREDICATE OBJECT [KIND] (KIND: iri, string, @lang or a datatype).
+    fact: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    #[arg(long)]
+    store: PathBuf,
+    /// Print at most this many violations (all are counted).
+    #[arg(long, default_value_t = 100)]
+    limit: usize,
+}
+
 fn open(store: &std::path::Path) -> dlp_core::Result<KnowledgeGraph> {
     KnowledgeGraph::open(store)
 }
@@ -232,4 +258,83 @@ pub fn complete(a: &CompleteArgs, common: &Common) -> dlp_core::Result<()> {
         &format!("wrote {} predicted facts into source {}", c.facts, c.source),
     );
     Ok(())
+}
+
+pub fn add(a: &AddArgs, common: &Common) -> dlp_core::Result<()> {
+    use dlp_kg::store::curate::{Fact, read_curation};
+    let mut triples = Vec::new();
+    for f in &a.file {
+        triples.extend(read_curation(f)?);
+    }
+    match a.fact.len() {
+        0 => {}
+        3 | 4 => {
+            let fact = Fact {
+                subject: a.fact[0].clone(),
+                predicate: a.fact[1].clone(),
+                object: a.fact[2].clone(),
+                kind: a.fact.get(3).cloned().unwrap_or_default(),
+            };
+            triples.push(fact.triple().map_err(Error::Usage)?);
+        }
+        n => {
+            return Err(Error::Usage(format!(
+                "a fact is SUBJECT PREDICATE OBJECT [KIND]; got {n} words"
+            )));
+        }
+    }
+    if triples.is_empty() {
+        return Err(Error::Usage("nothing to add: give --file or a fact".into()));
+    }
+    let kg = open(&a.store)?;
+    match kg.add(&triples, &a.curator, a.strict)? {
+        Ok(n) => {
+            let summary = json!({"added": n, "source": format!("curator:{}", a.curator), "store_quads": kg.len()?});
+            emit(
+                common,
+                &summary,
+                &format!("added {n} fact(s) as curator:{}", a.curator),
+            );
+            Ok(())
+        }
+        Err(violations) => {
+            for v in &violations {
+                eprintln!("{:?}: {} ({})", v.rule, v.triple, v.message);
+            }
+            Err(Error::Usage(format!(
+                "--strict: {} fact(s) break the schema; nothing was added",
+                violations.len()
+            )))
+        }
+    }
+}
+
+pub fn check(a: &CheckArgs, common: &Common) -> dlp_core::Result<()> {
+    let kg = open(&a.store)?;
+    let violations = kg.check()?;
+    let mut by_rule = std::collections::BTreeMap::new();
+    for v in &violations {
+        *by_rule.entry(format!("{:?}", v.rule)).or_insert(0usize) += 1;
+    }
+    if common.json {
+        let shown: Vec<_> = violations.iter().take(a.limit).collect();
+        println!(
+            "{}",
+            json!({"violations": violations.len(), "by_rule": by_rule, "list": shown})
+        );
+    } else {
+        for v in violations.iter().take(a.limit) {
+            println!("{:?}\t{}\t{}\t{}", v.rule, v.source, v.triple, v.message);
+        }
+        eprintln!("{} violation(s): {by_rule:?}", violations.len());
+    }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::format(
+            &a.store,
+            None,
+            format!("{} triple(s) break the schema", violations.len()),
+        ))
+    }
 }

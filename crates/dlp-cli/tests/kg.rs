@@ -298,3 +298,99 @@ fn store_import_query_stats_complete_and_a_bad_file() {
         "{sources:?}"
     );
 }
+
+#[test]
+fn curators_add_facts_and_check_names_what_breaks_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let schema = dir.path().join("schema.toml");
+    std::fs::write(
+        &schema,
+        r#"
+[[fact]]
+subject = "urn:x:Person"
+predicate = "rdf:type"
+object = "owl:Class"
+[[fact]]
+subject = "urn:x:age"
+predicate = "rdf:type"
+object = "owl:DatatypeProperty"
+[[fact]]
+subject = "urn:x:age"
+predicate = "rdfs:range"
+object = "xsd:integer"
+"#,
+    )
+    .unwrap();
+    let data = dir.path().join("people.csv");
+    std::fs::write(
+        &data,
+        "subject,predicate,object,kind\nurn:x:ada,rdf:type,urn:x:Person,\nurn:x:ada,rdfs:label,Ada Lovelace,@en\nurn:x:ada,urn:x:age,36,xsd:integer\n",
+    )
+    .unwrap();
+    let added = json(&dlp(&[
+        "kg",
+        "add",
+        "--store",
+        store,
+        "--curator",
+        "ann",
+        "--strict",
+        "--file",
+        schema.to_str().unwrap(),
+        "--file",
+        data.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(added["added"], 6);
+    assert_eq!(added["source"], "curator:ann");
+    assert!(dlp(&["kg", "check", "--store", store]).status.success());
+
+    // A value of the wrong datatype: refused whole in strict mode, named by check otherwise.
+    let bad = ["urn:x:bob", "urn:x:age", "old"];
+    let strict = dlp(&[
+        &["kg", "add", "--store", store, "--curator", "bo", "--strict"][..],
+        &bad,
+    ]
+    .concat());
+    assert_eq!(strict.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&strict.stderr).contains("Datatype"));
+    assert!(
+        json(&dlp(&[
+            &["kg", "add", "--store", store, "--curator", "bo", "--json"][..],
+            &bad
+        ]
+        .concat()))["added"]
+            == 1
+    );
+    let check = dlp(&["kg", "check", "--store", store]);
+    assert_eq!(check.status.code(), Some(1));
+    let listed = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        listed.contains("Datatype\tcurator:bo\t<urn:x:bob> <urn:x:age> \"old\" ."),
+        "{listed}"
+    );
+
+    // A bad curation file names its line and field, and adds nothing.
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(&broken, "subject,predicate,object,kind\nurn:x:c,urn:x:age,7,xsd:integer\nurn:x:c,urn:x:age,seven,xsd:integer\n").unwrap();
+    let out = dlp(&[
+        "kg",
+        "add",
+        "--store",
+        store,
+        "--curator",
+        "cy",
+        "--file",
+        broken.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("broken.csv") && err.contains("3") && err.contains("field `object`"),
+        "{err}"
+    );
+    let stats = json(&dlp(&["kg", "stats", "--store", store, "--json"]));
+    assert!(!stats.to_string().contains("curator:cy"), "{stats}");
+}

@@ -15,9 +15,11 @@
 //! ```
 
 pub mod complete;
+pub mod curate;
 pub mod export;
 pub mod import;
 pub mod query;
+pub mod schema;
 
 use dlp_core::error::{Error, Result};
 use oxigraph::io::{RdfFormat, RdfParser};
