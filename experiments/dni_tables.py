@@ -6,7 +6,12 @@ import statistics
 import sys
 
 res, commit, epochs = sys.argv[1], sys.argv[2], sys.argv[3]
-runs = {os.path.basename(p)[:-5]: json.load(open(p)) for p in glob.glob(f"{res}/*.json")}
+runs = {}
+for p in glob.glob(f"{res}/*.json"):
+    try:
+        runs[os.path.basename(p)[:-5]] = json.load(open(p))
+    except json.JSONDecodeError:
+        print(f"skipping {p}: not a finished summary", file=sys.stderr)
 
 
 def pct(x):
@@ -17,7 +22,7 @@ out = [
     "# DNI on MNIST",
     "",
     f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh` at commit `{commit}`, 2 threads, on the",
-    "2-core CI machine. Test error in percent; every method of a table gets the same number of",
+    "2-core development machine. Test error in percent; every method of a table gets the same number of",
     "updates (epochs of 60,000 examples in batches of 256); Adam 1e-3 for the layers, 1e-2 for the",
     "linear synthetic-gradient models.",
     "",
@@ -71,7 +76,7 @@ if fwd:
     out += [
         "## Forward unlocking, 3 layers (paper Section 3.4)",
         "",
-        "Decoupled: module i ≥ 1 trains on a synthetic input Î_i(x) predicted from the image, and",
+        "Decoupled: module i ≥ 1 trains on a synthetic input I_i(x) predicted from the image, and",
         "every block on a conditional synthetic gradient; the test pass runs the true chain.",
         "",
         "| method | test error | seconds |",

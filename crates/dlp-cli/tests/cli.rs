@@ -103,7 +103,9 @@ fn demo_with_the_same_seed_repeats() {
                 .iter()
                 .map(|m| format!("{} {}", m["step"], m["loss"]))
                 .collect();
-        (classifier, ddpm)
+        // The sequential DNI runs (the concurrent one depends on thread timing).
+        let dni = std::fs::read_to_string(p.join("dni-spirals/metrics.jsonl")).unwrap();
+        (classifier, ddpm, dni)
     };
     assert_eq!(run("a"), run("b"));
 }
