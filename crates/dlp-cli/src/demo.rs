@@ -61,7 +61,9 @@ pub fn run(args: &Args, common: &Common) -> dlp_core::Result<()> {
          DDPM 2D:    MMD {:.4} vs data-vs-data floor {:.4}; samples {}\n\
          KG:         held-out facts, filtered MRR {:.3} by ComplEx, {:.3} by {} mined rules; best rule\n\
          \x20           {}\n\
-         \x20           {} -> {} (held out: {})",
+         \x20           {} -> {} (held out: {})\n\
+         KG store:   {} curated facts, {} schema violations; refused in strict mode: {}\n\
+         \x20           who was born where (SPARQL):\n{}",
         f(&summary["seconds"]),
         out.display(),
         f(&c["test_accuracy"]),
@@ -90,6 +92,10 @@ pub fn run(args: &Args, common: &Common) -> dlp_core::Result<()> {
         k["query"].as_str().unwrap_or_default(),
         k["top_answers"],
         k["held_out_answer"].as_str().unwrap_or_default(),
+        k["store"]["curated_facts"],
+        k["store"]["violations"],
+        k["store"]["refused"],
+        k["store"]["answer"].as_str().unwrap_or_default(),
     );
     emit(common, &summary, &human);
     Ok(())

@@ -1,6 +1,7 @@
 //! The `dlp demo` stage of the KG system: complete a generated family graph, where some facts
 //! are held out, by embeddings (ComplEx with the defaults) and by mined rules, and show the
-//! rules found and the top answers to a held-out query.
+//! rules found and the top answers to a held-out query; then a small curated graph in the store,
+//! checked against its schema and queried by SPARQL.
 
 use crate::embed::train::{EmbedConfig, train};
 use crate::eval::{EvalOptions, LinkScorer, evaluate};
@@ -129,5 +130,6 @@ pub fn run(seed: u64, out: &Path) -> Result<Value> {
         "query": format!("({}, {}, ?)", kg.entities.name(h), kg.relations.name(r)),
         "held_out_answer": kg.entities.name(t),
         "top_answers": answers,
+        "store": crate::store::demo::run()?,
     }))
 }

@@ -16,6 +16,7 @@
 
 pub mod complete;
 pub mod curate;
+pub mod demo;
 pub mod export;
 pub mod import;
 pub mod query;

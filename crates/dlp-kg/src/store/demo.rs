@@ -1,0 +1,81 @@
+//! The store part of the KG `dlp demo` stage: a small graph created by a curator (a schema of
+//! people and cities, then facts), checked against its schema, a bad fact refused in strict
+//! mode, and a SPARQL query over the result.
+
+use super::KnowledgeGraph;
+use super::curate::Fact;
+use super::query::OutputFormat;
+use dlp_core::error::{Error, Result};
+use serde_json::{Value, json};
+
+const FACTS: &[[&str; 4]] = &[
+    ["urn:demo:Person", "rdf:type", "owl:Class", ""],
+    ["urn:demo:City", "rdf:type", "owl:Class", ""],
+    ["urn:demo:bornIn", "rdf:type", "owl:ObjectProperty", ""],
+    ["urn:demo:bornIn", "rdf:type", "owl:FunctionalProperty", ""],
+    ["urn:demo:bornIn", "rdfs:domain", "urn:demo:Person", ""],
+    ["urn:demo:bornIn", "rdfs:range", "urn:demo:City", ""],
+    ["urn:demo:born", "rdf:type", "owl:DatatypeProperty", ""],
+    ["urn:demo:born", "rdfs:range", "xsd:date", ""],
+    ["urn:demo:london", "rdf:type", "urn:demo:City", ""],
+    ["urn:demo:london", "rdfs:label", "London", "@en"],
+    ["urn:demo:ulm", "rdf:type", "urn:demo:City", ""],
+    ["urn:demo:ulm", "rdfs:label", "Ulm", "@de"],
+    ["urn:demo:ada", "rdf:type", "urn:demo:Person", ""],
+    ["urn:demo:ada", "rdfs:label", "Ada Lovelace", "@en"],
+    ["urn:demo:ada", "urn:demo:bornIn", "urn:demo:london", ""],
+    ["urn:demo:ada", "urn:demo:born", "1815-12-10", "xsd:date"],
+    ["urn:demo:albert", "rdf:type", "urn:demo:Person", ""],
+    ["urn:demo:albert", "rdfs:label", "Albert Einstein", "@en"],
+    ["urn:demo:albert", "urn:demo:bornIn", "urn:demo:ulm", ""],
+    ["urn:demo:albert", "urn:demo:born", "1879-03-14", "xsd:date"],
+];
+
+const QUERY: &str = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?person ?city WHERE { GRAPH ?g {
+  ?p <urn:demo:bornIn> ?c . ?p rdfs:label ?person . ?c rdfs:label ?city } } ORDER BY ?person";
+
+/// Builds the graph in memory; returns what happened.
+pub fn run() -> Result<Value> {
+    let kg = KnowledgeGraph::in_memory()?;
+    let triples = FACTS
+        .iter()
+        .map(|[s, p, o, k]| {
+            let fact = Fact {
+                subject: s.to_string(),
+                predicate: p.to_string(),
+                object: o.to_string(),
+                kind: k.to_string(),
+            };
+            fact.triple().map_err(Error::Usage)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let added = kg
+        .add(&triples, "demo", true)?
+        .map_err(|v| Error::Usage(format!("demo facts break the schema: {v:?}")))?;
+    // A second birthplace for Ada breaks bornIn's functionality: refused in strict mode.
+    let bad = Fact {
+        subject: "urn:demo:ada".into(),
+        predicate: "urn:demo:bornIn".into(),
+        object: "urn:demo:ulm".into(),
+        kind: String::new(),
+    }
+    .triple()
+    .map_err(Error::Usage)?;
+    let refused = match kg.add(&[bad], "demo", true)? {
+        Ok(_) => Vec::new(),
+        Err(v) => v
+            .into_iter()
+            .map(|v| format!("{:?}: {}", v.rule, v.triple))
+            .collect(),
+    };
+    let mut table = Vec::new();
+    kg.query(QUERY, OutputFormat::Table, &mut table)?;
+    Ok(json!({
+        "curated_facts": added,
+        "violations": kg.check()?.len(),
+        "refused": refused,
+        "query": QUERY,
+        "answer": String::from_utf8_lossy(&table),
+    }))
+}
