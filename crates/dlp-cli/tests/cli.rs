@@ -57,12 +57,22 @@ fn demo_writes_run_directory_and_one_json_object() {
     // The DNI stage: every method learned the spirals; the store stage: the curated graph keeps
     // its schema, the bad fact was refused, and the query found both people.
     for m in ["backprop", "dni", "cdni"] {
-        assert!(summary["dni"]["test_error"][m].as_f64().unwrap() < 0.3, "{summary}");
+        assert!(
+            summary["dni"]["test_error"][m].as_f64().unwrap() < 0.3,
+            "{summary}"
+        );
     }
     let store = &summary["kg"]["store"];
     assert_eq!(store["violations"], 0);
-    assert_eq!(store["refused"].as_array().map(Vec::len), Some(1), "{store}");
-    assert!(store["answer"].as_str().unwrap().contains("(2 rows)"), "{store}");
+    assert_eq!(
+        store["refused"].as_array().map(Vec::len),
+        Some(1),
+        "{store}"
+    );
+    assert!(
+        store["answer"].as_str().unwrap().contains("(2 rows)"),
+        "{store}"
+    );
     let c = out_dir.join("classifier");
     for f in [
         "config.toml",
