@@ -24,6 +24,8 @@ pub enum FileFormat {
     Rdf(RdfFormat),
     /// `head<TAB>relation<TAB>tail` lines.
     LinkPrediction,
+    /// A Wikidata JSON dump, one entity per line.
+    WikidataJson,
 }
 
 /// The format of `path` from its extension (`.gz` stripped).
@@ -42,9 +44,10 @@ pub fn format_of(path: &Path) -> Result<FileFormat> {
         "trig" => FileFormat::Rdf(RdfFormat::TriG),
         "rdf" | "owl" | "xml" => FileFormat::Rdf(RdfFormat::RdfXml),
         "tsv" | "txt" => FileFormat::LinkPrediction,
+        "json" => FileFormat::WikidataJson,
         _ => {
             return Err(Error::Usage(format!(
-                "{}: unknown extension (expected .nt, .nq, .ttl, .trig, .rdf, .owl, .xml, .tsv or .txt, optionally .gz)",
+                "{}: unknown extension (expected .nt, .nq, .ttl, .trig, .rdf, .owl, .xml, .tsv, .txt or .json (Wikidata), optionally .gz)",
                 path.display()
             )));
         }
@@ -104,6 +107,9 @@ impl KnowledgeGraph {
             }
             FileFormat::LinkPrediction => {
                 by_lines(&bytes, |line| tsv_quad(line, &graph).map(|q| vec![q]))
+            }
+            FileFormat::WikidataJson => {
+                by_lines(&bytes, |line| super::wikidata::entity_quads(line, &graph))
             }
             FileFormat::Rdf(f) => {
                 let parser = RdfParser::from_format(f)

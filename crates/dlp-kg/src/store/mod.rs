@@ -21,6 +21,7 @@ pub mod export;
 pub mod import;
 pub mod query;
 pub mod schema;
+pub mod wikidata;
 
 use dlp_core::error::{Error, Result};
 use oxigraph::io::{RdfFormat, RdfParser};
