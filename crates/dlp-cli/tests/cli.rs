@@ -2,15 +2,9 @@
 
 use dlp_core::testing::{serve_dir, shared_data, skip};
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn dlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dlp"))
-        .args(args)
-        .env_remove("DLP_DATA_DIR")
-        .output()
-        .expect("run dlp")
-}
+mod common;
+use common::dlp;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

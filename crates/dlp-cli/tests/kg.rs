@@ -1,15 +1,10 @@
-//! `dlp kg embed` and `dlp kg rules` end to end on a small generated dataset folder.
+//! `dlp kg` end to end: embed and rules on a small generated dataset folder, the store commands.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn dlp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dlp"))
-        .args(args)
-        .env_remove("DLP_DATA_DIR")
-        .output()
-        .expect("run dlp")
-}
+mod common;
+use common::dlp;
 
 fn json(out: &Output) -> serde_json::Value {
     assert!(
