@@ -85,106 +85,107 @@ fn examples(set: &LabelledImages) -> Examples {
 }
 
 pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
-    if let Command::Copy {
-        task,
-        method,
-        truncation,
-        updates,
-        hidden,
-        batch_size,
-        lr,
-        sg_lr,
-    } = cmd
-    {
-        let defaults = dlp_dni::recurrent::CopyConfig::default();
-        let cfg = dlp_dni::recurrent::CopyConfig {
-            task: task.parse()?,
-            method: method.parse()?,
-            truncation: *truncation,
-            updates: *updates,
-            hidden: *hidden,
-            batch: *batch_size,
-            learning_rate: lr.unwrap_or(defaults.learning_rate),
-            sg_learning_rate: sg_lr.unwrap_or(defaults.sg_learning_rate),
-            seed: common.seed,
-            ..defaults
-        };
-        let device = setup(common)?;
-        let (s, _) = dlp_dni::recurrent::train_copy(&cfg, &device)?;
-        let human = format!(
-            "{task} {method}, T = {truncation}: longest sequence solved {} in {:.0}s",
-            s["max_length_solved"],
-            s["seconds"].as_f64().unwrap_or(f64::NAN)
-        );
-        emit(common, &s, &human);
-        return Ok(());
+    match cmd {
+        Command::Copy {
+            task,
+            method,
+            truncation,
+            updates,
+            hidden,
+            batch_size,
+            lr,
+            sg_lr,
+        } => {
+            let defaults = dlp_dni::recurrent::CopyConfig::default();
+            let cfg = dlp_dni::recurrent::CopyConfig {
+                task: task.parse()?,
+                method: method.parse()?,
+                truncation: *truncation,
+                updates: *updates,
+                hidden: *hidden,
+                batch: *batch_size,
+                learning_rate: lr.unwrap_or(defaults.learning_rate),
+                sg_learning_rate: sg_lr.unwrap_or(defaults.sg_learning_rate),
+                seed: common.seed,
+                ..defaults
+            };
+            let device = setup(common)?;
+            let (s, _) = dlp_dni::recurrent::train_copy(&cfg, &device)?;
+            let human = format!(
+                "{task} {method}, T = {truncation}: longest sequence solved {} in {:.0}s",
+                s["max_length_solved"],
+                s["seconds"].as_f64().unwrap_or(f64::NAN)
+            );
+            emit(common, &s, &human);
+            Ok(())
+        }
+        Command::Train {
+            dataset,
+            layers,
+            method,
+            epochs,
+            workers,
+            update_prob,
+            lambda,
+            freeze,
+            lr,
+            sg_lr,
+            sg_hidden,
+            batch_size,
+        } => {
+            let method = method.parse()?;
+            if *workers == 0 || *workers > layers + 1 {
+                return Err(Error::Usage(format!(
+                    "--workers: {workers} for {} modules ({layers} blocks and the classifier): expected 1 to {}",
+                    layers + 1,
+                    layers + 1
+                )));
+            }
+            let device = setup(common)?;
+            let spec = registry::find(dataset)
+                .filter(|d| d.kind == registry::Kind::Images)
+                .ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--dataset: `{dataset}` (expected mnist, fashion-mnist or cifar10)"
+                    ))
+                })?;
+            let root = data_dir(common.data_dir.as_deref());
+            let train_set = examples(&LabelledImages::load_dataset(spec, &root, Split::Train)?);
+            let test_set = examples(&LabelledImages::load_dataset(spec, &root, Split::Test)?);
+            let cfg = TrainConfig {
+                method,
+                layers: *layers,
+                epochs: *epochs,
+                update_prob: *update_prob,
+                lambda: *lambda,
+                freeze: *freeze,
+                learning_rate: *lr,
+                sg_learning_rate: *sg_lr,
+                sg_hidden: *sg_hidden,
+                batch_size: *batch_size,
+                seed: common.seed,
+                ..TrainConfig::default()
+            };
+            cfg.validate()?;
+            let s = if *workers == 1 {
+                train(&cfg, &train_set, &test_set, &device)?
+            } else {
+                dlp_dni::concurrent::train_concurrent(
+                    &cfg, *workers, &train_set, &test_set, &device,
+                )?
+            };
+            let human = format!(
+                "{} {:?}, {} layers, {} epochs: test error {:.4} in {:.1}s ({:.0} samples/s)",
+                spec.name,
+                cfg.method,
+                layers,
+                epochs,
+                s["test_error"].as_f64().unwrap_or(f64::NAN),
+                s["seconds"].as_f64().unwrap_or(f64::NAN),
+                s["samples_per_second"].as_f64().unwrap_or(f64::NAN)
+            );
+            emit(common, &s, &human);
+            Ok(())
+        }
     }
-    let Command::Train {
-        dataset,
-        layers,
-        method,
-        epochs,
-        workers,
-        update_prob,
-        lambda,
-        freeze,
-        lr,
-        sg_lr,
-        sg_hidden,
-        batch_size,
-    } = cmd
-    else {
-        unreachable!("copy returned above")
-    };
-    let method = method.parse()?;
-    if *workers == 0 || *workers > layers + 1 {
-        return Err(Error::Usage(format!(
-            "--workers: {workers} for {} modules ({layers} blocks and the classifier): expected 1 to {}",
-            layers + 1,
-            layers + 1
-        )));
-    }
-    let device = setup(common)?;
-    let spec = registry::find(dataset)
-        .filter(|d| d.kind == registry::Kind::Images)
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "--dataset: `{dataset}` (expected mnist, fashion-mnist or cifar10)"
-            ))
-        })?;
-    let root = data_dir(common.data_dir.as_deref());
-    let train_set = examples(&LabelledImages::load_dataset(spec, &root, Split::Train)?);
-    let test_set = examples(&LabelledImages::load_dataset(spec, &root, Split::Test)?);
-    let cfg = TrainConfig {
-        method,
-        layers: *layers,
-        epochs: *epochs,
-        update_prob: *update_prob,
-        lambda: *lambda,
-        freeze: *freeze,
-        learning_rate: *lr,
-        sg_learning_rate: *sg_lr,
-        sg_hidden: *sg_hidden,
-        batch_size: *batch_size,
-        seed: common.seed,
-        ..TrainConfig::default()
-    };
-    cfg.validate()?;
-    let s = if *workers == 1 {
-        train(&cfg, &train_set, &test_set, &device)?
-    } else {
-        dlp_dni::concurrent::train_concurrent(&cfg, *workers, &train_set, &test_set, &device)?
-    };
-    let human = format!(
-        "{} {:?}, {} layers, {} epochs: test error {:.4} in {:.1}s ({:.0} samples/s)",
-        spec.name,
-        cfg.method,
-        layers,
-        epochs,
-        s["test_error"].as_f64().unwrap_or(f64::NAN),
-        s["seconds"].as_f64().unwrap_or(f64::NAN),
-        s["samples_per_second"].as_f64().unwrap_or(f64::NAN)
-    );
-    emit(common, &s, &human);
-    Ok(())
 }

@@ -91,12 +91,6 @@ enum Stage {
     Head(Box<HeadModule>),
 }
 
-struct Rates {
-    lr: f64,
-    sg_lr: f64,
-    update_prob: f64,
-}
-
 impl BlockModule {
     /// Trains M_i on a target, if the h_i of its batch is still kept.
     fn train_sg(&mut self, t: Target, sg_lr: f64) {
@@ -121,7 +115,7 @@ impl BlockModule {
         &mut self,
         msg: &Activation,
         want_delta: bool,
-        r: &Rates,
+        r: &TrainConfig,
     ) -> (Tensor<2>, Option<Target>) {
         let b = msg.labels.len() as f64;
         let block = self.block.take().expect("block");
@@ -147,7 +141,7 @@ impl BlockModule {
             if self.rng.uniform() < r.update_prob {
                 self.updates += 1;
                 let g = GradientsParams::from_grads(grads, &block);
-                (self.opt.step(r.lr, block, g), delta)
+                (self.opt.step(r.learning_rate, block, g), delta)
             } else {
                 (block, delta)
             }
@@ -209,7 +203,7 @@ impl Worker {
         output: Option<SyncSender<Activation>>,
         targets: Option<Receiver<Target>>,
         down: Option<Sender<Target>>,
-        rates: &Rates,
+        cfg: &TrainConfig,
     ) -> Report {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
@@ -221,14 +215,14 @@ impl Worker {
                 if let Some(rx) = &targets {
                     timed(&mut busy, || {
                         while let Ok(t) = rx.try_recv() {
-                            self.last_block().train_sg(t, rates.sg_lr);
+                            self.last_block().train_sg(t, cfg.sg_learning_rate);
                         }
                     });
                 }
                 let Some(msg) = timed(&mut idle, || input.recv().ok()) else {
                     break;
                 };
-                let out = timed(&mut busy, || self.process(msg, &down, rates));
+                let out = timed(&mut busy, || self.process(msg, &down, cfg));
                 if let (Some(tx), Some(msg)) = (&output, out) {
                     let t = Instant::now();
                     match tx.try_send(msg) {
@@ -248,7 +242,9 @@ impl Worker {
             // Targets for the last batches arrive until the worker above has finished.
             if let Some(rx) = targets {
                 for t in rx {
-                    timed(&mut busy, || self.last_block().train_sg(t, rates.sg_lr));
+                    timed(&mut busy, || {
+                        self.last_block().train_sg(t, cfg.sg_learning_rate)
+                    });
                 }
             }
             Report {
@@ -271,7 +267,7 @@ impl Worker {
         &mut self,
         mut msg: Activation,
         down: &Option<Sender<Target>>,
-        rates: &Rates,
+        cfg: &TrainConfig,
     ) -> Option<Activation> {
         let n = self.stages.len();
         for j in 0..n {
@@ -283,7 +279,7 @@ impl Worker {
                         let x = msg.x.clone();
                         msg.x = timed(&mut b.cost.communication, || x.to_device(&self.device));
                     }
-                    let (h, d) = b.step(&msg, want_delta, rates);
+                    let (h, d) = b.step(&msg, want_delta, cfg);
                     (Some(h), d, &mut b.cost)
                 }
                 Stage::Head(h) => {
@@ -291,13 +287,13 @@ impl Worker {
                         let x = msg.x.clone();
                         msg.x = timed(&mut h.cost.communication, || x.to_device(&self.device));
                     }
-                    let d = h.step(&msg, rates.lr);
+                    let d = h.step(&msg, cfg.learning_rate);
                     (None, Some(d), &mut h.cost)
                 }
             };
             if let Some(d) = delta {
                 match below.last_mut() {
-                    Some(Stage::Block(prev)) => prev.train_sg(d, rates.sg_lr),
+                    Some(Stage::Block(prev)) => prev.train_sg(d, cfg.sg_learning_rate),
                     Some(Stage::Head(_)) => unreachable!("the classifier is the last module"),
                     None => {
                         if let Some(tx) = down {
@@ -413,11 +409,6 @@ pub fn train_concurrent(
         });
     }
     groups.reverse();
-    let rates = Rates {
-        lr: cfg.learning_rate,
-        sg_lr: cfg.sg_learning_rate,
-        update_prob: cfg.update_prob,
-    };
     let mut rng = Rng::new(cfg.seed);
     let batches: Vec<Vec<usize>> = (0..cfg.epochs)
         .flat_map(|_| rng.batches(train_set.len(), cfg.batch_size, true))
@@ -443,8 +434,7 @@ pub fn train_concurrent(
             } else {
                 (Some(out_tx), Some(target_rx))
             };
-            let rates = &rates;
-            handles.push(scope.spawn(move || worker.run(input, output, targets, down, rates)));
+            handles.push(scope.spawn(move || worker.run(input, output, targets, down, cfg)));
         }
         for (id, idx) in batches.iter().enumerate() {
             let (x, labels) = train_set.batch(idx, &ad);

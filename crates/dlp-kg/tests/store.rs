@@ -4,7 +4,7 @@
 use dlp_kg::store::KnowledgeGraph;
 use dlp_kg::store::import::ImportOptions;
 use dlp_kg::store::query::OutputFormat;
-use oxigraph::model::{NamedNode, Triple};
+use oxigraph::model::NamedNode;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -17,21 +17,8 @@ const GOOD: &str = r#"<http://ex.org/alice> <http://ex.org/knows> <http://ex.org
 _:b1 <http://ex.org/knows> <http://ex.org/alice> .
 "#;
 
-fn triples(kg: &KnowledgeGraph) -> HashSet<String> {
-    kg.store()
-        .iter()
-        .map(|q| {
-            let q = q.unwrap();
-            let t = Triple::new(q.subject, q.predicate, q.object);
-            // Blank node labels differ between stores; compare them by position only.
-            if t.subject.is_blank_node() {
-                format!("_ {} {}", t.predicate, t.object)
-            } else {
-                t.to_string()
-            }
-        })
-        .collect()
-}
+mod common;
+use common::triples;
 
 fn imported(path: &Path) -> KnowledgeGraph {
     let kg = KnowledgeGraph::in_memory().unwrap();

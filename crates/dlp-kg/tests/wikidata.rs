@@ -4,7 +4,6 @@
 
 use dlp_kg::store::KnowledgeGraph;
 use dlp_kg::store::import::ImportOptions;
-use std::collections::HashSet;
 
 const DUMP: &str = r#"[
 {"type":"item","id":"Q42","labels":{"en":{"language":"en","value":"Douglas Adams"},"fr":{"language":"fr","value":"Douglas Adams"}},"aliases":{"en":[{"language":"en","value":"DNA"}]},"claims":{"P31":[{"mainsnak":{"snaktype":"value","property":"P31","datavalue":{"value":{"entity-type":"item","id":"Q5"},"type":"wikibase-entityid"}},"rank":"normal"}],"P106":[{"mainsnak":{"snaktype":"value","property":"P106","datavalue":{"value":{"entity-type":"item","id":"Q36180"},"type":"wikibase-entityid"}},"rank":"normal"},{"mainsnak":{"snaktype":"value","property":"P106","datavalue":{"value":{"entity-type":"item","id":"Q1"},"type":"wikibase-entityid"}},"rank":"deprecated"}],"P569":[{"mainsnak":{"snaktype":"value","property":"P569","datavalue":{"value":{"time":"+1952-03-11T00:00:00Z","precision":11},"type":"time"}},"rank":"normal"}],"P1082":[{"mainsnak":{"snaktype":"somevalue","property":"P1082"},"rank":"normal"}]}},
@@ -14,15 +13,8 @@ const DUMP: &str = r#"[
 ]
 "#;
 
-fn triples(kg: &KnowledgeGraph) -> HashSet<String> {
-    kg.store()
-        .iter()
-        .map(|q| {
-            let q = q.unwrap();
-            format!("{} {} {}", q.subject, q.predicate, q.object)
-        })
-        .collect()
-}
+mod common;
+use common::triples;
 
 #[test]
 fn a_wikidata_dump_becomes_instances_concepts_relations_and_values() {

@@ -336,9 +336,20 @@ impl KnowledgeGraph {
             .map_err(|e| store_err("read", e))
     }
 
+    /// The quads a [`Schema`] is read from: declarations, hierarchy and types.
+    fn schema_quads(&self) -> Result<Vec<Quad>> {
+        let mut out = Vec::new();
+        for p in [rdf::TYPE, rdfs::SUB_CLASS_OF, rdfs::DOMAIN, rdfs::RANGE] {
+            for q in self.store.quads_for_pattern(None, Some(p), None, None) {
+                out.push(q.map_err(|e| store_err("read", e))?);
+            }
+        }
+        Ok(out)
+    }
+
     /// The schema declared in the store.
     pub fn schema(&self) -> Result<Schema> {
-        Ok(Schema::from_quads(&self.all_quads()?))
+        Ok(Schema::from_quads(&self.schema_quads()?))
     }
 
     /// Every triple of the store that breaks the schema (`dlp kg check`).
@@ -349,21 +360,37 @@ impl KnowledgeGraph {
     }
 
     /// Inserts `quads` only if none breaks the schema of the store together with them (strict
-    /// mode); otherwise inserts nothing and returns the violations.
+    /// mode); otherwise inserts nothing and returns the violations. Reads the schema and the
+    /// stored values of the batch's functional properties, not the whole store.
     pub fn insert_strict(
         &self,
         quads: &[Quad],
     ) -> Result<std::result::Result<usize, Vec<Violation>>> {
-        let stored = self.all_quads()?;
+        let stored = self.schema_quads()?;
         let schema = Schema::from_quads(stored.iter().chain(quads));
         let mut existing: HashMap<(Term, NamedNode), HashSet<Term>> = HashMap::new();
-        for q in &stored {
-            if schema.functional.contains(&q.predicate) {
-                existing
-                    .entry((q.subject.clone().into(), q.predicate.clone()))
-                    .or_default()
-                    .insert(q.object.clone());
+        for q in quads
+            .iter()
+            .filter(|q| schema.functional.contains(&q.predicate))
+        {
+            let key = (q.subject.clone().into(), q.predicate.clone());
+            if existing.contains_key(&key) {
+                continue;
             }
+            let values = self
+                .store
+                .quads_for_pattern(
+                    Some(q.subject.as_ref()),
+                    Some(q.predicate.as_ref()),
+                    None,
+                    None,
+                )
+                .map(|r| {
+                    r.map(|stored| stored.object)
+                        .map_err(|e| store_err("read", e))
+                })
+                .collect::<Result<HashSet<Term>>>()?;
+            existing.insert(key, values);
         }
         let violations = schema.check(quads, &existing);
         if !violations.is_empty() {
