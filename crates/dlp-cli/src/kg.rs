@@ -1,4 +1,5 @@
-//! `dlp kg embed train|eval`, `dlp kg rules mine|eval`.
+//! `dlp kg embed train|eval`, `dlp kg rules mine|eval`; the store commands are in `kg_store`,
+//! alignment and merge in `kg_align`.
 
 use crate::{Common, emit};
 use dlp_core::Error;
@@ -39,6 +40,10 @@ pub enum Command {
     Retract(crate::kg_store::RetractArgs),
     /// Write a model's or rule set's top predictions into their own source graph.
     Complete(crate::kg_store::CompleteArgs),
+    /// Align the entities of two graphs from seed links (DBP15K layout); report Hits@1/10, MRR.
+    Align(crate::kg_align::AlignArgs),
+    /// Merge the two graphs of a pair into a store: canonical instances, sources kept, conflicts listed.
+    Merge(crate::kg_align::MergeArgs),
 }
 
 #[derive(clap::Subcommand)]
@@ -373,6 +378,8 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         Command::Check(a) => return crate::kg_store::check(a, common),
         Command::Retract(a) => return crate::kg_store::retract(a, common),
         Command::Complete(a) => return crate::kg_store::complete(a, common),
+        Command::Align(a) => return crate::kg_align::align(a, common),
+        Command::Merge(a) => return crate::kg_align::merge(a, common),
         Command::Rules(Rules::Eval { dataset, rules }) => {
             let (name, data) = load_dataset(dataset, common)?;
             let text = std::fs::read_to_string(rules).map_err(|e| Error::io(rules, e))?;

@@ -6,6 +6,7 @@ mod ddpm;
 mod demo;
 mod dni;
 mod kg;
+mod kg_align;
 mod kg_store;
 
 use clap::{Parser, Subcommand};

@@ -8,11 +8,13 @@
 //! - [`eval`]: the filtered ranking evaluator both are measured with ([`eval::evaluate`]).
 //! - [`store`]: the graph in an Oxigraph store ([`store::KnowledgeGraph`]): import, export,
 //!   SPARQL, counts, sources, completions in their own graphs.
+//! - [`align`]: entity alignment between two graphs from seed links ([`align::Aligner`]) and
+//!   their merge into one store ([`align::merge`]).
 //! - [`demo`]: the KG stage of `dlp demo`.
 //!
-//! Schema checks, curation, Wikidata JSON, extraction from text, the SPARQL server, alignment
-//! and merge (the rest of the KG issues) are not built yet.
+//! Extraction from text and the SPARQL server (the rest of the KG store issue) are not built yet.
 
+pub mod align;
 pub mod demo;
 pub mod embed;
 pub mod eval;

@@ -7,6 +7,7 @@
 
 pub mod fetch;
 pub mod idx;
+pub mod pair;
 pub mod registry;
 pub mod triples;
 
