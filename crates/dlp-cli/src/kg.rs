@@ -40,6 +40,8 @@ pub enum Command {
     Retract(crate::kg_store::RetractArgs),
     /// Write a model's or rule set's top predictions into their own source graph.
     Complete(crate::kg_store::CompleteArgs),
+    /// Serve the store as a SPARQL 1.1 Protocol endpoint (/sparql) with an HTML page (/).
+    Serve(crate::kg_store::ServeArgs),
     /// Align the entities of two graphs from seed links (DBP15K layout); report Hits@1/10, MRR.
     Align(crate::kg_align::AlignArgs),
     /// Merge the two graphs of a pair into a store: canonical instances, sources kept, conflicts listed.
@@ -378,6 +380,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         Command::Check(a) => return crate::kg_store::check(a, common),
         Command::Retract(a) => return crate::kg_store::retract(a, common),
         Command::Complete(a) => return crate::kg_store::complete(a, common),
+        Command::Serve(a) => return crate::kg_store::serve(a, common),
         Command::Align(a) => return crate::kg_align::align(a, common),
         Command::Merge(a) => return crate::kg_align::merge(a, common),
         Command::Rules(Rules::Eval { dataset, rules }) => {

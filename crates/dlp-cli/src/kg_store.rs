@@ -1,4 +1,5 @@
-//! `dlp kg import|export|query|stats|retract|complete`: the knowledge graph in an Oxigraph store.
+//! `dlp kg import|export|query|stats|add|check|retract|complete|serve`: the knowledge graph in an
+//! Oxigraph store.
 
 use crate::kg::load_dataset;
 use crate::{Common, emit};
@@ -49,6 +50,51 @@ pub struct QueryArgs {
     #[arg(long, default_value = "table")]
     format: String,
     query: String,
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[arg(long)]
+    store: PathBuf,
+    /// Address to listen on (loopback by default; 0.0.0.0:PORT to serve the network).
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    bind: String,
+    /// Queries running longer are cancelled with a 503 response.
+    #[arg(long, default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// Most solutions or triples one response carries.
+    #[arg(long, default_value_t = 10_000)]
+    limit: usize,
+    /// Accept SPARQL updates (refused with 403 otherwise).
+    #[arg(long)]
+    allow_writes: bool,
+}
+
+pub fn serve(a: &ServeArgs, _common: &Common) -> dlp_core::Result<()> {
+    use dlp_kg::store::serve::{Endpoint, ServeOptions};
+    let kg = KnowledgeGraph::open(&a.store)?;
+    let endpoint = Endpoint::bind(
+        kg,
+        ServeOptions {
+            bind: a.bind.clone(),
+            timeout: std::time::Duration::from_millis(a.timeout_ms),
+            limit: a.limit,
+            allow_writes: a.allow_writes,
+            ..ServeOptions::default()
+        },
+    )?;
+    let addr = endpoint.addr();
+    let mode = if a.allow_writes {
+        "read-write"
+    } else {
+        "read-only"
+    };
+    eprintln!(
+        "kg serve: SPARQL endpoint http://{addr}/sparql, page http://{addr}/ ({mode}; timeout {} ms, limit {})",
+        a.timeout_ms, a.limit
+    );
+    endpoint.run();
+    Ok(())
 }
 
 #[derive(clap::Args)]

@@ -19,8 +19,10 @@ pub mod curate;
 pub mod demo;
 pub mod export;
 pub mod import;
+mod page;
 pub mod query;
 pub mod schema;
+pub mod serve;
 pub mod wikidata;
 
 use dlp_core::error::{Error, Result};

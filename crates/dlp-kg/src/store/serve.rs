@@ -1,0 +1,415 @@
+//! A SPARQL 1.1 Protocol endpoint over HTTP, and a small HTML page to look up an instance and run
+//! a query. [`Endpoint`] is the entry type.
+//!
+//! - `GET /sparql?query=…`, `POST /sparql` with a form (`query=…` or `update=…`) or with an
+//!   `application/sparql-query` / `application/sparql-update` body.
+//! - Results by the `Accept` header: SPARQL JSON (default), XML, CSV or TSV results; graphs as
+//!   N-Triples (default), Turtle or RDF/XML.
+//! - Every query runs under a cancellation token that a watchdog fires after `timeout`; a
+//!   cancelled query answers 503 and the server goes on serving. At most `limit` solutions or
+//!   triples come back; a cut result carries the header `X-SPARQL-MaxRows`.
+//! - Updates are refused (403) unless the endpoint was started with `allow_writes`.
+//! - `GET /` is the HTML page; `/?iri=…` shows an instance's concepts, relations and values with
+//!   the source graph of each; `/?query=…` shows results as a table.
+//!
+//! ```no_run
+//! use dlp_kg::store::{KnowledgeGraph, serve::{Endpoint, ServeOptions}};
+//! let kg = KnowledgeGraph::open("runs/kg".as_ref())?;
+//! let endpoint = Endpoint::bind(kg, ServeOptions::default())?;
+//! println!("SPARQL endpoint at http://{}/sparql", endpoint.addr());
+//! endpoint.run(); // serves until the process ends
+//! # Ok::<(), dlp_core::Error>(())
+//! ```
+
+use super::KnowledgeGraph;
+use dlp_core::error::{Error, Result};
+use oxigraph::io::{RdfFormat, RdfSerializer};
+use oxigraph::model::Term;
+use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
+use oxigraph::sparql::{CancellationToken, QueryEvaluationError, QueryResults, SparqlEvaluator};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+use tiny_http::{Header, Method, Request, Response, Server};
+
+/// How the endpoint serves.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Address to listen on; loopback unless told otherwise.
+    pub bind: String,
+    /// Longest a query may run before it is cancelled.
+    pub timeout: Duration,
+    /// Most solutions (or triples) one response carries.
+    pub limit: usize,
+    /// Accept SPARQL updates.
+    pub allow_writes: bool,
+    /// Requests served at once.
+    pub threads: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            bind: "127.0.0.1:7878".into(),
+            timeout: Duration::from_secs(10),
+            limit: 10_000,
+            allow_writes: false,
+            threads: 4,
+        }
+    }
+}
+
+/// A bound SPARQL endpoint over a [`KnowledgeGraph`].
+pub struct Endpoint {
+    server: Arc<Server>,
+    kg: KnowledgeGraph,
+    opts: ServeOptions,
+    addr: SocketAddr,
+}
+
+/// An HTTP answer: status, content type, body and extra headers.
+struct Answer {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    fn text(status: u16, msg: impl Into<String>) -> Self {
+        Answer {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: (msg.into() + "\n").into_bytes(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+impl Endpoint {
+    /// Binds the listening socket (port 0 picks a free one).
+    pub fn bind(kg: KnowledgeGraph, opts: ServeOptions) -> Result<Self> {
+        let server = Server::http(&opts.bind)
+            .map_err(|e| Error::Usage(format!("--bind {}: {e}", opts.bind)))?;
+        let addr = server
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| Error::Usage(format!("--bind {}: not an IP address", opts.bind)))?;
+        Ok(Endpoint {
+            server: Arc::new(server),
+            kg,
+            opts,
+            addr,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves requests on `threads` threads until the process ends.
+    pub fn run(self) {
+        let this = Arc::new(self);
+        let workers: Vec<_> = (0..this.opts.threads.max(1))
+            .map(|_| {
+                let this = Arc::clone(&this);
+                std::thread::spawn(move || {
+                    while let Ok(request) = this.server.recv() {
+                        this.respond(request);
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            let _ = w.join();
+        }
+    }
+
+    fn respond(&self, mut request: Request) {
+        let answer = self.handle(&mut request);
+        let mut response = Response::from_data(answer.body).with_status_code(answer.status);
+        let mut headers = vec![("Content-Type", answer.content_type.to_string())];
+        headers.extend(answer.headers);
+        headers.push(("Access-Control-Allow-Origin", "*".into()));
+        for (k, v) in headers {
+            if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+                response.add_header(h);
+            }
+        }
+        // A client that went away is not the server's problem.
+        let _ = request.respond(response);
+    }
+
+    fn handle(&self, request: &mut Request) -> Answer {
+        let url = request.url().to_string();
+        let (path, query_string) = url.split_once('?').unwrap_or((&url, ""));
+        let params = form_decode(query_string);
+        let header = |name: &str| {
+            request
+                .headers()
+                .iter()
+                .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+                .map(|h| h.value.as_str().to_string())
+                .unwrap_or_default()
+        };
+        let accept = header("Accept");
+        let content_type = header("Content-Type");
+        match (request.method(), path) {
+            (Method::Get, "/sparql") => match param(&params, "query") {
+                Some(q) => self.query(&q, &accept),
+                None if param(&params, "update").is_some() => {
+                    Answer::text(405, "updates must be POSTed")
+                }
+                None => Answer::text(400, "missing `query` parameter"),
+            },
+            (Method::Post, "/sparql") => {
+                let mut body = String::new();
+                if request.as_reader().read_to_string(&mut body).is_err() {
+                    return Answer::text(400, "the request body is not UTF-8");
+                }
+                let mime = content_type
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                match mime.as_str() {
+                    "application/sparql-query" => self.query(&body, &accept),
+                    "application/sparql-update" => self.update(&body),
+                    "application/x-www-form-urlencoded" => {
+                        let form = form_decode(&body);
+                        match (param(&form, "query"), param(&form, "update")) {
+                            (Some(q), _) => self.query(&q, &accept),
+                            (None, Some(u)) => self.update(&u),
+                            _ => Answer::text(400, "missing `query` or `update` field"),
+                        }
+                    }
+                    other => Answer::text(415, format!("unsupported Content-Type `{other}`")),
+                }
+            }
+            (Method::Get, "/") => Answer {
+                status: 200,
+                content_type: "text/html; charset=utf-8",
+                body: super::page::render(self, &params).into_bytes(),
+                headers: Vec::new(),
+            },
+            _ => Answer::text(404, format!("no such resource: {path}")),
+        }
+    }
+
+    fn update(&self, update: &str) -> Answer {
+        if !self.opts.allow_writes {
+            return Answer::text(
+                403,
+                "this endpoint is read-only (start it with --allow-writes)",
+            );
+        }
+        let parsed = match SparqlEvaluator::new().parse_update(update) {
+            Ok(u) => u,
+            Err(e) => return Answer::text(400, format!("update: {e}")),
+        };
+        match parsed.on_store(self.kg.store()).execute() {
+            Ok(()) => Answer::text(200, "ok"),
+            Err(e) => Answer::text(500, format!("update: {e}")),
+        }
+    }
+
+    /// Runs a query under the timeout and serialises at most `limit` results.
+    fn query(&self, query: &str, accept: &str) -> Answer {
+        match self.evaluate(query, |results| serialize(results, accept, self.opts.limit)) {
+            Ok(answer) => answer,
+            Err(answer) => answer,
+        }
+    }
+
+    /// Parses and evaluates `query`, handing its results to `f` while the watchdog runs.
+    fn evaluate<T>(
+        &self,
+        query: &str,
+        f: impl FnOnce(QueryResults<'_>) -> std::result::Result<T, QueryEvaluationError>,
+    ) -> std::result::Result<T, Answer> {
+        let token = CancellationToken::new();
+        let prepared = SparqlEvaluator::new()
+            .with_cancellation_token(token.clone())
+            .parse_query(query)
+            .map_err(|e| Answer::text(400, format!("query: {e}")))?;
+        let (done, wait) = mpsc::channel::<()>();
+        let timeout = self.opts.timeout;
+        let watchdog = std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(timeout) {
+                token.cancel();
+            }
+        });
+        let out = prepared
+            .on_store(self.kg.store())
+            .execute()
+            .and_then(f)
+            .map_err(|e| match e {
+                QueryEvaluationError::Cancelled => Answer::text(
+                    503,
+                    format!(
+                        "query cancelled after the {} ms timeout",
+                        timeout.as_millis()
+                    ),
+                ),
+                e => Answer::text(500, format!("query: {e}")),
+            });
+        let _ = done.send(());
+        let _ = watchdog.join();
+        out
+    }
+}
+
+/// Serialises results in the format the `Accept` header asks for.
+fn serialize(
+    results: QueryResults<'_>,
+    accept: &str,
+    limit: usize,
+) -> std::result::Result<Answer, QueryEvaluationError> {
+    let io = |e: std::io::Error| QueryEvaluationError::Unexpected(Box::new(e));
+    let has = |s: &str| accept.contains(s);
+    let (format, content_type) =
+        if has("sparql-results+xml") || (has("application/xml") && !has("json")) {
+            (QueryResultsFormat::Xml, "application/sparql-results+xml")
+        } else if has("text/csv") {
+            (QueryResultsFormat::Csv, "text/csv; charset=utf-8")
+        } else if has("text/tab-separated-values") {
+            (
+                QueryResultsFormat::Tsv,
+                "text/tab-separated-values; charset=utf-8",
+            )
+        } else {
+            (QueryResultsFormat::Json, "application/sparql-results+json")
+        };
+    let mut truncated = false;
+    let (body, content_type) = match results {
+        QueryResults::Boolean(b) => (
+            QueryResultsSerializer::from_format(format)
+                .serialize_boolean_to_writer(Vec::new(), b)
+                .map_err(io)?,
+            content_type,
+        ),
+        QueryResults::Solutions(solutions) => {
+            let vars = solutions.variables().to_vec();
+            let mut w = QueryResultsSerializer::from_format(format)
+                .serialize_solutions_to_writer(Vec::new(), vars)
+                .map_err(io)?;
+            for (i, s) in solutions.enumerate() {
+                if i == limit {
+                    truncated = true;
+                    break;
+                }
+                w.serialize(&s?).map_err(io)?;
+            }
+            (w.finish().map_err(io)?, content_type)
+        }
+        QueryResults::Graph(triples) => {
+            let (rdf, ct) = if has("text/turtle") {
+                (RdfFormat::Turtle, "text/turtle; charset=utf-8")
+            } else if has("application/rdf+xml") {
+                (RdfFormat::RdfXml, "application/rdf+xml")
+            } else {
+                (RdfFormat::NTriples, "application/n-triples")
+            };
+            let mut w = RdfSerializer::from_format(rdf).for_writer(Vec::new());
+            for (i, t) in triples.enumerate() {
+                if i == limit {
+                    truncated = true;
+                    break;
+                }
+                w.serialize_triple(&t?).map_err(io)?;
+            }
+            (w.finish().map_err(io)?, ct)
+        }
+    };
+    Ok(Answer {
+        status: 200,
+        content_type,
+        body,
+        headers: if truncated {
+            vec![("X-SPARQL-MaxRows", limit.to_string())]
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+/// Decodes `application/x-www-form-urlencoded` pairs.
+fn form_decode(s: &str) -> Vec<(String, String)> {
+    let decode = |v: &str| {
+        let bytes = v.replace('+', " ").into_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if bytes[i] == b'%'
+                && i + 2 < bytes.len()
+                && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+            {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn param(params: &[(String, String)], name: &str) -> Option<String> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+}
+
+/// Rows of a query's results as text (variables, then up to `limit` rows; a boolean is one
+/// row; a graph gives subject, predicate, object), or the error message.
+pub(super) type Table = (Vec<String>, Vec<Vec<String>>);
+
+impl Endpoint {
+    pub(super) fn table(&self, query: &str) -> std::result::Result<Table, String> {
+        let limit = self.opts.limit;
+        let text = |t: Option<&Term>| t.map(Term::to_string).unwrap_or_default();
+        self.evaluate(query, |results| {
+            Ok(match results {
+                QueryResults::Boolean(b) => (vec!["result".into()], vec![vec![b.to_string()]]),
+                QueryResults::Solutions(solutions) => {
+                    let vars = solutions.variables().to_vec();
+                    let mut rows = Vec::new();
+                    for s in solutions.take(limit) {
+                        let s = s?;
+                        rows.push(vars.iter().map(|v| text(s.get(v))).collect());
+                    }
+                    (vars.iter().map(|v| v.as_str().to_string()).collect(), rows)
+                }
+                QueryResults::Graph(triples) => {
+                    let mut rows = Vec::new();
+                    for t in triples.take(limit) {
+                        let t = t?;
+                        rows.push(vec![
+                            t.subject.to_string(),
+                            t.predicate.to_string(),
+                            t.object.to_string(),
+                        ]);
+                    }
+                    (
+                        vec!["subject".into(), "predicate".into(), "object".into()],
+                        rows,
+                    )
+                }
+            })
+        })
+        .map_err(|a| String::from_utf8_lossy(&a.body).trim().to_string())
+    }
+}

@@ -1,0 +1,226 @@
+//! The SPARQL endpoint over HTTP: protocol forms and result formats, the read-only default, the
+//! timeout that cancels a query while the server keeps serving, the result limit, concurrent
+//! queries, and the HTML instance page.
+
+use dlp_kg::store::KnowledgeGraph;
+use dlp_kg::store::serve::{Endpoint, ServeOptions};
+use std::time::Duration;
+
+struct Reply {
+    status: u16,
+    body: String,
+    max_rows: Option<String>,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn reply(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+    let mut r = r.expect("HTTP exchange");
+    Reply {
+        status: r.status().as_u16(),
+        max_rows: r
+            .headers()
+            .get("X-SPARQL-MaxRows")
+            .map(|v| v.to_str().unwrap().to_string()),
+        body: r.body_mut().read_to_string().unwrap(),
+    }
+}
+
+fn get(base: &str, query: &str, accept: &str) -> Reply {
+    reply(
+        agent()
+            .get(format!("{base}/sparql"))
+            .query("query", query)
+            .header("Accept", accept)
+            .call(),
+    )
+}
+
+fn post(base: &str, content_type: &str, body: &str) -> Reply {
+    reply(
+        agent()
+            .post(format!("{base}/sparql"))
+            .header("Content-Type", content_type)
+            .send(body),
+    )
+}
+
+/// A store with 300 facts `e_i next e_{i+1}` in one source, typed instances, and a label.
+fn start(opts: ServeOptions) -> (String, KnowledgeGraph) {
+    let kg = KnowledgeGraph::in_memory().unwrap();
+    let mut nt = String::new();
+    for i in 0..300 {
+        nt += &format!("<http://x/e{i}> <http://x/next> <http://x/e{}> .\n", i + 1);
+    }
+    nt += "<http://x/e0> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://x/Start> .\n";
+    nt += "<http://x/e0> <http://www.w3.org/2000/01/rdf-schema#label> \"zero\"@en .\n";
+    kg.insert_nt(&nt, "curator:ann").unwrap();
+    let endpoint = Endpoint::bind(
+        kg.clone(),
+        ServeOptions {
+            bind: "127.0.0.1:0".into(),
+            ..opts
+        },
+    )
+    .unwrap();
+    let base = format!("http://{}", endpoint.addr());
+    std::thread::spawn(move || endpoint.run());
+    (base, kg)
+}
+
+const COUNT: &str = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s <http://x/next> ?o } }";
+
+#[test]
+fn protocol_forms_and_formats() {
+    let (base, _) = start(ServeOptions::default());
+    let r = get(&base, COUNT, "application/sparql-results+json");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["results"]["bindings"][0]["n"]["value"], "300");
+    let r = post(
+        &base,
+        "application/x-www-form-urlencoded",
+        &format!(
+            "query={}",
+            "ASK%20%7B%20GRAPH%20%3Fg%20%7B%20%3Chttp%3A%2F%2Fx%2Fe0%3E%20%3Fp%20%3Fo%20%7D%20%7D"
+        ),
+    );
+    assert_eq!(
+        (r.status, r.body.contains("true")),
+        (200, true),
+        "{}",
+        r.body
+    );
+    let r = post(
+        &base,
+        "application/sparql-query",
+        "SELECT ?o WHERE { GRAPH ?g { <http://x/e0> <http://x/next> ?o } }",
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("http://x/e1"), "{}", r.body);
+    let r = get(
+        &base,
+        "SELECT ?o WHERE { GRAPH ?g { <http://x/e0> <http://x/next> ?o } }",
+        "text/csv",
+    );
+    assert_eq!(r.body.replace("\r\n", "\n"), "o\nhttp://x/e1\n");
+    let r = get(
+        &base,
+        "SELECT ?o WHERE { GRAPH ?g { <http://x/e0> <http://x/next> ?o } }",
+        "application/sparql-results+xml",
+    );
+    assert!(r.body.contains("<uri>http://x/e1</uri>"), "{}", r.body);
+    let r = get(
+        &base,
+        "CONSTRUCT { ?s <http://x/n> ?o } WHERE { GRAPH ?g { ?s <http://x/next> ?o } FILTER(?s = <http://x/e5>) }",
+        "application/n-triples",
+    );
+    assert_eq!(r.body.trim(), "<http://x/e5> <http://x/n> <http://x/e6> .");
+    let r = get(&base, "SELECT WHERE {", "application/json");
+    assert_eq!(r.status, 400, "{}", r.body);
+}
+
+#[test]
+fn writes_need_the_option() {
+    let (base, kg) = start(ServeOptions::default());
+    let before = kg.len().unwrap();
+    let r = post(
+        &base,
+        "application/sparql-update",
+        "INSERT DATA { <http://x/a> <http://x/b> <http://x/c> }",
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = post(
+        &base,
+        "application/x-www-form-urlencoded",
+        "update=CLEAR%20ALL",
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(kg.len().unwrap(), before);
+    let (base, kg) = start(ServeOptions {
+        allow_writes: true,
+        ..ServeOptions::default()
+    });
+    let r = post(
+        &base,
+        "application/sparql-update",
+        "INSERT DATA { <http://x/a> <http://x/b> <http://x/c> }",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(kg.len().unwrap(), before + 1);
+}
+
+#[test]
+fn a_slow_query_is_cancelled_and_the_server_keeps_serving() {
+    let (base, _) = start(ServeOptions {
+        timeout: Duration::from_millis(300),
+        ..ServeOptions::default()
+    });
+    // 300^3 = 27 million joined rows: far beyond 300 ms.
+    let slow = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?a <http://x/next> ?b . ?c <http://x/next> ?d . ?e <http://x/next> ?f } }";
+    let t = std::time::Instant::now();
+    let r = get(&base, slow, "application/json");
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("timeout"), "{}", r.body);
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(get(&base, COUNT, "application/json").status, 200);
+}
+
+#[test]
+fn results_are_capped_at_the_limit_and_concurrent_queries_all_answer() {
+    let (base, _) = start(ServeOptions {
+        limit: 50,
+        ..ServeOptions::default()
+    });
+    let r = get(
+        &base,
+        "SELECT ?s WHERE { GRAPH ?g { ?s <http://x/next> ?o } }",
+        "text/csv",
+    );
+    assert_eq!(r.body.trim().lines().count(), 51, "header + 50 rows");
+    assert_eq!(r.max_rows.as_deref(), Some("50"));
+    assert_eq!(get(&base, COUNT, "text/csv").max_rows, None);
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let base = base.clone();
+            std::thread::spawn(move || {
+                (0..10).all(|j| {
+                    let q = format!(
+                        "SELECT ?o WHERE {{ GRAPH ?g {{ <http://x/e{}> <http://x/next> ?o }} }}",
+                        i * 10 + j
+                    );
+                    let r = get(&base, &q, "text/csv");
+                    r.status == 200 && r.body.contains(&format!("http://x/e{}", i * 10 + j + 1))
+                })
+            })
+        })
+        .collect();
+    assert!(threads.into_iter().all(|t| t.join().unwrap()));
+}
+
+#[test]
+fn the_page_shows_an_instance_with_its_sources() {
+    let (base, _) = start(ServeOptions::default());
+    let r = reply(
+        agent()
+            .get(format!("{base}/"))
+            .query("iri", "http://x/e0")
+            .call(),
+    );
+    assert_eq!(r.status, 200);
+    for want in ["http://x/Start", "http://x/e1", "zero", "curator:ann"] {
+        assert!(r.body.contains(want), "{want} missing from the page");
+    }
+    let r = reply(
+        agent()
+            .get(format!("{base}/"))
+            .query("iri", "http://x/e0> <bad")
+            .call(),
+    );
+    assert!(r.body.contains("not an IRI"));
+}
