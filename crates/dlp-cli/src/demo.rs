@@ -63,7 +63,9 @@ pub fn run(args: &Args, common: &Common) -> dlp_core::Result<()> {
          \x20           {}\n\
          \x20           {} -> {} (held out: {})\n\
          KG store:   {} curated facts, {} schema violations; refused in strict mode: {}\n\
-         \x20           who was born where (SPARQL):\n{}",
+         \x20           who was born where (SPARQL):\n{}\
+         KG text:    {} candidate facts from \"{}\",\n\
+         \x20           {} accepted by review, with their source:\n{}",
         f(&summary["seconds"]),
         out.display(),
         f(&c["test_accuracy"]),
@@ -96,6 +98,10 @@ pub fn run(args: &Args, common: &Common) -> dlp_core::Result<()> {
         k["store"]["violations"],
         k["store"]["refused"],
         k["store"]["answer"].as_str().unwrap_or_default(),
+        k["store"]["candidates_from_text"],
+        k["store"]["text"].as_str().unwrap_or_default(),
+        k["store"]["accepted_from_text"],
+        k["store"]["facts_from_text"].as_str().unwrap_or_default(),
     );
     emit(common, &summary, &human);
     Ok(())

@@ -40,6 +40,10 @@ pub enum Command {
     Retract(crate::kg_store::RetractArgs),
     /// Write a model's or rule set's top predictions into their own source graph.
     Complete(crate::kg_store::CompleteArgs),
+    /// Candidate facts from text into the review graph `review:RUN` (or --eval on Re-DocRED).
+    Extract(crate::kg_extract::ExtractArgs),
+    /// List the candidates of an extraction run; accept or reject them (by id or confidence).
+    Review(crate::kg_extract::ReviewArgs),
     /// Serve the store as a SPARQL 1.1 Protocol endpoint (/sparql) with an HTML page (/).
     Serve(crate::kg_store::ServeArgs),
     /// Align the entities of two graphs from seed links (DBP15K layout); report Hits@1/10, MRR.
@@ -380,6 +384,8 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         Command::Check(a) => return crate::kg_store::check(a, common),
         Command::Retract(a) => return crate::kg_store::retract(a, common),
         Command::Complete(a) => return crate::kg_store::complete(a, common),
+        Command::Extract(a) => return crate::kg_extract::extract(a, common),
+        Command::Review(a) => return crate::kg_extract::review(a, common),
         Command::Serve(a) => return crate::kg_store::serve(a, common),
         Command::Align(a) => return crate::kg_align::align(a, common),
         Command::Merge(a) => return crate::kg_align::merge(a, common),

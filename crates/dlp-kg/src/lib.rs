@@ -18,6 +18,7 @@ pub mod align;
 pub mod demo;
 pub mod embed;
 pub mod eval;
+pub mod extract;
 pub mod graph;
 pub mod linalg;
 pub mod rules;

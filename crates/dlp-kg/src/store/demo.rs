@@ -1,6 +1,7 @@
 //! The store part of the KG `dlp demo` stage: a small graph created by a curator (a schema of
 //! people and cities, then facts), checked against its schema, a bad fact refused in strict
-//! mode, and a SPARQL query over the result.
+//! mode, a SPARQL query over the result, and facts extracted from a short text, reviewed and
+//! queried with their source.
 
 use super::KnowledgeGraph;
 use super::curate::Fact;
@@ -29,7 +30,18 @@ const FACTS: &[[&str; 4]] = &[
     ["urn:demo:albert", "rdfs:label", "Albert Einstein", "@en"],
     ["urn:demo:albert", "urn:demo:bornIn", "urn:demo:ulm", ""],
     ["urn:demo:albert", "urn:demo:born", "1879-03-14", "xsd:date"],
+    ["urn:demo:marie", "rdf:type", "urn:demo:Person", ""],
+    ["urn:demo:marie", "rdfs:label", "Marie Curie", "@en"],
+    ["urn:demo:warsaw", "rdf:type", "urn:demo:City", ""],
+    ["urn:demo:warsaw", "rdfs:label", "Warsaw", "@en"],
 ];
+
+/// Text the demo extracts from: two facts the curator did not write, and one already known.
+const TEXT: &str = "Marie Curie was born in Warsaw. She is a physicist who worked in Paris. \
+                    Albert Einstein was born in Ulm and is remembered as a physicist.";
+
+const FROM_TEXT: &str = "SELECT ?person ?relation ?object ?source WHERE { GRAPH ?g { ?person ?relation ?object } \
+  FILTER(STRSTARTS(STR(?g), 'urn:dlp:source:extraction:')) BIND(STRAFTER(STR(?g), 'urn:dlp:source:') AS ?source) } ORDER BY ?person";
 
 const QUERY: &str = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?person ?city WHERE { GRAPH ?g {
@@ -71,9 +83,27 @@ pub fn run() -> Result<Value> {
     };
     let mut table = Vec::new();
     kg.query(QUERY, OutputFormat::Table, &mut table)?;
+    let violations = kg.check()?.len();
+    // From text: candidates wait in review:demo; those with confidence ≥ 0.7 are accepted.
+    let candidates: usize = kg
+        .extract("demo", &[("demo.txt".into(), TEXT.into())])?
+        .iter()
+        .map(|c| c.1)
+        .sum();
+    let decision = super::review::Decision {
+        accept_above: Some(0.7),
+        ..Default::default()
+    };
+    let (accepted, _) = kg.review("demo", &decision)?;
+    let mut from_text = Vec::new();
+    kg.query(FROM_TEXT, OutputFormat::Table, &mut from_text)?;
     Ok(json!({
+        "text": TEXT,
+        "candidates_from_text": candidates,
+        "accepted_from_text": accepted,
+        "facts_from_text": String::from_utf8_lossy(&from_text),
         "curated_facts": added,
-        "violations": kg.check()?.len(),
+        "violations": violations,
         "refused": refused,
         "query": QUERY,
         "answer": String::from_utf8_lossy(&table),
