@@ -1,4 +1,4 @@
-//! `dlp dni train` and `dlp dni copy`.
+//! `dlp dni train`, `dlp dni copy` and `dlp dni charlm`.
 
 use crate::{Common, emit, setup};
 use dlp_core::Error;
@@ -73,6 +73,33 @@ pub enum Command {
         #[arg(long)]
         sg_lr: Option<f64>,
     },
+    /// Character-level language modelling on a text file (plain or .gz, split 90/5/5) by
+    /// truncated BPTT, with or without synthetic gradients; report bits per character.
+    Charlm {
+        /// The text file.
+        #[arg(long)]
+        text: std::path::PathBuf,
+        /// bptt or dni.
+        #[arg(long, default_value = "dni")]
+        method: String,
+        /// Characters per truncation window.
+        #[arg(long, default_value_t = 5)]
+        truncation: usize,
+        /// Windows (updates) to train for.
+        #[arg(long, default_value_t = 5_000)]
+        updates: usize,
+        #[arg(long, default_value_t = 256)]
+        hidden: usize,
+        /// Streams per update.
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        /// Adam rate of the LSTM (default 3e-3).
+        #[arg(long)]
+        lr: Option<f64>,
+        /// Adam rate of the synthetic-gradient model (default 1e-3).
+        #[arg(long)]
+        sg_lr: Option<f64>,
+    },
 }
 
 fn examples(set: &LabelledImages) -> Examples {
@@ -86,6 +113,46 @@ fn examples(set: &LabelledImages) -> Examples {
 
 pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
     match cmd {
+        Command::Charlm {
+            text,
+            method,
+            truncation,
+            updates,
+            hidden,
+            batch_size,
+            lr,
+            sg_lr,
+        } => {
+            use dlp_dni::charlm::{CharLmConfig, Corpus, train_charlm};
+            let bytes = dlp_core::data::read_maybe_gz(text)?;
+            let body = String::from_utf8(bytes)
+                .map_err(|e| Error::format(text, None, format!("not valid UTF-8 ({e})")))?;
+            let corpus = Corpus::from_text(&body)?;
+            let defaults = CharLmConfig::default();
+            let cfg = CharLmConfig {
+                method: method.parse()?,
+                truncation: *truncation,
+                updates: *updates,
+                hidden: *hidden,
+                batch: *batch_size,
+                learning_rate: lr.unwrap_or(defaults.learning_rate),
+                sg_learning_rate: sg_lr.unwrap_or(defaults.sg_learning_rate),
+                seed: common.seed,
+                ..defaults
+            };
+            let device = setup(common)?;
+            let s = train_charlm(&cfg, &corpus, &device)?;
+            let human = format!(
+                "{} T={truncation}: valid {:.3} bpc, test {:.3} bpc ({} characters of vocabulary) in {:.1}s",
+                method,
+                s["valid_bpc"].as_f64().unwrap_or(f64::NAN),
+                s["test_bpc"].as_f64().unwrap_or(f64::NAN),
+                s["vocab"],
+                s["seconds"].as_f64().unwrap_or(f64::NAN)
+            );
+            emit(common, &s, &human);
+            Ok(())
+        }
         Command::Copy {
             task,
             method,

@@ -9,11 +9,13 @@
 //! | [`concurrent`] | modules grouped onto worker threads, channels, per-module costs |
 //! | [`lstm`] | an LSTM cell with a linear read-out |
 //! | [`copy`] | the Copy and Repeat Copy tasks as endless streams of episodes |
-//! | [`recurrent`] | truncated BPTT with synthetic gradients between windows, curriculum |
+//! | [`recurrent`] | truncated BPTT with synthetic gradients between windows ([`recurrent::Windows`]), Copy curriculum |
+//! | [`charlm`] | character-level language modelling in bits per character |
 //! | [`demo`] | the DNI stage of `dlp demo` |
 //!
-//! Still to come (see the DNI issue): the CNN, character-level language modelling.
+//! Still to come (see the DNI issue): the CNN.
 
+pub mod charlm;
 pub mod concurrent;
 pub mod copy;
 pub mod demo;

@@ -16,7 +16,7 @@ use crate::copy::{INPUT, OUTPUT, Stream, Task};
 use crate::lstm::Lstm;
 use crate::synthetic::SyntheticGradient;
 use crate::train::scalar;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use dlp_core::error::{Error, Result};
 use dlp_core::progress::Progress;
@@ -117,6 +117,110 @@ impl Curriculum {
     }
 }
 
+/// An LSTM trained window by window: truncated BPTT, and with DNI a synthetic gradient at each
+/// window's last state (the module doc gives the objective and the target).
+pub struct Windows {
+    pub lstm: Lstm,
+    sg: SyntheticGradient,
+    opt: ModuleOptimizer,
+    sg_opt: ModuleOptimizer,
+    h: Tensor<2>,
+    c: Tensor<2>,
+    method: RnnMethod,
+    rates: (f64, f64),
+    sg_scale: f64,
+    batch: usize,
+}
+
+impl Windows {
+    /// An LSTM of `hidden` units from `input` to `output` features over `batch` streams, on an
+    /// autodiff device; `rates` are the Adam rates of the LSTM and of the synthetic-gradient model.
+    pub fn new(
+        (input, hidden, output): (usize, usize, usize),
+        batch: usize,
+        method: RnnMethod,
+        rates: (f64, f64),
+        sg_scale: f64,
+        ad: &Device,
+    ) -> Self {
+        let lstm = Lstm::new(input, hidden, output, ad);
+        let (h, c) = lstm.zero_state(batch, ad);
+        Windows {
+            lstm,
+            sg: SyntheticGradient::new(2 * hidden, 0, None, ad),
+            opt: AdamConfig::new().init(),
+            sg_opt: AdamConfig::new().init(),
+            h,
+            c,
+            method,
+            rates,
+            sg_scale,
+            batch,
+        }
+    }
+
+    /// One window: feeds `xs` (one `[batch, input]` tensor per step), sums `step_loss(t, logits)`
+    /// (each already divided by the batch), and updates the LSTM (and M). Returns the window's
+    /// loss and its detached logits; a non-finite loss is an error and changes nothing.
+    pub fn step(
+        &mut self,
+        xs: Vec<Tensor<2>>,
+        mut step_loss: impl FnMut(usize, Tensor<2>) -> Tensor<1>,
+    ) -> Result<(f64, Vec<Tensor<2>>)> {
+        let b = self.batch as f64;
+        let h0 = self.h.clone().detach().require_grad();
+        let c0 = self.c.clone().detach().require_grad();
+        let (mut ht, mut ct) = (h0.clone(), c0.clone());
+        let mut loss: Option<Tensor<1>> = None;
+        let mut logits = Vec::with_capacity(xs.len());
+        for (t, x) in xs.into_iter().enumerate() {
+            (ht, ct) = self.lstm.cell(x, ht, ct);
+            let z = self.lstm.readout(ht.clone());
+            let l = step_loss(t, z.clone());
+            loss = Some(match loss {
+                Some(acc) => acc + l,
+                None => l,
+            });
+            logits.push(z.detach());
+        }
+        let loss = loss.ok_or_else(|| Error::Usage("a window needs at least one step".into()))?;
+        let state = Tensor::cat(vec![ht.clone(), ct.clone()], 1);
+        let objective = match self.method {
+            RnnMethod::Bptt => loss.clone(),
+            RnnMethod::Dni => {
+                let g_hat = self.sg.forward(state.clone().detach(), None).detach();
+                loss.clone() + (state * g_hat).sum() * (self.sg_scale / b)
+            }
+        };
+        let value = scalar(loss);
+        if !value.is_finite() {
+            return Err(Error::NonFinite(format!(
+                "loss is {value}; training stopped"
+            )));
+        }
+        let grads = objective.backward();
+        if self.method == RnnMethod::Dni {
+            // M regresses this window's gradient at its first state, which was the previous
+            // window's last: the bootstrapped target for the prediction made there.
+            let delta = Tensor::cat(
+                vec![
+                    h0.grad(&grads).expect("state gradient"),
+                    c0.grad(&grads).expect("state gradient"),
+                ],
+                1,
+            ) * b;
+            let s0 = Tensor::cat(vec![h0.detach(), c0.detach()], 1);
+            let regress = (self.sg.forward(s0, None) - delta).square().mean();
+            let g = GradientsParams::from_grads(regress.backward(), &self.sg);
+            self.sg = self.sg_opt.step(self.rates.1, self.sg.clone(), g);
+        }
+        let g = GradientsParams::from_grads(grads, &self.lstm);
+        self.lstm = self.opt.step(self.rates.0, self.lstm.clone(), g);
+        (self.h, self.c) = (ht.detach(), ct.detach());
+        Ok((value, logits))
+    }
+}
+
 /// Trains on the task with the curriculum; returns the summary (with `max_length_solved`) and
 /// the trained LSTM.
 pub fn train_copy(cfg: &CopyConfig, device: &Device) -> Result<(Value, Lstm)> {
@@ -128,10 +232,15 @@ pub fn train_copy(cfg: &CopyConfig, device: &Device) -> Result<(Value, Lstm)> {
     let start = Instant::now();
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
-    let (b, hidden) = (cfg.batch, cfg.hidden);
-    let mut lstm = Lstm::new(INPUT, hidden, OUTPUT, &ad);
-    let mut sg = SyntheticGradient::new(2 * hidden, 0, None, &ad);
-    let (mut opt, mut sg_opt) = (AdamConfig::new().init(), AdamConfig::new().init());
+    let b = cfg.batch;
+    let mut net = Windows::new(
+        (INPUT, cfg.hidden, OUTPUT),
+        b,
+        cfg.method,
+        (cfg.learning_rate, cfg.sg_learning_rate),
+        cfg.sg_scale,
+        &ad,
+    );
     let mut rng = Rng::new(cfg.seed);
     let mut streams: Vec<Stream> = (0..b).map(|_| Stream::default()).collect();
     let mut wrong = vec![0.0f64; b];
@@ -140,7 +249,6 @@ pub fn train_copy(cfg: &CopyConfig, device: &Device) -> Result<(Value, Lstm)> {
         recent: VecDeque::new(),
         history: Vec::new(),
     };
-    let (mut h, mut c) = lstm.zero_state(b, &ad);
     let progress = Progress::new("dni copy", cfg.updates as u64);
     let mut last_loss = f64::NAN;
     for update in 0..cfg.updates {
@@ -152,59 +260,23 @@ pub fn train_copy(cfg: &CopyConfig, device: &Device) -> Result<(Value, Lstm)> {
                     .collect()
             })
             .collect();
-        let h0 = h.detach().require_grad();
-        let c0 = c.detach().require_grad();
-        let (mut ht, mut ct) = (h0.clone(), c0.clone());
-        let mut loss = Tensor::<1>::zeros([1], &ad);
-        let mut logits = Vec::with_capacity(cfg.truncation);
-        for step in &steps {
-            let x: Vec<f32> = step.iter().flat_map(|s| s.x).collect();
-            let y: Vec<f32> = step.iter().flat_map(|s| s.y).collect();
-            let m: Vec<f32> = step.iter().map(|s| s.output as u8 as f32).collect();
-            let x = Tensor::<2>::from_data(TensorData::new(x, [b, INPUT]), &ad);
-            let y = Tensor::<2>::from_data(TensorData::new(y, [b, OUTPUT]), &ad);
-            let m = Tensor::<2>::from_data(TensorData::new(m, [b, 1]), &ad);
-            (ht, ct) = lstm.cell(x, ht, ct);
-            let z = lstm.readout(ht.clone());
-            // Binary cross-entropy with logits: max(z, 0) − z·y + log(1 + e^{−|z|}).
-            let bce = z.clone().clamp_min(0.0) - z.clone() * y
-                + (z.clone().abs().neg().exp() + 1.0).log();
-            loss = loss + (bce * m).sum() / b as f64;
-            logits.push(z.detach());
-        }
-        let state = Tensor::cat(vec![ht.clone(), ct.clone()], 1);
-        let objective = match cfg.method {
-            RnnMethod::Bptt => loss.clone(),
-            RnnMethod::Dni => {
-                let g_hat = sg.forward(state.clone().detach(), None).detach();
-                loss.clone() + (state * g_hat).sum() * (cfg.sg_scale / b as f64)
-            }
-        };
-        let grads = objective.backward();
-        if cfg.method == RnnMethod::Dni {
-            // M regresses this window's gradient at its first state, which was the previous
-            // window's last: the bootstrapped target for the prediction made there.
-            let delta = Tensor::cat(
-                vec![
-                    h0.grad(&grads).expect("state gradient"),
-                    c0.grad(&grads).expect("state gradient"),
-                ],
-                1,
-            ) * b as f64;
-            let s0 = Tensor::cat(vec![h0.clone().detach(), c0.clone().detach()], 1);
-            let regress = (sg.forward(s0, None) - delta).square().mean();
-            let g = GradientsParams::from_grads(regress.backward(), &sg);
-            sg = sg_opt.step(cfg.sg_learning_rate, sg, g);
-        }
-        last_loss = scalar(loss);
-        if !last_loss.is_finite() {
-            return Err(Error::NonFinite(format!(
-                "dni copy: loss is {last_loss} at update {update}; training stopped"
-            )));
-        }
-        let g = GradientsParams::from_grads(grads, &lstm);
-        lstm = opt.step(cfg.learning_rate, lstm, g);
-        (h, c) = (ht.detach(), ct.detach());
+        let tensor =
+            |v: Vec<f32>, w: usize| Tensor::<2>::from_data(TensorData::new(v, [b, w]), &ad);
+        let xs = steps
+            .iter()
+            .map(|step| tensor(step.iter().flat_map(|s| s.x).collect(), INPUT))
+            .collect();
+        let (loss, logits) = net
+            .step(xs, |t, z| {
+                let y = tensor(steps[t].iter().flat_map(|s| s.y).collect(), OUTPUT);
+                let m = tensor(steps[t].iter().map(|s| s.output as u8 as f32).collect(), 1);
+                // Binary cross-entropy with logits: max(z, 0) − z·y + log(1 + e^{−|z|}).
+                let bce =
+                    z.clone().clamp_min(0.0) - z.clone() * y + (z.abs().neg().exp() + 1.0).log();
+                (bce * m).sum() / b as f64
+            })
+            .map_err(|e| Error::NonFinite(format!("dni copy, update {update}: {e}")))?;
+        last_loss = loss;
         // Score the outputs and feed finished episodes to the curriculum.
         for (step, z) in steps.iter().zip(logits) {
             let z = z
@@ -252,5 +324,5 @@ pub fn train_copy(cfg: &CopyConfig, device: &Device) -> Result<(Value, Lstm)> {
         "updates_per_second": cfg.updates as f64 / seconds,
         "dlp_version": dlp_core::run::VERSION,
     });
-    Ok((summary, lstm))
+    Ok((summary, net.lstm))
 }

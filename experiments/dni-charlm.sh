@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Character-level language modelling, truncated BPTT against DNI at T = 3 and 5, on the text of
+# Re-DocRED dev (English Wikipedia paragraphs, 551k characters; `../shared` has no Penn
+# Treebank). Writes results/dni/charlm-*.json and prints a table.
+#
+#   UPDATES=5000 experiments/dni-charlm.sh      # about 3 minutes a run on 2 cores
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dlpapers-target}"
+DATA="${DLP_DATA_DIR:-../shared/data}"
+UPDATES="${UPDATES:-5000}"
+if [ -z "${DLP:-}" ]; then cargo build --release -p dlp-cli; DLP="$CARGO_TARGET_DIR/release/dlp"; fi
+mkdir -p results/dni runs
+TEXT=runs/redocred-dev.txt
+zcat "$DATA/re-docred/dev_docs.tsv.gz" | cut -f2 > "$TEXT"
+for t in 3 5; do
+  for m in bptt dni; do
+    echo "== $m T=$t" >&2
+    "$DLP" dni charlm --text "$TEXT" --method "$m" --truncation "$t" --updates "$UPDATES" --threads 2 --json \
+      > "results/dni/charlm-$m-T$t.json"
+  done
+done
+python3 - "$(git rev-parse --short HEAD)" <<'PY'
+import json, sys
+print(f"| T | BPTT valid / test bpc | DNI valid / test bpc | (commit {sys.argv[1]}) |")
+print("| --- | --- | --- | --- |")
+for t in (3, 5):
+    b, d = (json.load(open(f"results/dni/charlm-{m}-T{t}.json")) for m in ("bptt", "dni"))
+    print(f"| {t} | {b['valid_bpc']:.3f} / {b['test_bpc']:.3f} | {d['valid_bpc']:.3f} / {d['test_bpc']:.3f} | {b['updates']} updates, {b['seconds']:.0f} s / {d['seconds']:.0f} s |")
+PY
