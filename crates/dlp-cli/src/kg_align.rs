@@ -6,7 +6,6 @@ use dlp_core::data::pair::AlignmentPair;
 use dlp_core::data::{data_dir, registry};
 use dlp_kg::align::merge::merge as merge_pair;
 use dlp_kg::align::{AlignConfig, Aligner, Link, Method};
-use dlp_kg::store::KnowledgeGraph;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -197,7 +196,7 @@ pub fn merge(a: &MergeArgs, common: &Common) -> dlp_core::Result<()> {
             })
             .collect(),
     };
-    let kg = KnowledgeGraph::open(&a.store)?;
+    let kg = crate::kg_store::open(&a.store)?;
     let start = Instant::now();
     let report = merge_pair(&kg, &pair, &name, &links, a.min_confidence, &a.run)?;
     let seconds = start.elapsed().as_secs_f64();

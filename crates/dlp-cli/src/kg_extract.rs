@@ -4,7 +4,6 @@
 use crate::{Common, emit};
 use dlp_core::Error;
 use dlp_kg::extract::redocred;
-use dlp_kg::store::KnowledgeGraph;
 use dlp_kg::store::review::Decision;
 use serde_json::json;
 use std::path::PathBuf;
@@ -84,7 +83,7 @@ pub fn extract(a: &ExtractArgs, common: &Common) -> dlp_core::Result<()> {
             docs.push((name, body));
         }
     }
-    let kg = KnowledgeGraph::open(store)?;
+    let kg = crate::kg_store::open(store)?;
     let t = std::time::Instant::now();
     let counts = kg.extract(&a.run, &docs)?;
     let total: usize = counts.iter().map(|c| c.1).sum();
@@ -124,7 +123,7 @@ pub struct ReviewArgs {
 }
 
 pub fn review(a: &ReviewArgs, common: &Common) -> dlp_core::Result<()> {
-    let kg = KnowledgeGraph::open(&a.store)?;
+    let kg = crate::kg_store::open(&a.store)?;
     let decision = Decision {
         accept: a.accept.clone(),
         reject: a.reject.clone(),

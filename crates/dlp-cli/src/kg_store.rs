@@ -11,6 +11,7 @@ use dlp_kg::store::KnowledgeGraph;
 use dlp_kg::store::complete::CompleteOptions;
 use dlp_kg::store::import::ImportOptions;
 use dlp_kg::store::query::OutputFormat;
+use dlp_kg::store::remote::{RemoteGraph, is_remote};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -72,7 +73,7 @@ pub struct ServeArgs {
 
 pub fn serve(a: &ServeArgs, _common: &Common) -> dlp_core::Result<()> {
     use dlp_kg::store::serve::{Endpoint, ServeOptions};
-    let kg = KnowledgeGraph::open(&a.store)?;
+    let kg = open(&a.store)?;
     let endpoint = Endpoint::bind(
         kg,
         ServeOptions {
@@ -154,19 +155,88 @@ pub struct CheckArgs {
     limit: usize,
 }
 
-fn open(store: &std::path::Path) -> dlp_core::Result<KnowledgeGraph> {
+pub(crate) fn open(store: &std::path::Path) -> dlp_core::Result<KnowledgeGraph> {
+    if is_remote(&store.to_string_lossy()) {
+        return Err(Error::Usage(format!(
+            "--store {}: this command needs a local store (import, export, query, stats, add, check and retract also take an endpoint)",
+            store.display()
+        )));
+    }
     KnowledgeGraph::open(store)
 }
 
+/// A `--store`: a directory (RocksDB) or a SPARQL 1.1 endpoint (`http://…/sparql`).
+enum Target {
+    Local(KnowledgeGraph),
+    Remote(RemoteGraph),
+}
+
+fn target(store: &std::path::Path) -> dlp_core::Result<Target> {
+    let s = store.to_string_lossy();
+    Ok(if is_remote(&s) {
+        Target::Remote(RemoteGraph::new(&s))
+    } else {
+        Target::Local(KnowledgeGraph::open(store)?)
+    })
+}
+
+impl Target {
+    /// The graph whole-graph commands read: the store, or an in-memory copy of the endpoint's
+    /// source graphs.
+    fn readable(&self) -> dlp_core::Result<KnowledgeGraph> {
+        match self {
+            Target::Local(kg) => Ok(kg.clone()),
+            Target::Remote(r) => r.fetch(),
+        }
+    }
+
+    /// Runs `f` on the store; for an endpoint, on an in-memory graph (a copy of the endpoint's
+    /// when `needs_current`), whose new quads are then sent to the endpoint.
+    fn write<T>(
+        &self,
+        needs_current: bool,
+        f: impl FnOnce(&KnowledgeGraph) -> dlp_core::Result<T>,
+    ) -> dlp_core::Result<T> {
+        match self {
+            Target::Local(kg) => f(kg),
+            Target::Remote(r) => {
+                let scratch = if needs_current {
+                    r.fetch()?
+                } else {
+                    KnowledgeGraph::in_memory()?
+                };
+                let before: std::collections::HashSet<_> =
+                    scratch.all_quads()?.into_iter().collect();
+                let out = f(&scratch)?;
+                let new: Vec<_> = scratch
+                    .all_quads()?
+                    .into_iter()
+                    .filter(|q| !before.contains(q))
+                    .collect();
+                r.push(&new)?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// Quads in the store (not counted for an endpoint).
+    fn len(&self) -> dlp_core::Result<Option<usize>> {
+        match self {
+            Target::Local(kg) => kg.len().map(Some),
+            Target::Remote(_) => Ok(None),
+        }
+    }
+}
+
 pub fn import(a: &ImportArgs, common: &Common) -> dlp_core::Result<()> {
-    let kg = open(&a.store)?;
+    let store = target(&a.store)?;
     let opts = ImportOptions {
         lenient: a.lenient,
         threads: common.threads.unwrap_or(0),
     };
     let mut reports = Vec::new();
     for f in &a.files {
-        let r = kg.import(f, &opts)?;
+        let r = store.write(false, |kg| kg.import(f, &opts))?;
         for (line, msg) in &r.skipped {
             eprintln!("skipped {}:{line}: {msg}", f.display());
         }
@@ -183,21 +253,22 @@ pub fn import(a: &ImportArgs, common: &Common) -> dlp_core::Result<()> {
     }
     let total: usize = reports.iter().map(|r| r.quads).sum();
     let skipped: usize = reports.iter().map(|r| r.skipped.len()).sum();
+    let held = store.len()?;
     let summary =
-        json!({"files": reports, "quads": total, "skipped": skipped, "store_quads": kg.len()?});
+        json!({"files": reports, "quads": total, "skipped": skipped, "store_quads": held});
+    let held = held
+        .map(|n| format!("; the store holds {n}"))
+        .unwrap_or_default();
     emit(
         common,
         &summary,
-        &format!(
-            "imported {total} quads, skipped {skipped} line(s); the store holds {}",
-            kg.len()?
-        ),
+        &format!("imported {total} quads, skipped {skipped} line(s){held}"),
     );
     Ok(())
 }
 
 pub fn export(a: &ExportArgs, common: &Common) -> dlp_core::Result<()> {
-    let kg = open(&a.store)?;
+    let kg = target(&a.store)?.readable()?;
     let summary = if a.split {
         let [tr, va, te] = kg.export_link_prediction(&a.file)?;
         json!({"dir": a.file, "train": tr, "valid": va, "test": te})
@@ -209,14 +280,16 @@ pub fn export(a: &ExportArgs, common: &Common) -> dlp_core::Result<()> {
 }
 
 pub fn query(a: &QueryArgs, _common: &Common) -> dlp_core::Result<()> {
-    let kg = open(&a.store)?;
     let format = OutputFormat::parse(&a.format)?;
     let mut out = std::io::stdout().lock();
-    kg.query(&a.query, format, &mut out)
+    match target(&a.store)? {
+        Target::Local(kg) => kg.query(&a.query, format, &mut out),
+        Target::Remote(r) => r.query(&a.query, format, &mut out),
+    }
 }
 
 pub fn stats(a: &StoreArg, common: &Common) -> dlp_core::Result<()> {
-    let s = open(&a.store)?.stats()?;
+    let s = target(&a.store)?.readable()?.stats()?;
     let summary = serde_json::to_value(&s).expect("stats serialise");
     let mut text = format!(
         "{} quads: {} instances, {} concepts, {} relations, {} value properties\n",
@@ -230,8 +303,10 @@ pub fn stats(a: &StoreArg, common: &Common) -> dlp_core::Result<()> {
 }
 
 pub fn retract(a: &RetractArgs, common: &Common) -> dlp_core::Result<()> {
-    let kg = open(&a.store)?;
-    let n = kg.retract(&a.source)?;
+    let n = match target(&a.store)? {
+        Target::Local(kg) => kg.retract(&a.source)?,
+        Target::Remote(r) => r.retract(&a.source)?,
+    };
     if n == 0 {
         return Err(Error::Usage(format!(
             "source `{}` holds no facts (see dlp kg stats)",
@@ -332,10 +407,10 @@ pub fn add(a: &AddArgs, common: &Common) -> dlp_core::Result<()> {
     if triples.is_empty() {
         return Err(Error::Usage("nothing to add: give --file or a fact".into()));
     }
-    let kg = open(&a.store)?;
-    match kg.add(&triples, &a.curator, a.strict)? {
+    let store = target(&a.store)?;
+    match store.write(a.strict, |kg| kg.add(&triples, &a.curator, a.strict))? {
         Ok(n) => {
-            let summary = json!({"added": n, "source": format!("curator:{}", a.curator), "store_quads": kg.len()?});
+            let summary = json!({"added": n, "source": format!("curator:{}", a.curator), "store_quads": store.len()?});
             emit(
                 common,
                 &summary,
@@ -356,7 +431,7 @@ pub fn add(a: &AddArgs, common: &Common) -> dlp_core::Result<()> {
 }
 
 pub fn check(a: &CheckArgs, common: &Common) -> dlp_core::Result<()> {
-    let kg = open(&a.store)?;
+    let kg = target(&a.store)?.readable()?;
     let violations = kg.check()?;
     let mut by_rule = std::collections::BTreeMap::new();
     for v in &violations {

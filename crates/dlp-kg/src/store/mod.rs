@@ -21,6 +21,7 @@ pub mod export;
 pub mod import;
 mod page;
 pub mod query;
+pub mod remote;
 pub mod review;
 pub mod schema;
 pub mod serve;

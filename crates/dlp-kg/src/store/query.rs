@@ -82,51 +82,7 @@ impl KnowledgeGraph {
             .on_store(&self.store)
             .execute()
             .map_err(|e| Error::Usage(format!("query: {e}")))?;
-        let io = |e: std::io::Error| Error::Usage(format!("writing results: {e}"));
-        let qe = |e: oxigraph::sparql::QueryEvaluationError| Error::Usage(format!("query: {e}"));
-        match results {
-            QueryResults::Boolean(b) => match format {
-                OutputFormat::Table => writeln!(out, "{b}").map_err(io),
-                f => {
-                    let ser = QueryResultsSerializer::from_format(results_format(f));
-                    out.write_all(&ser.serialize_boolean_to_writer(Vec::new(), b).map_err(io)?)
-                        .map_err(io)
-                }
-            },
-            QueryResults::Solutions(solutions) => {
-                let vars = solutions.variables().to_vec();
-                if format == OutputFormat::Table {
-                    let mut rows = Vec::new();
-                    for s in solutions {
-                        let s = s.map_err(qe)?;
-                        rows.push(
-                            vars.iter()
-                                .map(|v| s.get(v).map_or(String::new(), |t| t.to_string()))
-                                .collect::<Vec<_>>(),
-                        );
-                    }
-                    let header: Vec<String> =
-                        vars.iter().map(|v| format!("?{}", v.as_str())).collect();
-                    write_table(out, &header, &rows).map_err(io)
-                } else {
-                    let ser = QueryResultsSerializer::from_format(results_format(format));
-                    let mut w = ser
-                        .serialize_solutions_to_writer(Vec::new(), vars)
-                        .map_err(io)?;
-                    for s in solutions {
-                        w.serialize(&s.map_err(qe)?).map_err(io)?;
-                    }
-                    out.write_all(&w.finish().map_err(io)?).map_err(io)
-                }
-            }
-            QueryResults::Graph(triples) => {
-                let mut w = RdfSerializer::from_format(RdfFormat::NTriples).for_writer(Vec::new());
-                for t in triples {
-                    w.serialize_triple(&t.map_err(qe)?).map_err(io)?;
-                }
-                out.write_all(&w.finish().map_err(io)?).map_err(io)
-            }
-        }
+        write_results(results, format, out)
     }
 
     /// Counts instances, concepts, relations and values, and quads per source.
@@ -228,6 +184,58 @@ impl KnowledgeGraph {
             .map_err(|e| store_err("completion", e))?;
         loader.commit().map_err(|e| store_err("completion", e))?;
         Ok(facts.len())
+    }
+}
+
+/// Writes query results to `out` in `format` (graphs as N-Triples).
+pub(crate) fn write_results(
+    results: QueryResults<'_>,
+    format: OutputFormat,
+    out: &mut impl Write,
+) -> Result<()> {
+    let io = |e: std::io::Error| Error::Usage(format!("writing results: {e}"));
+    let qe = |e: oxigraph::sparql::QueryEvaluationError| Error::Usage(format!("query: {e}"));
+    match results {
+        QueryResults::Boolean(b) => match format {
+            OutputFormat::Table => writeln!(out, "{b}").map_err(io),
+            f => {
+                let ser = QueryResultsSerializer::from_format(results_format(f));
+                out.write_all(&ser.serialize_boolean_to_writer(Vec::new(), b).map_err(io)?)
+                    .map_err(io)
+            }
+        },
+        QueryResults::Solutions(solutions) => {
+            let vars = solutions.variables().to_vec();
+            if format == OutputFormat::Table {
+                let mut rows = Vec::new();
+                for s in solutions {
+                    let s = s.map_err(qe)?;
+                    rows.push(
+                        vars.iter()
+                            .map(|v| s.get(v).map_or(String::new(), |t| t.to_string()))
+                            .collect::<Vec<_>>(),
+                    );
+                }
+                let header: Vec<String> = vars.iter().map(|v| format!("?{}", v.as_str())).collect();
+                write_table(out, &header, &rows).map_err(io)
+            } else {
+                let ser = QueryResultsSerializer::from_format(results_format(format));
+                let mut w = ser
+                    .serialize_solutions_to_writer(Vec::new(), vars)
+                    .map_err(io)?;
+                for s in solutions {
+                    w.serialize(&s.map_err(qe)?).map_err(io)?;
+                }
+                out.write_all(&w.finish().map_err(io)?).map_err(io)
+            }
+        }
+        QueryResults::Graph(triples) => {
+            let mut w = RdfSerializer::from_format(RdfFormat::NTriples).for_writer(Vec::new());
+            for t in triples {
+                w.serialize_triple(&t.map_err(qe)?).map_err(io)?;
+            }
+            out.write_all(&w.finish().map_err(io)?).map_err(io)
+        }
     }
 }
 

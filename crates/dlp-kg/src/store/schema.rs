@@ -329,7 +329,8 @@ fn source_name(q: &Quad) -> String {
 }
 
 impl KnowledgeGraph {
-    fn all_quads(&self) -> Result<Vec<Quad>> {
+    /// Every quad of the store.
+    pub fn all_quads(&self) -> Result<Vec<Quad>> {
         self.store
             .iter()
             .collect::<std::result::Result<Vec<_>, _>>()

@@ -1,0 +1,195 @@
+//! A remote SPARQL 1.1 endpoint (Virtuoso, Fuseki, GraphDB, `dlp kg serve --allow-writes`) as
+//! the store: `--store http://HOST:PORT/sparql`. [`RemoteGraph`] is the entry type.
+//!
+//! - Queries go to the endpoint (SPARQL 1.1 Protocol, form POST) and come back as SPARQL JSON
+//!   results or Turtle, printed exactly as a local store's are.
+//! - Writes are validated locally first (the same parsers, checks and strict mode as a local
+//!   store, in an in-memory store) and then sent as `INSERT DATA` batches into the same source
+//!   graphs; a source is retracted with `DROP SILENT GRAPH`.
+//! - Whole-graph commands (`stats`, `check`, `export`) read the `urn:dlp:source:` graphs into
+//!   memory, page by page (`ORDER BY … LIMIT … OFFSET`), so endpoints that cap result sizes
+//!   still give every quad; other graphs on the endpoint (Virtuoso's system graphs) are left out.
+
+use super::{KnowledgeGraph, SOURCE_NS, query::OutputFormat, source_graph, store_err};
+use dlp_core::error::{Error, Result};
+use oxigraph::io::{RdfFormat, RdfParser};
+use oxigraph::model::{GraphName, NamedNode, Quad, Term};
+use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsParser};
+use oxigraph::sparql::{QueryEvaluationError, QueryResults, QueryTripleIter};
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// Quads per `INSERT DATA` request and rows per page when reading.
+const BATCH: usize = 5_000;
+
+/// A SPARQL 1.1 endpoint used as the store.
+pub struct RemoteGraph {
+    endpoint: String,
+    agent: ureq::Agent,
+}
+
+/// Whether a `--store` value names a remote endpoint rather than a directory.
+pub fn is_remote(store: &str) -> bool {
+    store.starts_with("http://") || store.starts_with("https://")
+}
+
+impl RemoteGraph {
+    /// An endpoint URL (`http://HOST:PORT/sparql`).
+    pub fn new(endpoint: &str) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(std::time::Duration::from_secs(600)))
+            .build()
+            .into();
+        RemoteGraph {
+            endpoint: endpoint.to_string(),
+            agent,
+        }
+    }
+
+    fn err(&self, msg: impl std::fmt::Display) -> Error {
+        Error::Http {
+            url: self.endpoint.clone(),
+            msg: msg.to_string(),
+        }
+    }
+
+    /// POSTs a form field and returns (content type, body); a non-2xx status is an error
+    /// carrying the endpoint's message.
+    fn post(&self, field: &str, text: &str, accept: &str) -> Result<(String, Vec<u8>)> {
+        let mut r = self
+            .agent
+            .post(&self.endpoint)
+            .header("Accept", accept)
+            .send_form([(field, text)])
+            .map_err(|e| self.err(e))?;
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let body = r
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .map_err(|e| self.err(e))?;
+        if !(200..300).contains(&status) {
+            let msg = String::from_utf8_lossy(&body);
+            return Err(self.err(format!("HTTP {status}: {}", msg.trim())));
+        }
+        Ok((ct, body))
+    }
+
+    /// Runs a query on the endpoint.
+    pub fn results(&self, sparql: &str) -> Result<QueryResults<'static>> {
+        let accept = "application/sparql-results+json, text/turtle;q=0.9";
+        let (ct, body) = self.post("query", sparql, accept)?;
+        if ct.contains("turtle") || ct.contains("n-triples") || ct.contains("text/plain") {
+            let triples = RdfParser::from_format(RdfFormat::Turtle)
+                .for_reader(std::io::Cursor::new(body))
+                .map(|q| {
+                    q.map(Into::into)
+                        .map_err(|e| QueryEvaluationError::Unexpected(Box::new(e)))
+                });
+            return Ok(QueryResults::Graph(QueryTripleIter::new(triples)));
+        }
+        let parsed = QueryResultsParser::from_format(QueryResultsFormat::Json)
+            .for_reader(std::io::Cursor::new(body))
+            .map_err(|e| self.err(format!("unreadable results: {e}")))?;
+        Ok(parsed.into())
+    }
+
+    /// Runs `sparql` and prints the results as `dlp kg query` does for a local store.
+    pub fn query(&self, sparql: &str, format: OutputFormat, out: &mut impl Write) -> Result<()> {
+        super::query::write_results(self.results(sparql)?, format, out)
+    }
+
+    /// Runs a SPARQL update.
+    pub fn update(&self, update: &str) -> Result<()> {
+        self.post("update", update, "*/*").map(|_| ())
+    }
+
+    /// Sends quads (in named graphs) with `INSERT DATA`; returns how many.
+    pub fn push(&self, quads: &[Quad]) -> Result<usize> {
+        let mut by_graph: BTreeMap<String, Vec<&Quad>> = BTreeMap::new();
+        for q in quads {
+            let GraphName::NamedNode(g) = &q.graph_name else {
+                return Err(self.err("only quads in named graphs are sent"));
+            };
+            by_graph.entry(g.as_str().to_string()).or_default().push(q);
+        }
+        for (g, qs) in by_graph {
+            for chunk in qs.chunks(BATCH) {
+                let mut u = format!("INSERT DATA {{ GRAPH <{g}> {{\n");
+                for q in chunk {
+                    u += &format!("{} {} {} .\n", q.subject, q.predicate, q.object);
+                }
+                u += "} }";
+                self.update(&u)?;
+            }
+        }
+        Ok(quads.len())
+    }
+
+    /// An in-memory copy of the endpoint's `urn:dlp:source:` graphs.
+    pub fn fetch(&self) -> Result<KnowledgeGraph> {
+        let kg = KnowledgeGraph::in_memory()?;
+        let mut offset = 0;
+        loop {
+            let q = format!(
+                "SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), \"{SOURCE_NS}\")) }} \
+                 ORDER BY ?g ?s ?p ?o LIMIT {BATCH} OFFSET {offset}"
+            );
+            let QueryResults::Solutions(rows) = self.results(&q)? else {
+                return Err(self.err("a SELECT did not return solutions"));
+            };
+            let mut n = 0;
+            for row in rows {
+                let row = row.map_err(|e| self.err(e))?;
+                let get = |v: &str| row.get(v).cloned();
+                let (Some(s), Some(Term::NamedNode(p)), Some(o), Some(Term::NamedNode(g))) =
+                    (get("s"), get("p"), get("o"), get("g"))
+                else {
+                    return Err(self.err("a quad row lacks a term"));
+                };
+                let s: oxigraph::model::NamedOrBlankNode = match s {
+                    Term::NamedNode(n) => n.into(),
+                    Term::BlankNode(b) => b.into(),
+                    _ => return Err(self.err("a literal in subject position")),
+                };
+                kg.store()
+                    .insert(&Quad::new(s, p, o, g))
+                    .map_err(|e| store_err("insert", e))?;
+                n += 1;
+            }
+            if n < BATCH {
+                return Ok(kg);
+            }
+            offset += BATCH;
+        }
+    }
+
+    /// Removes every fact of `source`; returns how many there were.
+    pub fn retract(&self, source: &str) -> Result<usize> {
+        let g: NamedNode = source_graph(source)?;
+        let q = format!(
+            "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{}> {{ ?s ?p ?o }} }}",
+            g.as_str()
+        );
+        let n = match self.results(&q)? {
+            QueryResults::Solutions(mut rows) => match rows.next() {
+                Some(Ok(row)) => match row.get("n") {
+                    Some(Term::Literal(l)) => l.value().parse().unwrap_or(0),
+                    _ => 0,
+                },
+                _ => 0,
+            },
+            _ => 0,
+        };
+        self.update(&format!("DROP SILENT GRAPH <{}>", g.as_str()))?;
+        Ok(n)
+    }
+}
