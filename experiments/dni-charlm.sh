@@ -3,7 +3,7 @@
 # Re-DocRED dev (English Wikipedia paragraphs, 551k characters; `../shared` has no Penn
 # Treebank). Writes results/dni/charlm-*.json and prints a table.
 #
-#   UPDATES=5000 experiments/dni-charlm.sh      # about 3 minutes a run on 2 cores
+#   UPDATES=5000 experiments/dni-charlm.sh      # about 10 minutes on 2 cores
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dlpapers-target}"
@@ -13,6 +13,12 @@ if [ -z "${DLP:-}" ]; then cargo build --release -p dlp-cli; DLP="$CARGO_TARGET_
 mkdir -p results/dni runs
 TEXT=runs/redocred-dev.txt
 zcat "$DATA/re-docred/dev_docs.tsv.gz" | cut -f2 > "$TEXT"
+for lr in 1e-2 1e-3 1e-4 3e-5 1e-5; do
+  echo "== dni T=3 sg-lr $lr (1000 updates)" >&2
+  "$DLP" dni charlm --text "$TEXT" --method dni --truncation 3 --updates 1000 --sg-lr "$lr" --threads 2 --json \
+    > "results/dni/charlm-sweep-sglr$lr.json"
+done
+"$DLP" dni charlm --text "$TEXT" --method bptt --truncation 3 --updates 1000 --threads 2 --json > results/dni/charlm-sweep-bptt.json
 for t in 3 5; do
   for m in bptt dni; do
     echo "== $m T=$t" >&2
@@ -22,6 +28,8 @@ for t in 3 5; do
 done
 python3 - "$(git rev-parse --short HEAD)" <<'PY'
 import json, sys
+sweep = ", ".join(f"{lr}: {json.load(open(f'results/dni/charlm-sweep-sglr{lr}.json'))['valid_bpc']:.3f}" for lr in ("1e-2", "1e-3", "1e-4", "3e-5", "1e-5"))
+print(f"sg-lr sweep, DNI T=3, 1000 updates, valid bpc: {sweep}; BPTT {json.load(open('results/dni/charlm-sweep-bptt.json'))['valid_bpc']:.3f}")
 print(f"| T | BPTT valid / test bpc | DNI valid / test bpc | (commit {sys.argv[1]}) |")
 print("| --- | --- | --- | --- |")
 for t in (3, 5):

@@ -96,7 +96,7 @@ pub enum Command {
         /// Adam rate of the LSTM (default 3e-3).
         #[arg(long)]
         lr: Option<f64>,
-        /// Adam rate of the synthetic-gradient model (default 1e-3).
+        /// Adam rate of the synthetic-gradient model (default 1e-5).
         #[arg(long)]
         sg_lr: Option<f64>,
     },
