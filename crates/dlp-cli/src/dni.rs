@@ -52,26 +52,8 @@ pub enum Command {
         /// copy or repeat-copy.
         #[arg(long, default_value = "copy")]
         task: String,
-        /// bptt or dni.
-        #[arg(long, default_value = "dni")]
-        method: String,
-        /// Steps per truncation window.
-        #[arg(long, default_value_t = 3)]
-        truncation: usize,
-        /// Windows (updates) to train for.
-        #[arg(long, default_value_t = 20_000)]
-        updates: usize,
-        #[arg(long, default_value_t = 256)]
-        hidden: usize,
-        /// Independent streams per update.
-        #[arg(long, default_value_t = 32)]
-        batch_size: usize,
-        /// Adam rate of the LSTM (default 3e-3).
-        #[arg(long)]
-        lr: Option<f64>,
-        /// Adam rate of the synthetic-gradient model (default 1e-3).
-        #[arg(long)]
-        sg_lr: Option<f64>,
+        #[command(flatten)]
+        rnn: Rnn,
     },
     /// Character-level language modelling on a text file (plain or .gz, split 90/5/5) by
     /// truncated BPTT, with or without synthetic gradients; report bits per character.
@@ -79,27 +61,34 @@ pub enum Command {
         /// The text file.
         #[arg(long)]
         text: std::path::PathBuf,
-        /// bptt or dni.
-        #[arg(long, default_value = "dni")]
-        method: String,
-        /// Characters per truncation window.
-        #[arg(long, default_value_t = 5)]
-        truncation: usize,
-        /// Windows (updates) to train for.
-        #[arg(long, default_value_t = 5_000)]
-        updates: usize,
-        #[arg(long, default_value_t = 256)]
-        hidden: usize,
-        /// Streams per update.
-        #[arg(long, default_value_t = 32)]
-        batch_size: usize,
-        /// Adam rate of the LSTM (default 3e-3).
-        #[arg(long)]
-        lr: Option<f64>,
-        /// Adam rate of the synthetic-gradient model (default 1e-5).
-        #[arg(long)]
-        sg_lr: Option<f64>,
+        #[command(flatten)]
+        rnn: Rnn,
     },
+}
+
+/// The flags of the recurrent commands; unset ones take the task's defaults.
+#[derive(clap::Args)]
+pub struct Rnn {
+    /// bptt or dni.
+    #[arg(long, default_value = "dni")]
+    method: String,
+    /// Steps per truncation window (Copy 3, charlm 5).
+    #[arg(long)]
+    truncation: Option<usize>,
+    /// Windows (updates) to train for (Copy 20,000, charlm 5,000).
+    #[arg(long)]
+    updates: Option<usize>,
+    #[arg(long, default_value_t = 256)]
+    hidden: usize,
+    /// Streams per update.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Adam rate of the LSTM (3e-3).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Adam rate of the synthetic-gradient model (Copy 1e-3, charlm 1e-5).
+    #[arg(long)]
+    sg_lr: Option<f64>,
 }
 
 fn examples(set: &LabelledImages) -> Examples {
@@ -113,38 +102,30 @@ fn examples(set: &LabelledImages) -> Examples {
 
 pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
     match cmd {
-        Command::Charlm {
-            text,
-            method,
-            truncation,
-            updates,
-            hidden,
-            batch_size,
-            lr,
-            sg_lr,
-        } => {
+        Command::Charlm { text, rnn } => {
             use dlp_dni::charlm::{CharLmConfig, Corpus, train_charlm};
             let bytes = dlp_core::data::read_maybe_gz(text)?;
             let body = String::from_utf8(bytes)
                 .map_err(|e| Error::format(text, None, format!("not valid UTF-8 ({e})")))?;
             let corpus = Corpus::from_text(&body)?;
-            let defaults = CharLmConfig::default();
+            let d = CharLmConfig::default();
             let cfg = CharLmConfig {
-                method: method.parse()?,
-                truncation: *truncation,
-                updates: *updates,
-                hidden: *hidden,
-                batch: *batch_size,
-                learning_rate: lr.unwrap_or(defaults.learning_rate),
-                sg_learning_rate: sg_lr.unwrap_or(defaults.sg_learning_rate),
+                method: rnn.method.parse()?,
+                truncation: rnn.truncation.unwrap_or(d.truncation),
+                updates: rnn.updates.unwrap_or(d.updates),
+                hidden: rnn.hidden,
+                batch: rnn.batch_size,
+                learning_rate: rnn.lr.unwrap_or(d.learning_rate),
+                sg_learning_rate: rnn.sg_lr.unwrap_or(d.sg_learning_rate),
                 seed: common.seed,
-                ..defaults
+                ..d
             };
             let device = setup(common)?;
             let s = train_charlm(&cfg, &corpus, &device)?;
             let human = format!(
-                "{} T={truncation}: valid {:.3} bpc, test {:.3} bpc ({} characters of vocabulary) in {:.1}s",
-                method,
+                "{} T={}: valid {:.3} bpc, test {:.3} bpc ({} characters of vocabulary) in {:.1}s",
+                rnn.method,
+                cfg.truncation,
                 s["valid_bpc"].as_f64().unwrap_or(f64::NAN),
                 s["test_bpc"].as_f64().unwrap_or(f64::NAN),
                 s["vocab"],
@@ -153,33 +134,26 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             emit(common, &s, &human);
             Ok(())
         }
-        Command::Copy {
-            task,
-            method,
-            truncation,
-            updates,
-            hidden,
-            batch_size,
-            lr,
-            sg_lr,
-        } => {
-            let defaults = dlp_dni::recurrent::CopyConfig::default();
+        Command::Copy { task, rnn } => {
+            let d = dlp_dni::recurrent::CopyConfig::default();
             let cfg = dlp_dni::recurrent::CopyConfig {
                 task: task.parse()?,
-                method: method.parse()?,
-                truncation: *truncation,
-                updates: *updates,
-                hidden: *hidden,
-                batch: *batch_size,
-                learning_rate: lr.unwrap_or(defaults.learning_rate),
-                sg_learning_rate: sg_lr.unwrap_or(defaults.sg_learning_rate),
+                method: rnn.method.parse()?,
+                truncation: rnn.truncation.unwrap_or(d.truncation),
+                updates: rnn.updates.unwrap_or(d.updates),
+                hidden: rnn.hidden,
+                batch: rnn.batch_size,
+                learning_rate: rnn.lr.unwrap_or(d.learning_rate),
+                sg_learning_rate: rnn.sg_lr.unwrap_or(d.sg_learning_rate),
                 seed: common.seed,
-                ..defaults
+                ..d
             };
             let device = setup(common)?;
             let (s, _) = dlp_dni::recurrent::train_copy(&cfg, &device)?;
             let human = format!(
-                "{task} {method}, T = {truncation}: longest sequence solved {} in {:.0}s",
+                "{task} {}, T = {}: longest sequence solved {} in {:.0}s",
+                rnn.method,
+                cfg.truncation,
                 s["max_length_solved"],
                 s["seconds"].as_f64().unwrap_or(f64::NAN)
             );
