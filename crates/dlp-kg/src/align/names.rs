@@ -17,27 +17,7 @@ use std::collections::HashMap;
 /// The readable name in an IRI.
 pub fn local_name(iri: &str) -> String {
     let tail = iri.rsplit(['/', '#']).next().unwrap_or(iri);
-    percent_decode(tail).replace('_', " ").to_lowercase()
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::store::decode(tail).replace('_', " ").to_lowercase()
 }
 
 /// Character-bigram features of the IRIs' local names, the first `n1` IRIs from graph 1 and the

@@ -338,25 +338,7 @@ fn serialize(
 
 /// Decodes `application/x-www-form-urlencoded` pairs.
 fn form_decode(s: &str) -> Vec<(String, String)> {
-    let decode = |v: &str| {
-        let bytes = v.replace('+', " ").into_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if bytes[i] == b'%'
-                && i + 2 < bytes.len()
-                && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-            {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            } else {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
+    let decode = |v: &str| super::decode(&v.replace('+', " "));
     s.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {
