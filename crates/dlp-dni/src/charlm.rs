@@ -16,7 +16,7 @@
 //! use burn::tensor::Device;
 //! use dlp_dni::charlm::{CharLmConfig, Corpus, train_charlm};
 //! let corpus = Corpus::from_text(&"abcd".repeat(300)).unwrap();
-//! let cfg = CharLmConfig { hidden: 16, batch: 4, updates: 60, eval_every: 60, ..CharLmConfig::default() };
+//! let cfg = CharLmConfig { hidden: 16, batch: 4, updates: 300, eval_every: 300, ..CharLmConfig::default() };
 //! let s = train_charlm(&cfg, &corpus, &Device::flex()).unwrap();
 //! assert!(s["test_bpc"].as_f64().unwrap() < 1.0); // from log2(5) = 2.3 bits at the start
 //! ```
