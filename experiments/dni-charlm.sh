@@ -26,13 +26,4 @@ for t in 3 5; do
       > "results/dni/charlm-$m-T$t.json"
   done
 done
-python3 - "$(git rev-parse --short HEAD)" <<'PY'
-import json, sys
-sweep = ", ".join(f"{lr}: {json.load(open(f'results/dni/charlm-sweep-sglr{lr}.json'))['valid_bpc']:.3f}" for lr in ("1e-2", "1e-3", "1e-4", "3e-5", "1e-5"))
-print(f"sg-lr sweep, DNI T=3, 1000 updates, valid bpc: {sweep}; BPTT {json.load(open('results/dni/charlm-sweep-bptt.json'))['valid_bpc']:.3f}")
-print(f"| T | BPTT valid / test bpc | DNI valid / test bpc | (commit {sys.argv[1]}) |")
-print("| --- | --- | --- | --- |")
-for t in (3, 5):
-    b, d = (json.load(open(f"results/dni/charlm-{m}-T{t}.json")) for m in ("bptt", "dni"))
-    print(f"| {t} | {b['valid_bpc']:.3f} / {b['test_bpc']:.3f} | {d['valid_bpc']:.3f} / {d['test_bpc']:.3f} | {b['updates']} updates, {b['seconds']:.0f} s / {d['seconds']:.0f} s |")
-PY
+python3 experiments/dni_tables.py results/dni "$(git rev-parse --short HEAD)" "${EPOCHS:-20}"
