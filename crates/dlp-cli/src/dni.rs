@@ -63,6 +63,9 @@ pub enum Command {
         text: std::path::PathBuf,
         #[command(flatten)]
         rnn: Rnn,
+        /// Continue from the latest checkpoint in --out (written at every validation).
+        #[arg(long)]
+        resume: bool,
     },
 }
 
@@ -102,7 +105,7 @@ fn examples(set: &LabelledImages) -> Examples {
 
 pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
     match cmd {
-        Command::Charlm { text, rnn } => {
+        Command::Charlm { text, rnn, resume } => {
             use dlp_dni::charlm::{CharLmConfig, Corpus, train_charlm};
             let bytes = dlp_core::data::read_maybe_gz(text)?;
             let body = String::from_utf8(bytes)
@@ -121,7 +124,12 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 ..d
             };
             let device = setup(common)?;
-            let s = train_charlm(&cfg, &corpus, &device)?;
+            if *resume && common.out.is_none() {
+                return Err(Error::Usage(
+                    "--resume needs --out DIR (the run to continue)".into(),
+                ));
+            }
+            let s = train_charlm(&cfg, &corpus, &device, common.out.as_deref(), *resume)?;
             let human = format!(
                 "{} T={}: valid {:.3} bpc, test {:.3} bpc ({} characters of vocabulary) in {:.1}s",
                 rnn.method,

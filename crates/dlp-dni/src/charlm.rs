@@ -17,7 +17,7 @@
 //! use dlp_dni::charlm::{CharLmConfig, Corpus, train_charlm};
 //! let corpus = Corpus::from_text(&"abcd".repeat(300)).unwrap();
 //! let cfg = CharLmConfig { hidden: 16, batch: 4, updates: 300, eval_every: 300, ..CharLmConfig::default() };
-//! let s = train_charlm(&cfg, &corpus, &Device::flex()).unwrap();
+//! let s = train_charlm(&cfg, &corpus, &Device::flex(), None, false).unwrap();
 //! assert!(s["test_bpc"].as_f64().unwrap() < 1.0); // from log2(5) = 2.3 bits at the start
 //! ```
 
@@ -31,6 +31,7 @@ use dlp_core::progress::Progress;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::Instant;
 
 /// A character-level language-modelling run.
@@ -141,8 +142,16 @@ pub fn bpc(lstm: &Lstm, ids: &[u32], v: usize, batch: usize, device: &Device) ->
     nats / ((len - 1) * batch) as f64 / std::f64::consts::LN_2
 }
 
-/// Trains on the corpus; returns the summary (`valid_bpc`, `test_bpc`, curves, timing).
-pub fn train_charlm(cfg: &CharLmConfig, corpus: &Corpus, device: &Device) -> Result<Value> {
+/// Trains on the corpus; returns the summary (`valid_bpc`, `test_bpc`, curves, timing). With
+/// `out`, a checkpoint is written at every validation, and `resume` continues from the latest
+/// one to the same weights an uninterrupted run reaches.
+pub fn train_charlm(
+    cfg: &CharLmConfig,
+    corpus: &Corpus,
+    device: &Device,
+    out: Option<&Path>,
+    resume: bool,
+) -> Result<Value> {
     if cfg.truncation == 0 || cfg.batch == 0 || cfg.hidden == 0 || cfg.updates == 0 {
         return Err(Error::Usage(
             "truncation, batch, hidden and updates must be at least 1".into(),
@@ -163,11 +172,22 @@ pub fn train_charlm(cfg: &CharLmConfig, corpus: &Corpus, device: &Device) -> Res
     let n = corpus.train.len();
     let offsets: Vec<usize> = (0..b).map(|s| s * n / b).collect();
     let valid: &[u32] = &corpus.valid[..corpus.valid.len().min(cfg.eval_chars)];
-    let progress = Progress::new("dni charlm", cfg.updates as u64);
-    let mut curve = Vec::new();
-    let mut train_bits = 0.0;
+    let mut curve: Vec<Value> = Vec::new();
     let mut best = f64::INFINITY;
-    for update in 0..cfg.updates {
+    let mut first = 0;
+    let restored = match (out, resume) {
+        (Some(dir), true) => net.resume(dir)?.map(|r| (dir, r)),
+        _ => None,
+    };
+    if let Some((dir, (step, extra))) = restored {
+        first = step as usize;
+        curve = serde_json::from_value(extra["curve"].clone()).unwrap_or_default();
+        best = extra["best"].as_f64().unwrap_or(f64::INFINITY);
+        eprintln!("resuming {} after update {step}", dir.display());
+    }
+    let progress = Progress::new("dni charlm", cfg.updates.saturating_sub(first) as u64);
+    let mut train_bits = 0.0;
+    for update in first..cfg.updates {
         let pos = update * cfg.truncation;
         let at = |k: usize| -> Vec<u32> {
             offsets
@@ -189,17 +209,24 @@ pub fn train_charlm(cfg: &CharLmConfig, corpus: &Corpus, device: &Device) -> Res
         train_bits += loss / (cfg.truncation as f64 * std::f64::consts::LN_2);
         progress.inc(1);
         if (update + 1) % cfg.eval_every == 0 || update + 1 == cfg.updates {
-            let valid_bpc = bpc(&net.lstm.valid(), valid, v, b, device);
+            let valid_bpc = bpc(&net.net.lstm.valid(), valid, v, b, device);
             let since = (update % cfg.eval_every + 1) as f64;
             curve.push(json!({"update": update + 1, "train_bpc": train_bits / since, "valid_bpc": valid_bpc}));
             progress.set_message(format!("valid {valid_bpc:.3} bpc"));
             best = best.min(valid_bpc);
             train_bits = 0.0;
+            if let Some(dir) = out {
+                net.save(
+                    dir,
+                    update as u64 + 1,
+                    json!({"curve": curve, "best": best}),
+                )?;
+            }
         }
     }
     progress.finish();
     let test: &[u32] = &corpus.test[..corpus.test.len().min(cfg.eval_chars)];
-    let test_bpc = bpc(&net.lstm.valid(), test, v, b, device);
+    let test_bpc = bpc(&net.net.lstm.valid(), test, v, b, device);
     let seconds = start.elapsed().as_secs_f64();
     Ok(json!({
         "task": "charlm",
@@ -211,6 +238,7 @@ pub fn train_charlm(cfg: &CharLmConfig, corpus: &Corpus, device: &Device) -> Res
         "train_chars": n,
         "curve": curve,
         "updates": cfg.updates,
+        "resumed_from": first,
         "seconds": seconds,
         "updates_per_second": cfg.updates as f64 / seconds,
         "config": cfg,

@@ -16,14 +16,17 @@ use crate::copy::{INPUT, OUTPUT, Stream, Task};
 use crate::lstm::Lstm;
 use crate::synthetic::SyntheticGradient;
 use crate::train::scalar;
+use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
+use dlp_core::checkpoint::{self, CheckpointState};
 use dlp_core::error::{Error, Result};
 use dlp_core::progress::Progress;
 use dlp_core::rng::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
+use std::path::Path;
 use std::time::Instant;
 
 /// How the gradient crosses window boundaries.
@@ -117,13 +120,19 @@ impl Curriculum {
     }
 }
 
-/// An LSTM trained window by window: truncated BPTT, and with DNI a synthetic gradient at each
-/// window's last state (the module doc gives the objective and the target).
-pub struct Windows {
+/// The trained parts of a recurrent run: the LSTM and its synthetic-gradient model M.
+#[derive(Module, Debug)]
+pub struct RnnModules {
     pub lstm: Lstm,
-    sg: SyntheticGradient,
+    pub sg: SyntheticGradient,
+}
+
+/// An LSTM trained window by window: truncated BPTT, and with DNI a synthetic gradient at each
+/// window's last state (the module doc gives the objective and the target). One Adam state
+/// covers both modules, each stepped at its own rate, so that a checkpoint holds all of it.
+pub struct Windows {
+    pub net: RnnModules,
     opt: ModuleOptimizer,
-    sg_opt: ModuleOptimizer,
     h: Tensor<2>,
     c: Tensor<2>,
     method: RnnMethod,
@@ -146,10 +155,11 @@ impl Windows {
         let lstm = Lstm::new(input, hidden, output, ad);
         let (h, c) = lstm.zero_state(batch, ad);
         Windows {
-            lstm,
-            sg: SyntheticGradient::new(2 * hidden, 0, None, ad),
+            net: RnnModules {
+                lstm,
+                sg: SyntheticGradient::new(2 * hidden, 0, None, ad),
+            },
             opt: AdamConfig::new().init(),
-            sg_opt: AdamConfig::new().init(),
             h,
             c,
             method,
@@ -157,6 +167,61 @@ impl Windows {
             sg_scale,
             batch,
         }
+    }
+
+    /// Writes a checkpoint of the modules, the Adam state and the carried LSTM state at `step`,
+    /// with `extra` for the trainer (see `dlp_core::checkpoint`).
+    pub fn save(&self, out: &Path, step: u64, mut extra: Value) -> Result<()> {
+        let vec = |t: &Tensor<2>| {
+            t.clone()
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap_or_default()
+        };
+        extra["h"] = json!(vec(&self.h));
+        extra["c"] = json!(vec(&self.c));
+        let state = CheckpointState {
+            step,
+            rng: Rng::new(0).state(),
+            extra,
+            model_sha256: String::new(),
+            optimizer_sha256: None,
+        };
+        checkpoint::save(out, &self.net, Some(&self.opt), &state, 2).map(|_| ())
+    }
+
+    /// Restores the latest checkpoint in `out`, if any; returns its step and `extra`.
+    pub fn resume(&mut self, out: &Path) -> Result<Option<(u64, Value)>> {
+        let Some(loaded) = checkpoint::load_latest(out, self.net.clone())? else {
+            return Ok(None);
+        };
+        self.net = loaded.model;
+        if let Some(record) = loaded.optimizer {
+            self.opt = AdamConfig::new().init().load_record(record);
+        }
+        let device = self.h.device();
+        let dims = self.h.dims();
+        let tensor = |key: &str| -> Result<Tensor<2>> {
+            let v: Vec<f32> =
+                serde_json::from_value(loaded.state.extra[key].clone()).map_err(|e| {
+                    Error::format(&loaded.dir, None, format!("state.json `{key}`: {e}"))
+                })?;
+            if v.len() != dims[0] * dims[1] {
+                return Err(Error::format(
+                    &loaded.dir,
+                    None,
+                    format!(
+                        "state.json `{key}` has {} values, the run needs {}",
+                        v.len(),
+                        dims[0] * dims[1]
+                    ),
+                ));
+            }
+            Ok(Tensor::from_data(TensorData::new(v, dims), &device))
+        };
+        (self.h, self.c) = (tensor("h")?, tensor("c")?);
+        Ok(Some((loaded.state.step, loaded.state.extra)))
     }
 
     /// One window: feeds `xs` (one `[batch, input]` tensor per step), sums `step_loss(t, logits)`
@@ -174,8 +239,8 @@ impl Windows {
         let mut loss: Option<Tensor<1>> = None;
         let mut logits = Vec::with_capacity(xs.len());
         for (t, x) in xs.into_iter().enumerate() {
-            (ht, ct) = self.lstm.cell(x, ht, ct);
-            let z = self.lstm.readout(ht.clone());
+            (ht, ct) = self.net.lstm.cell(x, ht, ct);
+            let z = self.net.lstm.readout(ht.clone());
             let l = step_loss(t, z.clone());
             loss = Some(match loss {
                 Some(acc) => acc + l,
@@ -188,7 +253,7 @@ impl Windows {
         let objective = match self.method {
             RnnMethod::Bptt => loss.clone(),
             RnnMethod::Dni => {
-                let g_hat = self.sg.forward(state.clone().detach(), None).detach();
+                let g_hat = self.net.sg.forward(state.clone().detach(), None).detach();
                 loss.clone() + (state * g_hat).sum() * (self.sg_scale / b)
             }
         };
@@ -210,12 +275,12 @@ impl Windows {
                 1,
             ) * b;
             let s0 = Tensor::cat(vec![h0.detach(), c0.detach()], 1);
-            let regress = (self.sg.forward(s0, None) - delta).square().mean();
-            let g = GradientsParams::from_grads(regress.backward(), &self.sg);
-            self.sg = self.sg_opt.step(self.rates.1, self.sg.clone(), g);
+            let regress = (self.net.sg.forward(s0, None) - delta).square().mean();
+            let g = GradientsParams::from_grads(regress.backward(), &self.net.sg);
+            self.net = self.opt.step(self.rates.1, self.net.clone(), g);
         }
-        let g = GradientsParams::from_grads(grads, &self.lstm);
-        self.lstm = self.opt.step(self.rates.0, self.lstm.clone(), g);
+        let g = GradientsParams::from_grads(grads, &self.net.lstm);
+        self.net = self.opt.step(self.rates.0, self.net.clone(), g);
         (self.h, self.c) = (ht.detach(), ct.detach());
         Ok((value, logits))
     }
@@ -324,5 +389,5 @@ pub fn train_copy(cfg: &CopyConfig, device: &Device) -> Result<(Value, Lstm)> {
         "updates_per_second": cfg.updates as f64 / seconds,
         "dlp_version": dlp_core::run::VERSION,
     });
-    Ok((summary, net.lstm))
+    Ok((summary, net.net.lstm))
 }

@@ -50,11 +50,45 @@ fn an_untrained_model_is_near_uniform_and_training_learns_a_period() {
             eval_every: 300,
             ..CharLmConfig::default()
         };
-        let s = train_charlm(&cfg, &corpus, &device).unwrap();
+        let s = train_charlm(&cfg, &corpus, &device, None, false).unwrap();
         let test = s["test_bpc"].as_f64().unwrap();
         assert!(
             test < 0.5 * uniform,
             "{method:?}: {test:.3} bpc after training vs {uniform:.3} uniform"
         );
     }
+}
+
+#[test]
+fn a_resumed_run_reaches_the_same_model() {
+    let device = Device::flex();
+    let corpus =
+        Corpus::from_text(&"to be or not to be, that is the question. ".repeat(20)).unwrap();
+    let cfg = |updates| CharLmConfig {
+        hidden: 16,
+        batch: 4,
+        updates,
+        eval_every: 20,
+        eval_chars: 200,
+        ..CharLmConfig::default()
+    };
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let whole = train_charlm(&cfg(60), &corpus, &device, Some(a.path()), false).unwrap();
+    train_charlm(&cfg(20), &corpus, &device, Some(b.path()), false).unwrap();
+    let resumed = train_charlm(&cfg(60), &corpus, &device, Some(b.path()), true).unwrap();
+    assert_eq!(
+        resumed["resumed_from"], 20,
+        "the second run continued the first"
+    );
+    let bits = |s: &serde_json::Value| s["test_bpc"].as_f64().unwrap();
+    assert!(
+        (bits(&whole) - bits(&resumed)).abs() < 1e-5,
+        "{} vs {}",
+        bits(&whole),
+        bits(&resumed)
+    );
+    assert_eq!(
+        whole["curve"].as_array().unwrap().len(),
+        resumed["curve"].as_array().unwrap().len()
+    );
 }
