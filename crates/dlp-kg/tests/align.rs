@@ -235,3 +235,45 @@ fn merge_keeps_every_fact_traceable_and_lists_conflicts() {
         "ASK { GRAPH ?g { <http://fr.x/Lyon> <http://www.w3.org/2002/07/owl#sameAs> ?x } }"
     ));
 }
+
+#[test]
+fn dbp15k_from_the_shared_folder_beats_bootea_and_names_decide_fr_en() {
+    let Some(dir) = dlp_core::testing::shared_data() else {
+        return dlp_core::testing::skip(
+            "dbp15k_from_the_shared_folder_beats_bootea_and_names_decide_fr_en",
+            "no shared data folder (set DLP_DATA_DIR)",
+        );
+    };
+    let zh = AlignmentPair::load(&dir.join("dbp15k/zh_en"), 0).unwrap();
+    assert_eq!(
+        (zh.n1, zh.len() - zh.n1, zh.train.len(), zh.test.len()),
+        (19388, 19572, 4500, 10500)
+    );
+    // Two rounds (one bootstrap) already pass BootEA's 0.629 on zh_en, structure only.
+    let cfg = AlignConfig {
+        rounds: 2,
+        ..AlignConfig::default()
+    };
+    let out = Aligner::new(&zh, cfg).run(false, |r| {
+        eprintln!("zh_en round {}: {:?}", r.round + 1, r.metrics)
+    });
+    assert!(
+        out.metrics.hits_at_1 > 0.629,
+        "zh_en structure Hits@1 {}",
+        out.metrics.hits_at_1
+    );
+    let fr = AlignmentPair::load(&dir.join("dbp15k/fr_en"), 0).unwrap();
+    let names = Aligner::new(
+        &fr,
+        AlignConfig {
+            method: Method::Names,
+            ..AlignConfig::default()
+        },
+    )
+    .run(false, |_| {});
+    assert!(
+        names.metrics.hits_at_1 > 0.8,
+        "fr_en names Hits@1 {}",
+        names.metrics.hits_at_1
+    );
+}
