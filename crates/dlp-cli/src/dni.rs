@@ -4,6 +4,7 @@ use crate::{Common, emit, setup};
 use dlp_core::Error;
 use dlp_core::data::idx::{LabelledImages, Split};
 use dlp_core::data::{data_dir, registry};
+use dlp_dni::recurrent::{CopyConfig, RnnConfig};
 use dlp_dni::train::{Examples, TrainConfig, train};
 
 #[derive(clap::Subcommand)]
@@ -94,6 +95,23 @@ pub struct Rnn {
     sg_lr: Option<f64>,
 }
 
+impl Rnn {
+    /// The run's settings: the flags given, the task's defaults `d` for the rest.
+    fn config(&self, d: RnnConfig, seed: u64) -> dlp_core::Result<RnnConfig> {
+        Ok(RnnConfig {
+            method: self.method.parse()?,
+            truncation: self.truncation.unwrap_or(d.truncation),
+            updates: self.updates.unwrap_or(d.updates),
+            hidden: self.hidden,
+            batch: self.batch_size,
+            learning_rate: self.lr.unwrap_or(d.learning_rate),
+            sg_learning_rate: self.sg_lr.unwrap_or(d.sg_learning_rate),
+            seed,
+            ..d
+        })
+    }
+}
+
 fn examples(set: &LabelledImages) -> Examples {
     Examples {
         x: set.images.iter().map(|&p| p as f32 / 255.0).collect(),
@@ -113,14 +131,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             let corpus = Corpus::from_text(&body)?;
             let d = CharLmConfig::default();
             let cfg = CharLmConfig {
-                method: rnn.method.parse()?,
-                truncation: rnn.truncation.unwrap_or(d.truncation),
-                updates: rnn.updates.unwrap_or(d.updates),
-                hidden: rnn.hidden,
-                batch: rnn.batch_size,
-                learning_rate: rnn.lr.unwrap_or(d.learning_rate),
-                sg_learning_rate: rnn.sg_lr.unwrap_or(d.sg_learning_rate),
-                seed: common.seed,
+                rnn: rnn.config(d.rnn.clone(), common.seed)?,
                 ..d
             };
             let device = setup(common)?;
@@ -133,7 +144,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             let human = format!(
                 "{} T={}: valid {:.3} bpc, test {:.3} bpc ({} characters of vocabulary) in {:.1}s",
                 rnn.method,
-                cfg.truncation,
+                cfg.rnn.truncation,
                 s["valid_bpc"].as_f64().unwrap_or(f64::NAN),
                 s["test_bpc"].as_f64().unwrap_or(f64::NAN),
                 s["vocab"],
@@ -143,25 +154,16 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             Ok(())
         }
         Command::Copy { task, rnn } => {
-            let d = dlp_dni::recurrent::CopyConfig::default();
-            let cfg = dlp_dni::recurrent::CopyConfig {
+            let cfg = CopyConfig {
                 task: task.parse()?,
-                method: rnn.method.parse()?,
-                truncation: rnn.truncation.unwrap_or(d.truncation),
-                updates: rnn.updates.unwrap_or(d.updates),
-                hidden: rnn.hidden,
-                batch: rnn.batch_size,
-                learning_rate: rnn.lr.unwrap_or(d.learning_rate),
-                sg_learning_rate: rnn.sg_lr.unwrap_or(d.sg_learning_rate),
-                seed: common.seed,
-                ..d
+                rnn: rnn.config(CopyConfig::default().rnn, common.seed)?,
             };
             let device = setup(common)?;
             let (s, _) = dlp_dni::recurrent::train_copy(&cfg, &device)?;
             let human = format!(
                 "{task} {}, T = {}: longest sequence solved {} in {:.0}s",
                 rnn.method,
-                cfg.truncation,
+                cfg.rnn.truncation,
                 s["max_length_solved"],
                 s["seconds"].as_f64().unwrap_or(f64::NAN)
             );

@@ -16,13 +16,14 @@
 //! use burn::tensor::Device;
 //! use dlp_dni::charlm::{CharLmConfig, Corpus, train_charlm};
 //! let corpus = Corpus::from_text(&"abcd".repeat(300)).unwrap();
-//! let cfg = CharLmConfig { hidden: 16, batch: 4, updates: 300, eval_every: 300, ..CharLmConfig::default() };
+//! let mut cfg = CharLmConfig { eval_every: 300, ..CharLmConfig::default() };
+//! (cfg.rnn.hidden, cfg.rnn.batch, cfg.rnn.updates) = (16, 4, 300);
 //! let s = train_charlm(&cfg, &corpus, &Device::flex(), None, false).unwrap();
 //! assert!(s["test_bpc"].as_f64().unwrap() < 1.0); // from log2(5) = 2.3 bits at the start
 //! ```
 
 use crate::lstm::Lstm;
-use crate::recurrent::{RnnMethod, Windows};
+use crate::recurrent::{RnnConfig, RnnMethod, Windows};
 use burn::module::Module;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -37,37 +38,29 @@ use std::time::Instant;
 /// A character-level language-modelling run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CharLmConfig {
-    pub method: RnnMethod,
-    /// T: characters per truncation window.
-    pub truncation: usize,
-    pub hidden: usize,
-    /// Streams read side by side.
-    pub batch: usize,
-    /// Windows (updates) to train for.
-    pub updates: usize,
-    pub learning_rate: f64,
-    pub sg_learning_rate: f64,
-    pub sg_scale: f64,
+    #[serde(flatten)]
+    pub rnn: RnnConfig,
     /// Validation every this many updates, on at most `eval_chars` characters.
     pub eval_every: usize,
     pub eval_chars: usize,
-    pub seed: u64,
 }
 
 impl Default for CharLmConfig {
     fn default() -> Self {
         Self {
-            method: RnnMethod::Dni,
-            truncation: 5,
-            hidden: 256,
-            batch: 32,
-            updates: 5_000,
-            learning_rate: 3e-3,
-            sg_learning_rate: 1e-5,
-            sg_scale: 0.1,
+            rnn: RnnConfig {
+                method: RnnMethod::Dni,
+                truncation: 5,
+                hidden: 256,
+                batch: 32,
+                updates: 5_000,
+                learning_rate: 3e-3,
+                sg_learning_rate: 1e-5,
+                sg_scale: 0.1,
+                seed: 0,
+            },
             eval_every: 1_000,
             eval_chars: 20_000,
-            seed: 0,
         }
     }
 }
@@ -152,23 +145,12 @@ pub fn train_charlm(
     out: Option<&Path>,
     resume: bool,
 ) -> Result<Value> {
-    if cfg.truncation == 0 || cfg.batch == 0 || cfg.hidden == 0 || cfg.updates == 0 {
-        return Err(Error::Usage(
-            "truncation, batch, hidden and updates must be at least 1".into(),
-        ));
-    }
+    cfg.rnn.validate()?;
     let start = Instant::now();
     let ad = device.clone().autodiff();
-    ad.seed(cfg.seed);
-    let (b, v) = (cfg.batch, corpus.vocab.len());
-    let mut net = Windows::new(
-        (v, cfg.hidden, v),
-        b,
-        cfg.method,
-        (cfg.learning_rate, cfg.sg_learning_rate),
-        cfg.sg_scale,
-        &ad,
-    );
+    ad.seed(cfg.rnn.seed);
+    let (b, v) = (cfg.rnn.batch, corpus.vocab.len());
+    let mut net = Windows::new(v, v, &cfg.rnn, &ad);
     let n = corpus.train.len();
     let offsets: Vec<usize> = (0..b).map(|s| s * n / b).collect();
     let valid: &[u32] = &corpus.valid[..corpus.valid.len().min(cfg.eval_chars)];
@@ -185,17 +167,17 @@ pub fn train_charlm(
         best = extra["best"].as_f64().unwrap_or(f64::INFINITY);
         eprintln!("resuming {} after update {step}", dir.display());
     }
-    let progress = Progress::new("dni charlm", cfg.updates.saturating_sub(first) as u64);
+    let progress = Progress::new("dni charlm", cfg.rnn.updates.saturating_sub(first) as u64);
     let mut train_bits = 0.0;
-    for update in first..cfg.updates {
-        let pos = update * cfg.truncation;
+    for update in first..cfg.rnn.updates {
+        let pos = update * cfg.rnn.truncation;
         let at = |k: usize| -> Vec<u32> {
             offsets
                 .iter()
                 .map(|o| corpus.train[(o + pos + k) % n])
                 .collect()
         };
-        let xs = (0..cfg.truncation)
+        let xs = (0..cfg.rnn.truncation)
             .map(|k| one_hot(&at(k), v, &ad))
             .collect();
         let (loss, _) = net
@@ -206,9 +188,9 @@ pub fn train_charlm(
                     / b as f64
             })
             .map_err(|e| Error::NonFinite(format!("dni charlm, update {update}: {e}")))?;
-        train_bits += loss / (cfg.truncation as f64 * std::f64::consts::LN_2);
+        train_bits += loss / (cfg.rnn.truncation as f64 * std::f64::consts::LN_2);
         progress.inc(1);
-        if (update + 1) % cfg.eval_every == 0 || update + 1 == cfg.updates {
+        if (update + 1) % cfg.eval_every == 0 || update + 1 == cfg.rnn.updates {
             let valid_bpc = bpc(&net.net.lstm.valid(), valid, v, b, device);
             let since = (update % cfg.eval_every + 1) as f64;
             curve.push(json!({"update": update + 1, "train_bpc": train_bits / since, "valid_bpc": valid_bpc}));
@@ -230,17 +212,17 @@ pub fn train_charlm(
     let seconds = start.elapsed().as_secs_f64();
     Ok(json!({
         "task": "charlm",
-        "method": cfg.method,
-        "truncation": cfg.truncation,
+        "method": cfg.rnn.method,
+        "truncation": cfg.rnn.truncation,
         "valid_bpc": best,
         "test_bpc": test_bpc,
         "vocab": v,
         "train_chars": n,
         "curve": curve,
-        "updates": cfg.updates,
+        "updates": cfg.rnn.updates,
         "resumed_from": first,
         "seconds": seconds,
-        "updates_per_second": cfg.updates as f64 / seconds,
+        "updates_per_second": cfg.rnn.updates as f64 / seconds,
         "config": cfg,
         "dlp_version": dlp_core::run::VERSION,
     }))

@@ -52,10 +52,9 @@ impl std::str::FromStr for RnnMethod {
     }
 }
 
-/// A Copy or Repeat Copy run.
+/// What every recurrent run sets: the method, the window, the LSTM, the batch, the rates.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CopyConfig {
-    pub task: Task,
+pub struct RnnConfig {
     pub method: RnnMethod,
     /// T: steps per truncation window.
     pub truncation: usize,
@@ -71,19 +70,40 @@ pub struct CopyConfig {
     pub seed: u64,
 }
 
+impl RnnConfig {
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.truncation == 0 || self.batch == 0 || self.hidden == 0 || self.updates == 0 {
+            return Err(Error::Usage(
+                "truncation, batch, hidden and updates must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A Copy or Repeat Copy run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CopyConfig {
+    pub task: Task,
+    #[serde(flatten)]
+    pub rnn: RnnConfig,
+}
+
 impl Default for CopyConfig {
     fn default() -> Self {
         Self {
             task: Task::Copy,
-            method: RnnMethod::Dni,
-            truncation: 3,
-            hidden: 256,
-            batch: 32,
-            updates: 20_000,
-            learning_rate: 3e-3,
-            sg_learning_rate: 1e-3,
-            sg_scale: 0.1,
-            seed: 0,
+            rnn: RnnConfig {
+                method: RnnMethod::Dni,
+                truncation: 3,
+                hidden: 256,
+                batch: 32,
+                updates: 20_000,
+                learning_rate: 3e-3,
+                sg_learning_rate: 1e-3,
+                sg_scale: 0.1,
+                seed: 0,
+            },
         }
     }
 }
@@ -142,30 +162,22 @@ pub struct Windows {
 }
 
 impl Windows {
-    /// An LSTM of `hidden` units from `input` to `output` features over `batch` streams, on an
-    /// autodiff device; `rates` are the Adam rates of the LSTM and of the synthetic-gradient model.
-    pub fn new(
-        (input, hidden, output): (usize, usize, usize),
-        batch: usize,
-        method: RnnMethod,
-        rates: (f64, f64),
-        sg_scale: f64,
-        ad: &Device,
-    ) -> Self {
-        let lstm = Lstm::new(input, hidden, output, ad);
-        let (h, c) = lstm.zero_state(batch, ad);
+    /// An LSTM of `cfg.hidden` units from `input` to `output` features, on an autodiff device.
+    pub fn new(input: usize, output: usize, cfg: &RnnConfig, ad: &Device) -> Self {
+        let lstm = Lstm::new(input, cfg.hidden, output, ad);
+        let (h, c) = lstm.zero_state(cfg.batch, ad);
         Windows {
             net: RnnModules {
                 lstm,
-                sg: SyntheticGradient::new(2 * hidden, 0, None, ad),
+                sg: SyntheticGradient::new(2 * cfg.hidden, 0, None, ad),
             },
             opt: AdamConfig::new().init(),
             h,
             c,
-            method,
-            rates,
-            sg_scale,
-            batch,
+            method: cfg.method,
+            rates: (cfg.learning_rate, cfg.sg_learning_rate),
+            sg_scale: cfg.sg_scale,
+            batch: cfg.batch,
         }
     }
 
@@ -289,24 +301,13 @@ impl Windows {
 /// Trains on the task with the curriculum; returns the summary (with `max_length_solved`) and
 /// the trained LSTM.
 pub fn train_copy(cfg: &CopyConfig, device: &Device) -> Result<(Value, Lstm)> {
-    if cfg.truncation == 0 || cfg.batch == 0 || cfg.hidden == 0 || cfg.updates == 0 {
-        return Err(Error::Usage(
-            "truncation, batch, hidden and updates must be at least 1".into(),
-        ));
-    }
+    cfg.rnn.validate()?;
     let start = Instant::now();
     let ad = device.clone().autodiff();
-    ad.seed(cfg.seed);
-    let b = cfg.batch;
-    let mut net = Windows::new(
-        (INPUT, cfg.hidden, OUTPUT),
-        b,
-        cfg.method,
-        (cfg.learning_rate, cfg.sg_learning_rate),
-        cfg.sg_scale,
-        &ad,
-    );
-    let mut rng = Rng::new(cfg.seed);
+    ad.seed(cfg.rnn.seed);
+    let b = cfg.rnn.batch;
+    let mut net = Windows::new(INPUT, OUTPUT, &cfg.rnn, &ad);
+    let mut rng = Rng::new(cfg.rnn.seed);
     let mut streams: Vec<Stream> = (0..b).map(|_| Stream::default()).collect();
     let mut wrong = vec![0.0f64; b];
     let mut curriculum = Curriculum {
@@ -314,10 +315,10 @@ pub fn train_copy(cfg: &CopyConfig, device: &Device) -> Result<(Value, Lstm)> {
         recent: VecDeque::new(),
         history: Vec::new(),
     };
-    let progress = Progress::new("dni copy", cfg.updates as u64);
+    let progress = Progress::new("dni copy", cfg.rnn.updates as u64);
     let mut last_loss = f64::NAN;
-    for update in 0..cfg.updates {
-        let steps: Vec<Vec<_>> = (0..cfg.truncation)
+    for update in 0..cfg.rnn.updates {
+        let steps: Vec<Vec<_>> = (0..cfg.rnn.truncation)
             .map(|_| {
                 streams
                     .iter_mut()
@@ -377,16 +378,16 @@ pub fn train_copy(cfg: &CopyConfig, device: &Device) -> Result<(Value, Lstm)> {
     let seconds = start.elapsed().as_secs_f64();
     let summary = json!({
         "task": match cfg.task { Task::Copy => "copy", Task::RepeatCopy => "repeat-copy" },
-        "method": cfg.method,
-        "truncation": cfg.truncation,
+        "method": cfg.rnn.method,
+        "truncation": cfg.rnn.truncation,
         "max_length_solved": curriculum.length - 1,
         "current_length": curriculum.length,
         "current_error_bits": curriculum.mean(),
         "length_history": curriculum.history,
-        "updates": cfg.updates,
+        "updates": cfg.rnn.updates,
         "final_loss": last_loss,
         "seconds": seconds,
-        "updates_per_second": cfg.updates as f64 / seconds,
+        "updates_per_second": cfg.rnn.updates as f64 / seconds,
         "dlp_version": dlp_core::run::VERSION,
     });
     Ok((summary, net.net.lstm))

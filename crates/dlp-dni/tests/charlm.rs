@@ -4,7 +4,7 @@
 use burn::tensor::Device;
 use dlp_dni::charlm::{CharLmConfig, Corpus, bpc, train_charlm};
 use dlp_dni::lstm::Lstm;
-use dlp_dni::recurrent::RnnMethod;
+use dlp_dni::recurrent::{RnnConfig, RnnMethod};
 
 #[test]
 fn the_split_keeps_every_character_and_maps_unseen_ones_to_zero() {
@@ -42,13 +42,18 @@ fn an_untrained_model_is_near_uniform_and_training_learns_a_period() {
         "untrained {b:.3} bpc vs uniform {uniform:.3}"
     );
     for method in [RnnMethod::Bptt, RnnMethod::Dni] {
-        let cfg = CharLmConfig {
+        let d = CharLmConfig::default();
+        let rnn = RnnConfig {
             method,
             hidden: 32,
             batch: 4,
             updates: 300,
+            ..d.rnn.clone()
+        };
+        let cfg = CharLmConfig {
+            rnn,
             eval_every: 300,
-            ..CharLmConfig::default()
+            ..d
         };
         let s = train_charlm(&cfg, &corpus, &device, None, false).unwrap();
         let test = s["test_bpc"].as_f64().unwrap();
@@ -64,13 +69,19 @@ fn a_resumed_run_reaches_the_same_model() {
     let device = Device::flex();
     let corpus =
         Corpus::from_text(&"to be or not to be, that is the question. ".repeat(20)).unwrap();
-    let cfg = |updates| CharLmConfig {
-        hidden: 16,
-        batch: 4,
-        updates,
-        eval_every: 20,
-        eval_chars: 200,
-        ..CharLmConfig::default()
+    let cfg = |updates| {
+        let d = CharLmConfig::default();
+        let rnn = RnnConfig {
+            hidden: 16,
+            batch: 4,
+            updates,
+            ..d.rnn
+        };
+        CharLmConfig {
+            rnn,
+            eval_every: 20,
+            eval_chars: 200,
+        }
     };
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let whole = train_charlm(&cfg(60), &corpus, &device, Some(a.path()), false).unwrap();

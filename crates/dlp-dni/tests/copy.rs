@@ -4,18 +4,21 @@
 use burn::tensor::Device;
 use dlp_core::testing::flat_parameters;
 use dlp_dni::copy::Task;
-use dlp_dni::recurrent::{CopyConfig, RnnMethod, train_copy};
+use dlp_dni::recurrent::{CopyConfig, RnnConfig, RnnMethod, train_copy};
 
 fn small(method: RnnMethod, truncation: usize, updates: usize) -> CopyConfig {
+    let d = CopyConfig::default().rnn;
     CopyConfig {
         task: Task::Copy,
-        method,
-        truncation,
-        hidden: 32,
-        batch: 16,
-        updates,
-        learning_rate: 1e-2,
-        ..CopyConfig::default()
+        rnn: RnnConfig {
+            method,
+            truncation,
+            hidden: 32,
+            batch: 16,
+            updates,
+            learning_rate: 1e-2,
+            ..d
+        },
     }
 }
 
