@@ -184,6 +184,20 @@ const RULES: &[Rule] = &[
     rule("played for", "P54", &[Person], &[Organization], 0.7),
     rule("educated at", "P69", &[Person], &[Organization], 0.7),
     rule("graduated from", "P69", &[Person], &[Organization], 0.7),
+    rule("city in", "P131", &[Location], &[Location], 0.6),
+    rule("town in", "P131", &[Location], &[Location], 0.6),
+    rule("village in", "P131", &[Location], &[Location], 0.6),
+    rule("municipality in", "P131", &[Location], &[Location], 0.6),
+    rule("commune in", "P131", &[Location], &[Location], 0.6),
+    rule("county in", "P131", &[Location], &[Location], 0.6),
+    rule("district in", "P131", &[Location], &[Location], 0.6),
+    rule("suburb in", "P131", &[Location], &[Location], 0.6),
+    rule("neighborhood in", "P131", &[Location], &[Location], 0.6),
+    rule("neighbourhood in", "P131", &[Location], &[Location], 0.6),
+    rule("community in", "P131", &[Location], &[Location], 0.6),
+    rule("borough in", "P131", &[Location], &[Location], 0.6),
+    rule("province in", "P131", &[Location], &[Location], 0.6),
+    rule("region in", "P131", &[Location], &[Location], 0.6),
     rule("capital of", "P1376", &[Location], &[Location], 0.7),
     rule("is a", "nationality", ANY, &[Location, Misc], 0.7),
     rule("is an", "nationality", ANY, &[Location, Misc], 0.7),
@@ -343,15 +357,20 @@ impl Extractor {
                         ("nationality", _) => continue,
                         (r, _) => r,
                     };
+                    let o = Object::Instance(b.instance);
                     push(
                         &mut out,
                         relation,
                         subj,
-                        Object::Instance(b.instance),
+                        o.clone(),
                         rule.confidence,
                         rule.trigger,
                         ev,
                     );
+                    // A place in a country is also in that country (P17), as for "A , B".
+                    if relation == "P131" && self.is_country(b.instance) {
+                        push(&mut out, "P17", subj, o, rule.confidence, rule.trigger, ev);
+                    }
                 }
                 // A list after a trigger: "starring A , B and C".
                 let listed = u >= 2
