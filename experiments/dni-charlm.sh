@@ -26,4 +26,4 @@ for t in 3 5; do
       > "results/dni/charlm-$m-T$t.json"
   done
 done
-python3 experiments/dni_tables.py results/dni "$(git rev-parse --short HEAD)" "${EPOCHS:-20}"
+python3 experiments/dni_tables.py results/dni charlm "$(git rev-parse --short HEAD)" "${EPOCHS:-20}"

@@ -20,4 +20,4 @@ for t in 3 5; do
     python3 -c "import json; s=json.load(open('$RES/$TASK-$m-T$t.json')); print('$TASK $m T=$t: longest solved', s['max_length_solved'], 'in', round(s['seconds']), 's')"
   done
 done
-python3 experiments/dni_tables.py "$RES" "$(git rev-parse --short HEAD)" "${EPOCHS:-20}"
+python3 experiments/dni_tables.py "$RES" copy "$(git rev-parse --short HEAD)" "${EPOCHS:-20}"

@@ -50,7 +50,7 @@ for part in "${parts[@]}"; do
         run "forward-${m// --freeze 1/-frozen-first}" --method $m --epochs "$EPOCHS"
       done
       ;;
-    table) python3 experiments/dni_tables.py "$RES" "$(git rev-parse --short HEAD)" "$EPOCHS" ;;
+    table) python3 experiments/dni_tables.py "$RES" mnist "$(git rev-parse --short HEAD)" "$EPOCHS" ;;
     *) echo "unknown part $part" >&2; exit 2 ;;
   esac
 done

@@ -1,13 +1,26 @@
-"""Rebuilds results/dni/README.md from the summaries that experiments/dni-mnist.sh wrote."""
+"""Rebuilds results/dni/README.md from the summaries the DNI experiments wrote.
+
+    python3 experiments/dni_tables.py RES FAMILY COMMIT EPOCHS
+
+FAMILY (mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
+each family's commit, so regenerating the tables never restamps another family's results."""
 import glob
 import json
 import os
 import statistics
 import sys
 
-res, commit, epochs = sys.argv[1], sys.argv[2], sys.argv[3]
+res, family, commit, epochs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+commits_path = f"{res}/commits.json"
+commits = json.load(open(commits_path)) if os.path.exists(commits_path) else {}
+commits[family] = commit
+with open(commits_path, "w") as f:
+    json.dump(commits, f, indent=2, sort_keys=True)
+    f.write("\n")
 runs = {}
 for p in glob.glob(f"{res}/*.json"):
+    if p == commits_path:
+        continue
     try:
         runs[os.path.basename(p)[:-5]] = json.load(open(p))
     except json.JSONDecodeError:
@@ -21,7 +34,7 @@ def pct(x):
 out = [
     "# DNI on MNIST",
     "",
-    f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh` at commit `{commit}`, 2 threads, on the",
+    f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh` at commit `{commits.get('mnist', '?')}`, 2 threads, on the",
     "2-core development machine. Test error in percent; every method of a table gets the same number of",
     "updates (epochs of 60,000 examples in batches of 256); Adam 1e-3 for the layers, 1e-2 for the",
     "linear synthetic-gradient models.",
@@ -93,7 +106,7 @@ if copies:
     out += [
         "## Copy and Repeat Copy, LSTM of 256 units (paper Table 2)",
         "",
-        "Made by `experiments/dni-copy.sh [TASK]`: truncated BPTT with windows of T steps, with",
+        f"Made by `experiments/dni-copy.sh [TASK]` at commit `{commits.get('copy', '?')}`: truncated BPTT with windows of T steps, with",
         "and without a synthetic gradient (linear, scaled by 0.1) between windows; the curriculum",
         "starts at N = 1 and moves on when the last 100 episodes average under 0.15 wrong bits.",
         "The paper, after far longer training: Copy, BPTT 8 and 8, DNI 14 and 18 at T = 3 and 5.",
@@ -110,7 +123,7 @@ if lms:
     out += [
         "## Character-level language modelling (paper Section 3.1, Penn Treebank)",
         "",
-        "Made by `experiments/dni-charlm.sh`: an LSTM of 256 units, batch 32, on the text of",
+        f"Made by `experiments/dni-charlm.sh` at commit `{commits.get('charlm', '?')}`: an LSTM of 256 units, batch 32, on the text of",
         "Re-DocRED dev (English Wikipedia, 551k characters, split 90/5/5; `../shared` has no Penn",
         "Treebank), truncated BPTT with windows of T characters, with and without a synthetic",
         "gradient (linear, scaled by 0.1, learning at 1e-5) between windows. Bits per character:",
