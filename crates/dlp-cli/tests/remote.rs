@@ -3,20 +3,8 @@
 //! (`DLP_TEST_SPARQL`). Import, query, stats, export, add, check and retract must give what they
 //! give on a local store.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 mod common;
-use common::dlp;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{dlp, dlp_json, serve};
 
 fn ok(out: &std::process::Output) -> String {
     assert!(
@@ -57,19 +45,15 @@ fn exercise(endpoint: &str) {
         file.to_str().unwrap(),
     ]));
 
-    let csv = ok(&dlp(&[
-        "kg",
-        "query",
-        "--store",
-        endpoint,
-        "--format",
-        "csv",
-        &format!("SELECT ?o WHERE {{ GRAPH ?g {{ <http://x{tag}/e3> <http://x{tag}/next> ?o }} }}"),
-    ]));
-    assert_eq!(csv.replace("\r\n", "\n"), format!("o\nhttp://x{tag}/e4\n"));
+    let csv = |query: &str| {
+        let args = ["kg", "query", "--store", endpoint, "--format", "csv", query];
+        ok(&dlp(&args)).replace("\r\n", "\n")
+    };
+    let q =
+        format!("SELECT ?o WHERE {{ GRAPH ?g {{ <http://x{tag}/e3> <http://x{tag}/next> ?o }} }}");
+    assert_eq!(csv(&q), format!("o\nhttp://x{tag}/e4\n"));
 
-    let stats: serde_json::Value =
-        serde_json::from_str(&ok(&dlp(&["kg", "stats", "--store", endpoint, "--json"]))).unwrap();
+    let stats = dlp_json(&["kg", "stats", "--store", endpoint, "--json"]);
     let sources = stats["sources"].as_array().unwrap();
     assert!(
         sources
@@ -122,10 +106,7 @@ fn exercise(endpoint: &str) {
         "each `next` fact uses an undeclared property (labels and comments are RDFS): {report}"
     );
 
-    let removed: serde_json::Value = serde_json::from_str(&ok(&dlp(&[
-        "kg", "retract", "--store", endpoint, &source, "--json",
-    ])))
-    .unwrap();
+    let removed = dlp_json(&["kg", "retract", "--store", endpoint, &source, "--json"]);
     assert_eq!(removed["removed"], 13);
     ok(&dlp(&[
         "kg",
@@ -134,18 +115,10 @@ fn exercise(endpoint: &str) {
         endpoint,
         &format!("curator:{curator}"),
     ]));
-    let csv = ok(&dlp(&[
-        "kg",
-        "query",
-        "--store",
-        endpoint,
-        "--format",
-        "csv",
-        &format!(
-            "SELECT ?s WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?s), \"http://x{tag}/\")) }}"
-        ),
-    ]));
-    assert_eq!(csv.trim(), "s", "nothing of this run is left");
+    let q = format!(
+        "SELECT ?s WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?s), \"http://x{tag}/\")) }}"
+    );
+    assert_eq!(csv(&q).trim(), "s", "nothing of this run is left");
     // Commands that need a local store say so.
     let out = dlp(&["kg", "serve", "--store", endpoint]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a local store"));
@@ -154,31 +127,7 @@ fn exercise(endpoint: &str) {
 #[test]
 fn the_store_commands_work_against_dlp_kg_serve() {
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dlp"))
-        .args([
-            "kg",
-            "serve",
-            "--allow-writes",
-            "--bind",
-            "127.0.0.1:0",
-            "--store",
-            store.to_str().unwrap(),
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _server = Server(child);
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .trim_end_matches(',')
-        .to_string();
+    let (_server, url) = serve(&dir.path().join("store"), &["--allow-writes"]);
     exercise(&url);
 }
 

@@ -1,48 +1,10 @@
 //! `dlp kg serve` end to end: a store built by `dlp kg import`, answered for curl and for a real
 //! SPARQL client (SPARQLWrapper, installed by this test from PyPI).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 mod common;
-use common::dlp;
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `dlp kg serve` on a free loopback port; returns it with its endpoint URL.
-fn serve(store: &std::path::Path) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dlp"))
-        .args([
-            "kg",
-            "serve",
-            "--store",
-            store.to_str().unwrap(),
-            "--bind",
-            "127.0.0.1:0",
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start dlp kg serve");
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.ends_with("/sparql,") || w.ends_with("/sparql"))
-        .unwrap_or_else(|| panic!("no endpoint in `{line}`"))
-        .trim_end_matches(',')
-        .to_string();
-    (Server(child), url)
-}
+use common::{dlp, serve};
 
 #[test]
 fn curl_and_sparqlwrapper_get_answers() {
@@ -62,7 +24,7 @@ fn curl_and_sparqlwrapper_get_answers() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (_server, url) = serve(&store);
+    let (_server, url) = serve(&store, &[]);
 
     match Command::new("curl")
         .args(["-s", "-H", "Accept: text/csv", "--data-urlencode"])

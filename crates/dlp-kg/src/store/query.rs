@@ -85,34 +85,46 @@ impl KnowledgeGraph {
         write_results(results, format, out)
     }
 
+    /// The rows of a SELECT query, each term in the order of the query's variables (unbound:
+    /// `None`); other query forms give no rows.
+    pub fn select(&self, query: &str) -> Result<Vec<Vec<Option<Term>>>> {
+        let results = SparqlEvaluator::new()
+            .parse_query(query)
+            .map_err(|e| store_err("query", e))?
+            .on_store(&self.store)
+            .execute()
+            .map_err(|e| store_err("query", e))?;
+        let QueryResults::Solutions(solutions) = results else {
+            return Ok(Vec::new());
+        };
+        let vars = solutions.variables().to_vec();
+        solutions
+            .map(|s| {
+                let s = s.map_err(|e| store_err("query", e))?;
+                Ok(vars.iter().map(|v| s.get(v).cloned()).collect())
+            })
+            .collect()
+    }
+
     /// Counts instances, concepts, relations and values, and quads per source.
     pub fn stats(&self) -> Result<Stats> {
-        let count = |q: &str, vars: &[&str]| -> Result<Vec<usize>> {
-            let r = SparqlEvaluator::new()
-                .parse_query(q)
-                .map_err(|e| store_err("stats", e))?
-                .on_store(&self.store)
-                .execute()
-                .map_err(|e| store_err("stats", e))?;
-            let QueryResults::Solutions(mut s) = r else {
-                return Err(Error::Usage("stats: not a SELECT".into()));
-            };
-            let row = s.next().transpose().map_err(|e| store_err("stats", e))?;
-            Ok(vars
-                .iter()
-                .map(|v| {
-                    row.as_ref()
-                        .and_then(|r| r.get(*v))
-                        .and_then(|t| match t {
-                            Term::Literal(l) => l.value().parse().ok(),
-                            _ => None,
+        // The first row of a counting SELECT, as numbers.
+        let count = |q: &str| -> Result<Vec<usize>> {
+            let rows = self.select(q)?;
+            Ok(rows
+                .first()
+                .map(|row| {
+                    row.iter()
+                        .map(|t| match t {
+                            Some(Term::Literal(l)) => l.value().parse().unwrap_or(0),
+                            _ => 0,
                         })
-                        .unwrap_or(0)
+                        .collect()
                 })
-                .collect())
+                .unwrap_or_default())
         };
-        let c = count(STATS_QUERY, &["concepts", "relations", "values"])?;
-        let i = count(INSTANCES_QUERY, &["instances"])?;
+        let c = count(STATS_QUERY)?;
+        let i = count(INSTANCES_QUERY)?;
         Ok(Stats {
             quads: self.len()?,
             instances: i[0],

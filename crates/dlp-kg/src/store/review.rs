@@ -16,7 +16,6 @@ use crate::extract::{Extractor, Instance, Kind, Object};
 use crate::store::wikidata::WDT;
 use dlp_core::error::{Error, Result};
 use oxigraph::model::{GraphNameRef, Literal, NamedNode, NamedOrBlankNode, Quad, Term};
-use oxigraph::sparql::{QueryResults, SparqlEvaluator};
 use std::collections::HashMap;
 
 const RDF: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
@@ -75,25 +74,6 @@ fn kind_of_concept(iri: &str) -> Option<Kind> {
     }
 }
 
-fn rows(kg: &KnowledgeGraph, query: &str) -> Result<Vec<Vec<Option<Term>>>> {
-    let results = SparqlEvaluator::new()
-        .parse_query(query)
-        .map_err(|e| store_err("query", e))?
-        .on_store(kg.store())
-        .execute()
-        .map_err(|e| store_err("query", e))?;
-    let QueryResults::Solutions(solutions) = results else {
-        return Ok(Vec::new());
-    };
-    let vars = solutions.variables().to_vec();
-    let mut out = Vec::new();
-    for s in solutions {
-        let s = s.map_err(|e| store_err("query", e))?;
-        out.push(vars.iter().map(|v| s.get(v).cloned()).collect());
-    }
-    Ok(out)
-}
-
 fn text(t: &Option<Term>) -> String {
     match t {
         Some(Term::Literal(l)) => l.value().to_string(),
@@ -106,13 +86,11 @@ fn text(t: &Option<Term>) -> String {
 impl KnowledgeGraph {
     /// The store's named instances, ready for linking.
     pub fn extractor(&self) -> Result<Extractor> {
-        let labels = rows(
-            self,
+        let labels = self.select(
             "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
              SELECT DISTINCT ?i ?l WHERE { GRAPH ?g { ?i rdfs:label|skos:prefLabel|skos:altLabel ?l } FILTER(isIRI(?i) && isLiteral(?l)) }",
         )?;
-        let types = rows(
-            self,
+        let types = self.select(
             "SELECT DISTINCT ?i ?c WHERE { GRAPH ?g { ?i a ?c } FILTER(isIRI(?i) && isIRI(?c)) }",
         )?;
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -141,8 +119,7 @@ impl KnowledgeGraph {
     /// run's earlier candidates; returns how many there are per relation.
     pub fn extract(&self, run: &str, docs: &[(String, String)]) -> Result<Vec<(String, usize)>> {
         let extractor = self.extractor()?;
-        let concepts: HashMap<String, String> = rows(
-            self,
+        let concepts: HashMap<String, String> = self.select(
             "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX owl: <http://www.w3.org/2002/07/owl#>
              SELECT ?c ?l WHERE { GRAPH ?g { ?c a owl:Class ; rdfs:label ?l } }",
         )?
@@ -222,7 +199,7 @@ impl KnowledgeGraph {
              <urn:dlp:confidence> ?c ; <urn:dlp:document> ?d ; <urn:dlp:evidence> ?e ; <urn:dlp:id> ?id }} }} ORDER BY ?id",
             graph.as_str()
         );
-        rows(self, &q)?
+        self.select(&q)?
             .iter()
             .map(|r| {
                 Ok(Pending {
