@@ -37,21 +37,10 @@ pub fn gather(x: &[f32], d: usize, idx: &[u32]) -> Vec<f32> {
     out
 }
 
-/// S = X_left X_rightᵀ (`left.len() × right.len()`), added to `s` scaled by `weight`.
-pub fn add_similarity(
-    x: &[f32],
-    d: usize,
-    left: &[u32],
-    right: &[u32],
-    weight: f32,
-    s: &mut [f32],
-) {
+/// S += X_left X_rightᵀ (`left.len() × right.len()`), accumulated into `s` by the GEMM.
+pub fn add_similarity(x: &[f32], d: usize, left: &[u32], right: &[u32], s: &mut [f32]) {
     let (a, b) = (gather(x, d, left), gather(x, d, right));
-    let mut part = vec![0.0f32; left.len() * right.len()];
-    matmul_abt(&a, &b, left.len(), right.len(), d, &mut part, false);
-    s.par_iter_mut()
-        .zip(&part)
-        .for_each(|(s, p)| *s += weight * p);
+    matmul_abt(&a, &b, left.len(), right.len(), d, s, true);
 }
 
 /// Sinkhorn normalisation of an `m × n` matrix in place, temperature `tau`.

@@ -155,7 +155,7 @@ impl<'a> Aligner<'a> {
             self.names.as_ref().map(|(f, d)| (&f[..], *d)),
         ];
         for (f, d) in parts.into_iter().flatten() {
-            add_similarity(f, d, left, right, 1.0, &mut s);
+            add_similarity(f, d, left, right, &mut s);
         }
         s
     }
