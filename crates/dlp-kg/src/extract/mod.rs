@@ -335,12 +335,12 @@ impl Extractor {
                 }
                 let ev = subj_idx.map(|s| span(&ms[s], b)).unwrap_or(sent_span);
                 for rule in RULES {
-                    let trig: Vec<&str> = rule.trigger.split(' ').collect();
-                    if u < trig.len()
-                        || units[u - trig.len()..u]
-                            .iter()
-                            .zip(&trig)
-                            .any(|(a, b)| a != b)
+                    let n = rule.trigger.split(' ').count();
+                    if u < n
+                        || !rule
+                            .trigger
+                            .split(' ')
+                            .eq(units[u - n..u].iter().map(String::as_str))
                     {
                         continue;
                     }
