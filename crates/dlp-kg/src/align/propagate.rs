@@ -67,7 +67,8 @@ pub struct Views {
     ent_ent: Csr,
     rel_ent: Csr,
     ent_rel: Csr,
-    /// Row h lists (t, tuple index) for each ordered neighbour pair (h, t).
+    /// Row h lists t for each ordered neighbour pair (h, t); an entry's position in the CSR is
+    /// the pair's row in `tuple_rel` (both follow the sorted pairs).
     tuples: Csr,
     tuple_rel: Csr,
 }
@@ -88,10 +89,6 @@ impl Views {
         let rels = 2 * relations;
         let mut pairs: Vec<(u32, u32)> = edges.iter().map(|&(h, t, _)| (h, t)).collect();
         pairs.dedup();
-        assert!(
-            pairs.len() < 1 << 24,
-            "tuple indices are stored as exact f32 values"
-        );
         let tuple_of = |h: u32, t: u32| pairs.binary_search(&(h, t)).expect("pair listed") as u32;
         Views {
             n,
@@ -103,14 +100,7 @@ impl Views {
                 pairs.len(),
                 edges.iter().map(|&(h, t, r)| (tuple_of(h, t), r)),
             ),
-            tuples: Csr::new(
-                n,
-                pairs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &(h, t))| (h, t, i as f32))
-                    .collect(),
-            ),
+            tuples: Csr::binary(n, pairs.iter().copied()),
         }
     }
 
@@ -177,8 +167,9 @@ impl Views {
             let mut proj = vec![0.0f32; self.n * kb * mini];
             matmul_ab(e, &p, self.n, kb * mini, width, &mut proj, false);
             out.par_chunks_mut(out_dim).enumerate().for_each(|(h, fh)| {
-                for (t, tuple) in self.tuples.row(h) {
-                    let wt = &w[tuple as usize * heads..][k0..k0 + kb];
+                for tuple in self.tuples.ptr[h]..self.tuples.ptr[h + 1] {
+                    let t = self.tuples.cols[tuple] as usize;
+                    let wt = &w[tuple * heads..][k0..k0 + kb];
                     let pt = &proj[t * kb * mini..(t + 1) * kb * mini];
                     for (j, &wk) in wt.iter().enumerate() {
                         let dst = &mut fh[(k0 + j) * mini..(k0 + j + 1) * mini];
