@@ -46,6 +46,10 @@ pub enum Command {
         sg_hidden: usize,
         #[arg(long, default_value_t = 256)]
         batch_size: usize,
+        /// Continue from the latest checkpoint in --out (written after every epoch; sequential
+        /// runs, --workers 1).
+        #[arg(long)]
+        resume: bool,
     },
     /// Train an LSTM on Copy or Repeat Copy by truncated BPTT, with or without synthetic
     /// gradients between windows, under a curriculum; report the longest sequence solved.
@@ -55,6 +59,9 @@ pub enum Command {
         task: String,
         #[command(flatten)]
         rnn: Rnn,
+        /// Continue from the latest checkpoint in --out (written every 1,000 updates).
+        #[arg(long)]
+        resume: bool,
     },
     /// Character-level language modelling on a text file (plain or .gz, split 90/5/5) by
     /// truncated BPTT, with or without synthetic gradients; report bits per character.
@@ -153,13 +160,19 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             emit(common, &s, &human);
             Ok(())
         }
-        Command::Copy { task, rnn } => {
+        Command::Copy { task, rnn, resume } => {
+            if *resume && common.out.is_none() {
+                return Err(Error::Usage(
+                    "--resume needs --out DIR (the run to continue)".into(),
+                ));
+            }
             let cfg = CopyConfig {
                 task: task.parse()?,
                 rnn: rnn.config(CopyConfig::default().rnn, common.seed)?,
             };
             let device = setup(common)?;
-            let (s, _) = dlp_dni::recurrent::train_copy(&cfg, &device)?;
+            let (s, _) =
+                dlp_dni::recurrent::train_copy(&cfg, &device, common.out.as_deref(), *resume)?;
             let human = format!(
                 "{task} {}, T = {}: longest sequence solved {} in {:.0}s",
                 rnn.method,
@@ -183,8 +196,14 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             sg_lr,
             sg_hidden,
             batch_size,
+            resume,
         } => {
             let method = method.parse()?;
+            if *resume && (common.out.is_none() || *workers > 1) {
+                return Err(Error::Usage(
+                    "--resume needs --out DIR (the run to continue) and --workers 1".into(),
+                ));
+            }
             if *workers == 0 || *workers > layers + 1 {
                 return Err(Error::Usage(format!(
                     "--workers: {workers} for {} modules ({layers} blocks and the classifier): expected 1 to {}",
@@ -219,7 +238,14 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             };
             cfg.validate()?;
             let s = if *workers == 1 {
-                train(&cfg, &train_set, &test_set, &device)?
+                train(
+                    &cfg,
+                    &train_set,
+                    &test_set,
+                    &device,
+                    common.out.as_deref(),
+                    *resume,
+                )?
             } else {
                 dlp_dni::concurrent::train_concurrent(
                     &cfg, *workers, &train_set, &test_set, &device,

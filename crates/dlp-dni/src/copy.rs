@@ -52,7 +52,7 @@ impl std::str::FromStr for Task {
 }
 
 /// One time step of a stream.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
     pub x: [f32; INPUT],
     pub y: [f32; OUTPUT],
@@ -65,7 +65,7 @@ pub struct Step {
 }
 
 /// An endless stream of episodes, generated as needed at the length asked for.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Stream {
     queue: VecDeque<Step>,
 }

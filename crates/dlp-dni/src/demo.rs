@@ -45,7 +45,7 @@ pub fn run(seed: u64, dir: &Path, device: &Device) -> Result<Value> {
             method,
             ..base.clone()
         };
-        let s = train(&cfg, &train_set, &test_set, device)?;
+        let s = train(&cfg, &train_set, &test_set, device, None, false)?;
         let name = format!("{method:?}").to_lowercase();
         run.log(
             &json!({"method": name, "test_error": s["test_error"], "loss_curve": s["loss_curve"]}),

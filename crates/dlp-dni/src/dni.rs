@@ -33,10 +33,15 @@
 use crate::layers::{Block, FcNet};
 use crate::synthetic::{SyntheticGradient, SyntheticInput, labels_tensor};
 use crate::train::{Method, Optimizer, TrainConfig, scalar};
+use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Tensor};
-use dlp_core::rng::Rng;
+use dlp_core::checkpoint::{self, CheckpointState};
+use dlp_core::error::{Error, Result};
+use dlp_core::rng::{Rng, RngState};
+use serde_json::json;
+use std::path::Path;
 
 /// Losses of one step.
 #[derive(Debug, Clone, Copy, Default)]
@@ -49,25 +54,24 @@ pub struct StepStats {
     pub si_loss: f64,
 }
 
-/// A network with everything one of the methods needs to train it.
-pub struct Dni {
-    cfg: TrainConfig,
-    net: FcNet,
-    sgs: Vec<SyntheticGradient>,
-    sis: Vec<SyntheticInput>,
-    block_opt: Vec<ModuleOptimizer>,
-    head_opt: ModuleOptimizer,
-    sg_opt: Vec<ModuleOptimizer>,
-    si_opt: Vec<ModuleOptimizer>,
-    loss_fn: CrossEntropyLoss,
-    update_rng: Rng,
+/// Everything a method trains, as one module so that one checkpoint holds it: the network, the
+/// synthetic-gradient models M_i and the synthetic-input models I_i.
+#[derive(Module, Debug)]
+pub struct DniModules {
+    pub net: FcNet,
+    pub sgs: Vec<SyntheticGradient>,
+    pub sis: Vec<SyntheticInput>,
 }
 
-fn optimizer(kind: Optimizer) -> ModuleOptimizer {
-    match kind {
-        Optimizer::Adam => AdamConfig::new().init(),
-        Optimizer::Sgd => SgdConfig::new().init(),
-    }
+/// A network with everything one of the methods needs to train it. One optimiser state covers
+/// every module (Adam's moments and step count are per parameter, so this is the same as one
+/// optimiser per module), each module stepped at its own rate.
+pub struct Dni {
+    cfg: TrainConfig,
+    m: DniModules,
+    opt: ModuleOptimizer,
+    loss_fn: CrossEntropyLoss,
+    update_rng: Rng,
 }
 
 impl Dni {
@@ -80,20 +84,17 @@ impl Dni {
             .filter(|_| synthetic)
             .map(|_| SyntheticGradient::new(cfg.width, cfg.sg_hidden, labels, device))
             .collect();
-        let sis: Vec<SyntheticInput> = (0..cfg.layers)
+        let sis = (0..cfg.layers)
             .filter(|_| cfg.method == Method::Decoupled)
             .map(|_| SyntheticInput::new(input, cfg.width, cfg.width, device))
             .collect();
-        let opts = |n: usize| (0..n).map(|_| optimizer(cfg.optimizer)).collect();
         Self {
             cfg: cfg.clone(),
-            net,
-            sgs,
-            block_opt: opts(cfg.layers),
-            head_opt: optimizer(cfg.optimizer),
-            sg_opt: opts(cfg.layers),
-            si_opt: opts(sis.len()),
-            sis,
+            m: DniModules { net, sgs, sis },
+            opt: match cfg.optimizer {
+                Optimizer::Adam => AdamConfig::new().init(),
+                Optimizer::Sgd => SgdConfig::new().init(),
+            },
             loss_fn: CrossEntropyLossConfig::new().init(device),
             // A stream of its own, so that skipping updates does not change anything else.
             update_rng: Rng::new(cfg.seed).fork(1 << 40),
@@ -102,12 +103,37 @@ impl Dni {
 
     /// The network as trained so far.
     pub fn net(&self) -> &FcNet {
-        &self.net
+        &self.m.net
     }
 
     /// The trained network.
     pub fn into_net(self) -> FcNet {
-        self.net
+        self.m.net
+    }
+
+    /// Writes a checkpoint of every module and the optimiser state under `out` at `step`;
+    /// `state.extra` gets the update-sampling stream (see `dlp_core::checkpoint`).
+    pub fn save(&self, out: &Path, mut state: CheckpointState) -> Result<()> {
+        state.extra["update_rng"] = json!(self.update_rng.state());
+        checkpoint::save(out, &self.m, Some(&self.opt), &state, 2).map(|_| ())
+    }
+
+    /// Restores the latest checkpoint under `out`, if any, and returns its state.
+    pub fn resume(&mut self, out: &Path) -> Result<Option<CheckpointState>> {
+        let Some(loaded) = checkpoint::load_latest(out, self.m.clone())? else {
+            return Ok(None);
+        };
+        self.m = loaded.model;
+        if let Some(record) = loaded.optimizer {
+            self.opt =
+                std::mem::replace(&mut self.opt, AdamConfig::new().init()).load_record(record);
+        }
+        let rng: RngState = serde_json::from_value(loaded.state.extra["update_rng"].clone())
+            .map_err(|e| {
+                Error::format(&loaded.dir, None, format!("state.json `update_rng`: {e}"))
+            })?;
+        self.update_rng = Rng::from_state(rng);
+        Ok(Some(loaded.state))
     }
 
     /// One training step on the batch `x` `[B, input]` with labels `y`.
@@ -123,21 +149,21 @@ impl Dni {
         let lr = self.cfg.learning_rate;
         let loss = self
             .loss_fn
-            .forward(self.net.forward(x.clone()), labels_tensor(y, &x.device()));
+            .forward(self.m.net.forward(x.clone()), labels_tensor(y, &x.device()));
         let mut grads = loss.backward();
-        let FcNet { blocks, classifier } = self.net;
+        let FcNet { blocks, classifier } = self.m.net;
         let mut updated = Vec::with_capacity(blocks.len());
         for (i, block) in blocks.into_iter().enumerate() {
             let g = GradientsParams::from_module(&mut grads, &block);
             updated.push(if i < self.cfg.freeze {
                 block
             } else {
-                self.block_opt[i].step(lr, block, g)
+                self.opt.step(lr, block, g)
             });
         }
         let g = GradientsParams::from_module(&mut grads, &classifier);
-        let classifier = self.head_opt.step(lr, classifier, g);
-        self.net = FcNet {
+        let classifier = self.opt.step(lr, classifier, g);
+        self.m.net = FcNet {
             blocks: updated,
             classifier,
         };
@@ -157,11 +183,11 @@ impl Dni {
         let mut outputs: Vec<Tensor<2>> = Vec::with_capacity(layers);
         let mut si_loss = 0.0;
         let mut h = x.clone();
-        for (i, block) in self.net.blocks.iter().enumerate() {
+        for (i, block) in self.m.net.blocks.iter().enumerate() {
             let xin = if decoupled && i > 0 {
                 synthetic_input(
-                    &mut self.sis,
-                    &mut self.si_opt,
+                    &mut self.m.sis,
+                    &mut self.opt,
                     cfg.learning_rate,
                     i - 1,
                     &x,
@@ -184,8 +210,8 @@ impl Dni {
         }
         let top = if decoupled {
             synthetic_input(
-                &mut self.sis,
-                &mut self.si_opt,
+                &mut self.m.sis,
+                &mut self.opt,
                 cfg.learning_rate,
                 layers - 1,
                 &x,
@@ -198,7 +224,7 @@ impl Dni {
         // 2. The classifier on the true loss.
         let xin = top.detach().require_grad();
         let loss = self.loss_fn.forward(
-            self.net.classifier.forward(xin.clone()),
+            self.m.net.classifier.forward(xin.clone()),
             labels_tensor(y, &x.device()),
         );
         let mut grads = loss.backward();
@@ -206,9 +232,9 @@ impl Dni {
         let FcNet {
             mut blocks,
             classifier,
-        } = self.net;
+        } = self.m.net;
         let g = GradientsParams::from_module(&mut grads, &classifier);
-        let classifier = self.head_opt.step(cfg.learning_rate, classifier, g);
+        let classifier = self.opt.step(cfg.learning_rate, classifier, g);
         // 3. Blocks from the top down.
         let mut sg_loss = 0.0;
         let mut new_blocks: Vec<Block> = Vec::with_capacity(layers);
@@ -219,12 +245,12 @@ impl Dni {
                 outputs.pop().expect("an output per block"),
                 inputs.pop().expect("an input per block"),
             );
-            let sg = self.sgs.pop().expect("a synthetic gradient per block");
+            let sg = self.m.sgs.pop().expect("a synthetic gradient per block");
             let g_hat = sg.forward(out.clone().detach(), Some(y));
             let regress = (g_hat.clone() - delta.clone().detach()).square().mean();
             let sg_grads = GradientsParams::from_grads(regress.backward(), &sg);
             sg_loss += scalar(regress);
-            new_sgs.push(self.sg_opt[i].step(cfg.sg_learning_rate, sg, sg_grads));
+            new_sgs.push(self.opt.step(cfg.sg_learning_rate, sg, sg_grads));
             let g_used = if cfg.lambda > 0.0 {
                 delta.clone().detach() * cfg.lambda + g_hat.detach() * (1.0 - cfg.lambda)
             } else {
@@ -237,15 +263,15 @@ impl Dni {
             let update = self.update_rng.uniform() < cfg.update_prob && i >= cfg.freeze;
             new_blocks.push(if update {
                 let g = GradientsParams::from_grads(grads, &block);
-                self.block_opt[i].step(cfg.learning_rate, block, g)
+                self.opt.step(cfg.learning_rate, block, g)
             } else {
                 block
             });
         }
         new_blocks.reverse();
         new_sgs.reverse();
-        self.sgs = new_sgs;
-        self.net = FcNet {
+        self.m.sgs = new_sgs;
+        self.m.net = FcNet {
             blocks: new_blocks,
             classifier,
         };
@@ -262,7 +288,7 @@ impl Dni {
 /// adds the regression loss to `total`.
 fn synthetic_input(
     sis: &mut [SyntheticInput],
-    opts: &mut [ModuleOptimizer],
+    opt: &mut ModuleOptimizer,
     lr: f64,
     k: usize,
     x: &Tensor<2>,
@@ -274,6 +300,6 @@ fn synthetic_input(
     let regress = (pred.clone() - h.clone().detach()).square().mean();
     let grads = GradientsParams::from_grads(regress.backward(), &si);
     *total += scalar(regress);
-    sis[k] = opts[k].step(lr, si, grads);
+    sis[k] = opt.step(lr, si, grads);
     pred.detach()
 }

@@ -109,6 +109,7 @@ impl Default for CopyConfig {
 }
 
 /// Errors of finished episodes at the current length, for the curriculum.
+#[derive(Serialize, Deserialize)]
 struct Curriculum {
     length: usize,
     recent: VecDeque<f64>,
@@ -298,9 +299,20 @@ impl Windows {
     }
 }
 
+/// Updates between two checkpoints of `train_copy`.
+pub const COPY_CHECKPOINT_EVERY: usize = 1000;
+
 /// Trains on the task with the curriculum; returns the summary (with `max_length_solved`) and
-/// the trained LSTM.
-pub fn train_copy(cfg: &CopyConfig, device: &Device) -> Result<(Value, Lstm)> {
+/// the trained LSTM. With `out`, a checkpoint (modules, Adam state, carried LSTM state, the
+/// episodes in flight, the curriculum and the task's random stream) is written every
+/// [`COPY_CHECKPOINT_EVERY`] updates and at the end; `resume` continues from the latest one to
+/// the same result an uninterrupted run reaches.
+pub fn train_copy(
+    cfg: &CopyConfig,
+    device: &Device,
+    out: Option<&Path>,
+    resume: bool,
+) -> Result<(Value, Lstm)> {
     cfg.rnn.validate()?;
     let start = Instant::now();
     let ad = device.clone().autodiff();
@@ -315,9 +327,34 @@ pub fn train_copy(cfg: &CopyConfig, device: &Device) -> Result<(Value, Lstm)> {
         recent: VecDeque::new(),
         history: Vec::new(),
     };
-    let progress = Progress::new("dni copy", cfg.rnn.updates as u64);
     let mut last_loss = f64::NAN;
-    for update in 0..cfg.rnn.updates {
+    let mut first = 0;
+    let restored = match (out, resume) {
+        (Some(dir), true) => net.resume(dir)?.map(|r| (dir, r)),
+        _ => None,
+    };
+    if let Some((dir, (step, extra))) = restored {
+        let field = |key: &str| extra.get(key).cloned().unwrap_or(Value::Null);
+        let bad =
+            |e: serde_json::Error| Error::Usage(format!("{}: state.json: {e}", dir.display()));
+        rng = Rng::from_state(serde_json::from_value(field("rng")).map_err(bad)?);
+        streams = serde_json::from_value(field("streams")).map_err(bad)?;
+        wrong = serde_json::from_value(field("wrong")).map_err(bad)?;
+        curriculum = serde_json::from_value(field("curriculum")).map_err(bad)?;
+        last_loss = field("last_loss").as_f64().unwrap_or(f64::NAN);
+        if streams.len() != b || wrong.len() != b {
+            return Err(Error::Usage(format!(
+                "{}: the checkpoint has {} streams, the run has --batch-size {b}",
+                dir.display(),
+                streams.len()
+            )));
+        }
+        first = step as usize;
+        eprintln!("resuming {} after update {step}", dir.display());
+    }
+    let progress = Progress::new("dni copy", cfg.rnn.updates as u64);
+    progress.inc(first as u64);
+    for update in first..cfg.rnn.updates {
         let steps: Vec<Vec<_>> = (0..cfg.rnn.truncation)
             .map(|_| {
                 streams
@@ -373,6 +410,14 @@ pub fn train_copy(cfg: &CopyConfig, device: &Device) -> Result<(Value, Lstm)> {
                 curriculum.mean()
             ));
         }
+        let done = update + 1;
+        if let Some(dir) = out
+            && (done % COPY_CHECKPOINT_EVERY == 0 || done == cfg.rnn.updates)
+        {
+            let extra = json!({"rng": rng.state(), "streams": streams, "wrong": wrong,
+                "curriculum": curriculum, "last_loss": last_loss});
+            net.save(dir, done as u64, extra)?;
+        }
     }
     progress.finish();
     let seconds = start.elapsed().as_secs_f64();
@@ -385,6 +430,7 @@ pub fn train_copy(cfg: &CopyConfig, device: &Device) -> Result<(Value, Lstm)> {
         "current_error_bits": curriculum.mean(),
         "length_history": curriculum.history,
         "updates": cfg.rnn.updates,
+        "resumed_from": first,
         "final_loss": last_loss,
         "seconds": seconds,
         "updates_per_second": cfg.rnn.updates as f64 / seconds,

@@ -5,11 +5,13 @@ use crate::dni::{Dni, StepStats};
 use crate::layers::FcNet;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
+use dlp_core::checkpoint::CheckpointState;
 use dlp_core::error::{Error, Result};
 use dlp_core::progress::Progress;
 use dlp_core::rng::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::path::Path;
 use std::time::Instant;
 
 /// How gradients reach the layers.
@@ -180,12 +182,17 @@ pub(crate) fn scalar(t: Tensor<1>) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// Trains and returns the summary (`test_error`, `seconds`, `samples_per_second`, ...).
+/// Trains and returns the summary (`test_error`, `seconds`, `samples_per_second`, ...). With
+/// `out`, a checkpoint (every module, the optimiser state, the batch order's stream) is written
+/// after every epoch, and `resume` continues from the latest one to the same weights an
+/// uninterrupted run reaches. A non-finite loss stops the run; the last checkpoint stays.
 pub fn train(
     cfg: &TrainConfig,
     train_set: &Examples,
     test_set: &Examples,
     device: &Device,
+    out: Option<&Path>,
+    resume: bool,
 ) -> Result<Value> {
     cfg.validate()?;
     let start = Instant::now();
@@ -194,18 +201,43 @@ pub fn train(
     let mut dni = Dni::new(cfg, train_set.dim, train_set.classes, &ad);
     let mut rng = Rng::new(cfg.seed);
     let steps_per_epoch = train_set.len() / cfg.batch_size;
-    let progress = Progress::new("dni train", (cfg.epochs * steps_per_epoch) as u64);
-    let mut last = StepStats::default();
     // (step, mean loss of the last 20 steps).
-    let (mut curve, mut window, mut step) = (Vec::new(), 0.0, 0usize);
-    for _ in 0..cfg.epochs {
+    let (mut curve, mut window, mut step) = (Vec::<(usize, f64)>::new(), 0.0, 0usize);
+    let mut first = 0;
+    if let (Some(dir), true) = (out, resume)
+        && let Some(state) = dni.resume(dir)?
+    {
+        let field = |key: &str| -> Result<Value> {
+            state.extra.get(key).cloned().ok_or_else(|| {
+                Error::Usage(format!("{}: state.json has no `{key}`", dir.display()))
+            })
+        };
+        let bad =
+            |e: serde_json::Error| Error::Usage(format!("{}: state.json: {e}", dir.display()));
+        first = state.step as usize;
+        rng = Rng::from_state(state.rng);
+        curve = serde_json::from_value(field("curve")?).map_err(bad)?;
+        window = field("window")?.as_f64().unwrap_or(0.0);
+        step = first * steps_per_epoch;
+        eprintln!("resuming {} after epoch {first}", dir.display());
+    }
+    let progress = Progress::new("dni train", (cfg.epochs * steps_per_epoch) as u64);
+    progress.inc((first * steps_per_epoch) as u64);
+    let mut last = StepStats::default();
+    for epoch in first..cfg.epochs {
         for idx in rng.batches(train_set.len(), cfg.batch_size, true) {
             let (x, y) = train_set.batch(&idx, &ad);
             let (next, stats) = dni.step(x, &y);
             if !stats.loss.is_finite() {
                 return Err(Error::NonFinite(format!(
-                    "loss is {}; training stopped",
-                    stats.loss
+                    "loss is {} in epoch {}; training stopped{}",
+                    stats.loss,
+                    epoch + 1,
+                    if out.is_some() {
+                        " (the last checkpoint is the last good state)"
+                    } else {
+                        ""
+                    }
                 )));
             }
             (dni, last) = (next, stats);
@@ -216,6 +248,16 @@ pub fn train(
             }
             progress.inc(1);
             progress.set_message(format!("loss {:.4} sg {:.2e}", last.loss, last.sg_loss));
+        }
+        if let Some(dir) = out {
+            let state = CheckpointState {
+                step: epoch as u64 + 1,
+                rng: rng.state(),
+                extra: json!({"curve": curve, "window": window}),
+                model_sha256: String::new(),
+                optimizer_sha256: None,
+            };
+            dni.save(dir, state)?;
         }
     }
     progress.finish();
@@ -232,8 +274,10 @@ pub fn train(
         "final_sg_loss": last.sg_loss,
         "final_si_loss": last.si_loss,
         "loss_curve": curve,
+        "resumed_from_epoch": first,
         "seconds": seconds,
-        "samples_per_second": (cfg.epochs * steps_per_epoch * cfg.batch_size) as f64 / seconds,
+        "samples_per_second": ((cfg.epochs - first) * steps_per_epoch * cfg.batch_size) as f64
+            / seconds,
         "dlp_version": dlp_core::run::VERSION,
     }))
 }

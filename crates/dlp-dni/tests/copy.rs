@@ -1,5 +1,6 @@
 //! Recurrent DNI on the Copy task: the synthetic gradient starts at zero, so the first update
-//! is truncated BPTT's; the curriculum advances once episodes are solved.
+//! is truncated BPTT's; the curriculum advances once episodes are solved; a resumed run ends
+//! where an uninterrupted one does.
 
 use burn::tensor::Device;
 use dlp_core::testing::flat_parameters;
@@ -25,18 +26,24 @@ fn small(method: RnnMethod, truncation: usize, updates: usize) -> CopyConfig {
 #[test]
 fn the_first_dni_update_is_truncated_bptts() {
     let device = Device::flex();
-    let (_, bptt) = train_copy(&small(RnnMethod::Bptt, 3, 1), &device).unwrap();
-    let (_, dni) = train_copy(&small(RnnMethod::Dni, 3, 1), &device).unwrap();
+    let (_, bptt) = train_copy(&small(RnnMethod::Bptt, 3, 1), &device, None, false).unwrap();
+    let (_, dni) = train_copy(&small(RnnMethod::Dni, 3, 1), &device, None, false).unwrap();
     assert_eq!(flat_parameters(&bptt), flat_parameters(&dni));
     // From the second update on, the synthetic gradient has learned and changes the updates.
-    let (_, bptt) = train_copy(&small(RnnMethod::Bptt, 3, 3), &device).unwrap();
-    let (_, dni) = train_copy(&small(RnnMethod::Dni, 3, 3), &device).unwrap();
+    let (_, bptt) = train_copy(&small(RnnMethod::Bptt, 3, 3), &device, None, false).unwrap();
+    let (_, dni) = train_copy(&small(RnnMethod::Dni, 3, 3), &device, None, false).unwrap();
     assert_ne!(flat_parameters(&bptt), flat_parameters(&dni));
 }
 
 #[test]
 fn the_curriculum_advances_once_episodes_are_solved() {
-    let (s, _) = train_copy(&small(RnnMethod::Bptt, 10, 2000), &Device::flex()).unwrap();
+    let (s, _) = train_copy(
+        &small(RnnMethod::Bptt, 10, 2000),
+        &Device::flex(),
+        None,
+        false,
+    )
+    .unwrap();
     eprintln!("{s}");
     let solved = s["max_length_solved"].as_u64().unwrap();
     assert!(solved >= 2, "{s}");
@@ -45,5 +52,26 @@ fn the_curriculum_advances_once_episodes_are_solved() {
     assert_eq!(history.len() as u64, solved);
     for (i, h) in history.iter().enumerate() {
         assert_eq!(h[1].as_u64().unwrap(), i as u64 + 2);
+    }
+}
+
+#[test]
+fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
+    let device = Device::flex();
+    let (whole, whole_net) =
+        train_copy(&small(RnnMethod::Dni, 3, 300), &device, None, false).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Some(dir.path());
+    train_copy(&small(RnnMethod::Dni, 3, 120), &device, out, false).unwrap();
+    let (resumed, net) = train_copy(&small(RnnMethod::Dni, 3, 300), &device, out, true).unwrap();
+    assert_eq!(resumed["resumed_from"], 120);
+    assert_eq!(flat_parameters(&whole_net), flat_parameters(&net));
+    for key in [
+        "final_loss",
+        "current_length",
+        "current_error_bits",
+        "length_history",
+    ] {
+        assert_eq!(whole[key], resumed[key], "{key}");
     }
 }

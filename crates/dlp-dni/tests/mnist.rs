@@ -34,7 +34,7 @@ fn dni_and_cdni_learn_mnist_like_backprop() {
             epochs: 3,
             ..TrainConfig::default()
         };
-        let s = train(&cfg, &train_set, &test_set, &device).unwrap();
+        let s = train(&cfg, &train_set, &test_set, &device, None, false).unwrap();
         eprintln!("{method:?}: {s}");
         errors.push(s["test_error"].as_f64().unwrap());
     }
@@ -70,7 +70,7 @@ fn dni_trains_every_layer_on_generated_spirals() {
             epochs: 8,
             ..TrainConfig::default()
         };
-        let s = train(&cfg, &train_set, &test_set, &device).unwrap();
+        let s = train(&cfg, &train_set, &test_set, &device, None, false).unwrap();
         let err = s["test_error"].as_f64().unwrap();
         eprintln!("{method:?}: test error {err}");
         assert!(err < 0.1, "{method:?}: {err}");
@@ -84,7 +84,7 @@ fn dni_trains_every_layer_on_generated_spirals() {
         update_prob: 0.5,
         ..TrainConfig::default()
     };
-    let err = train(&half, &train_set, &test_set, &device).unwrap()["test_error"]
+    let err = train(&half, &train_set, &test_set, &device, None, false).unwrap()["test_error"]
         .as_f64()
         .unwrap();
     eprintln!("cDNI with update probability 0.5: test error {err}");
@@ -99,7 +99,7 @@ fn dni_trains_every_layer_on_generated_spirals() {
         sg_learning_rate: 0.0,
         ..TrainConfig::default()
     };
-    let err = train(&frozen, &train_set, &test_set, &device).unwrap()["test_error"]
+    let err = train(&frozen, &train_set, &test_set, &device, None, false).unwrap()["test_error"]
         .as_f64()
         .unwrap();
     eprintln!("cDNI with untrained synthetic gradients: test error {err}");
