@@ -147,6 +147,9 @@ pub struct TrainArgs {
     patience: Option<usize>,
     #[arg(long)]
     valid_limit: Option<usize>,
+    /// Negative sampling: redraw negatives that are known training answers (true or false).
+    #[arg(long)]
+    filter_negatives: Option<bool>,
     /// Continue from checkpoint.safetensors in --out.
     #[arg(long)]
     resume: bool,
@@ -209,6 +212,7 @@ fn config_of(a: &TrainArgs, common: &Common) -> dlp_core::Result<EmbedConfig> {
     set!(eval_every);
     set!(patience);
     set!(valid_limit);
+    set!(filter_negatives);
     if let Some(v) = &a.training {
         c.training = enum_value("training", v)?;
     }

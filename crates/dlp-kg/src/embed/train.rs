@@ -89,6 +89,10 @@ pub struct EmbedConfig {
     pub patience: usize,
     /// Validate on at most this many validation triples (0: all).
     pub valid_limit: usize,
+    /// Negative sampling: redraw a negative that is a known training answer of its query (up
+    /// to 16 draws), as RotatE's reference code does; otherwise a true answer scored high gets
+    /// most of the self-adversarial weight.
+    pub filter_negatives: bool,
     pub seed: u64,
 }
 
@@ -118,6 +122,7 @@ impl Default for EmbedConfig {
             eval_every: 10,
             patience: 3,
             valid_limit: 0,
+            filter_negatives: false,
             seed: 0,
         }
     }
@@ -284,7 +289,7 @@ pub fn train(
                     &mut state,
                     &examples,
                     batch,
-                    &head_prob,
+                    (&head_prob, &train_answers),
                     &batch_rng,
                     &mut workers,
                 ),
@@ -500,7 +505,7 @@ fn ns_step(
     state: &mut State,
     examples: &Examples,
     batch: &[usize],
-    head_prob: &[f32],
+    (head_prob, train_answers): (&[f32], &Answers),
     rng: &Rng,
     workers: &mut [Worker],
 ) -> f32 {
@@ -531,9 +536,26 @@ fn ns_step(
                     };
                     let (a, rv) = (model.entity(anchor), model.relation(r));
                     kind.compose(side, a, rv, &mut w.q);
+                    let known = if config.filter_negatives {
+                        let query = match (r as usize) < nr {
+                            true => Query {
+                                anchor,
+                                rel: r,
+                                side,
+                            },
+                            false => Query {
+                                anchor,
+                                rel: r - nr as u32,
+                                side: Side::Head,
+                            },
+                        };
+                        train_answers.get(query)
+                    } else {
+                        &[]
+                    };
                     w.cands[0] = answer;
                     for c in w.cands[1..].iter_mut() {
-                        *c = rng.below(ne) as u32;
+                        *c = draw_negative(&mut rng, ne, known);
                     }
                     for (s, &e) in w.scores.iter_mut().zip(&w.cands) {
                         *s = sim.score(&w.q, model.entity(e));
@@ -584,6 +606,19 @@ fn ns_step(
         .collect();
     apply(state, workers);
     losses.iter().sum::<f32>() * scale
+}
+
+/// A uniform entity out of `n`, redrawn (up to 16 times) while it is in `known` (sorted), so
+/// that a query with nearly every entity as an answer still gets its negatives.
+fn draw_negative(rng: &mut Rng, n: usize, known: &[u32]) -> u32 {
+    let mut e = rng.below(n) as u32;
+    for _ in 0..16 {
+        if known.binary_search(&e).is_err() {
+            break;
+        }
+        e = rng.below(n) as u32;
+    }
+    e
 }
 
 /// Sums the workers' gradients into the first, updates, and re-applies constraints.
@@ -695,4 +730,29 @@ fn all_step(
     }
     apply(state, std::slice::from_mut(w));
     loss * scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negatives_avoid_known_answers_and_cover_the_rest_uniformly() {
+        let mut rng = Rng::new(3);
+        let known = [0, 2, 3, 7];
+        let mut counts = [0usize; 10];
+        for _ in 0..60_000 {
+            counts[draw_negative(&mut rng, 10, &known) as usize] += 1;
+        }
+        for (e, &c) in counts.iter().enumerate() {
+            if known.contains(&(e as u32)) {
+                assert_eq!(c, 0, "entity {e}");
+            } else {
+                assert!((c as f64 - 10_000.0).abs() < 500.0, "entity {e}: {c}");
+            }
+        }
+        // Every entity known: the draw gives up after 16 tries instead of looping.
+        let all: Vec<u32> = (0..10).collect();
+        assert!(draw_negative(&mut rng, 10, &all) < 10);
+    }
 }
