@@ -4,6 +4,7 @@ use crate::{Common, emit, setup};
 use dlp_core::Error;
 use dlp_core::data::idx::{LabelledImages, Split};
 use dlp_core::data::{data_dir, registry};
+use dlp_dni::layers::Arch;
 use dlp_dni::recurrent::{CopyConfig, RnnConfig};
 use dlp_dni::train::{Examples, TrainConfig, train};
 
@@ -14,9 +15,16 @@ pub enum Command {
         /// mnist, fashion-mnist or cifar10 (from --data-dir).
         #[arg(long, default_value = "mnist")]
         dataset: String,
-        /// Hidden layers of 256 units.
+        /// fc (blocks of Linear, batch norm, ReLU) or cnn (5x5 convolutions, batch norm, ReLU,
+        /// pooling), the paper's two networks.
+        #[arg(long, default_value = "fc")]
+        model: String,
+        /// Hidden blocks.
         #[arg(long, default_value_t = 3)]
         layers: usize,
+        /// Units of an FC block (default 256) or filters of a convolutional one (default 128).
+        #[arg(long)]
+        width: Option<usize>,
         /// backprop, dni, cdni or decoupled (synthetic inputs and synthetic gradients).
         #[arg(long, default_value = "dni")]
         method: String,
@@ -185,7 +193,9 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         }
         Command::Train {
             dataset,
+            model,
             layers,
+            width,
             method,
             epochs,
             workers,
@@ -220,10 +230,30 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                     ))
                 })?;
             let root = data_dir(common.data_dir.as_deref());
-            let train_set = examples(&LabelledImages::load_dataset(spec, &root, Split::Train)?);
+            let train_images = LabelledImages::load_dataset(spec, &root, Split::Train)?;
+            let (arch, default_width) = match model.as_str() {
+                "fc" => (Arch::Fc, 256),
+                "cnn" => {
+                    let t = &train_images;
+                    (
+                        Arch::Cnn {
+                            image: [t.channels, t.height, t.width],
+                        },
+                        128,
+                    )
+                }
+                other => {
+                    return Err(Error::Usage(format!(
+                        "--model: `{other}` (expected fc or cnn)"
+                    )));
+                }
+            };
+            let train_set = examples(&train_images);
             let test_set = examples(&LabelledImages::load_dataset(spec, &root, Split::Test)?);
             let cfg = TrainConfig {
                 method,
+                arch,
+                width: width.unwrap_or(default_width),
                 layers: *layers,
                 epochs: *epochs,
                 update_prob: *update_prob,

@@ -513,4 +513,17 @@ fn dni_train_reports_test_error() {
     let out = dlp(&["dni", "train", "--workers", "5"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--workers: 5 for 4 modules"));
+    let out = dlp(&[
+        "dni",
+        "train",
+        "--model",
+        "rnn",
+        "--data-dir",
+        root.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--model: `rnn` (expected fc or cnn)"));
+    let out = dlp(&["dni", "train", "--resume"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--resume needs --out"));
 }

@@ -18,7 +18,7 @@
 //! each worker's busy and idle time and the ideal the pipeline could reach, the samples per
 //! second at which the busiest worker never idles: samples / max_k Σ_{i∈k}(F_i+B_i+S_i+C_i).
 
-use crate::layers::{Block, FcNet};
+use crate::layers::{Arch, Block, Net};
 use crate::synthetic::{SyntheticGradient, labels_tensor};
 use crate::train::{Examples, Method, TrainConfig, accuracy, scalar};
 use burn::nn::Linear;
@@ -360,18 +360,31 @@ pub fn train_concurrent(
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
     let (w, classes) = (cfg.width, train_set.classes);
-    let FcNet { blocks, classifier } = FcNet::new(train_set.dim, w, cfg.layers, classes, &ad);
+    let net = Net::new(cfg.arch, train_set.dim, w, cfg.layers, classes, &ad);
+    let shapes = net.block_shapes();
+    let Net { blocks, classifier } = net;
     let labels = (cfg.method == Method::Cdni).then_some(classes);
     // Estimated multiply-adds per example: forward, backward (and δ) of each block, M_i's
     // forward and training; the classifier.
-    let sg_in = w + labels.unwrap_or(0);
+    let extra = labels.unwrap_or(0);
     let mut costs: Vec<f64> = (0..cfg.layers)
         .map(|i| {
-            let fan_in = if i == 0 { train_set.dim } else { w };
-            (fan_in * w * if i == 0 { 2 } else { 3 } + sg_in * w * 3) as f64
+            let passes = if i == 0 { 2 } else { 3 };
+            let [c, h, wd] = shapes[i];
+            match cfg.arch {
+                Arch::Fc => {
+                    let fan_in = if i == 0 { train_set.dim } else { w };
+                    (fan_in * w * passes + (w + extra) * w * 3) as f64
+                }
+                Arch::Cnn { image } => {
+                    let [ci, hi, wi] = if i == 0 { image } else { shapes[i - 1] };
+                    (25 * ci * c * hi * wi * passes + 25 * (c + extra) * c * h * wd * 3) as f64
+                }
+            }
         })
         .collect();
-    costs.push((w * classes * 3) as f64);
+    let last: usize = shapes.last().map_or(train_set.dim, |s| s.iter().product());
+    costs.push((last * classes * 3) as f64);
     let starts = partition(&costs, workers);
     let threads = (rayon::current_num_threads() / workers).max(1);
     let mut stages: Vec<Stage> = blocks
@@ -380,7 +393,13 @@ pub fn train_concurrent(
         .map(|(i, block)| {
             Stage::Block(Box::new(BlockModule {
                 block: Some(block),
-                sg: Some(SyntheticGradient::new(w, cfg.sg_hidden, labels, &ad)),
+                sg: Some(SyntheticGradient::for_block(
+                    cfg.arch,
+                    shapes[i],
+                    cfg.sg_hidden,
+                    labels,
+                    &ad,
+                )),
                 opt: AdamConfig::new().init(),
                 sg_opt: AdamConfig::new().init(),
                 kept: BTreeMap::new(),
@@ -491,7 +510,7 @@ pub fn train_concurrent(
             "busy_fraction": r.busy / (r.busy + r.idle).max(1e-12)}),
         );
     }
-    let net = FcNet {
+    let net = Net {
         blocks,
         classifier: head.expect("classifier"),
     };

@@ -1,4 +1,4 @@
-//! [`Dni`], the entry type: an [`FcNet`] with its synthetic-gradient models M_i, its
+//! [`Dni`], the entry type: an [`Net`] with its synthetic-gradient models M_i, its
 //! synthetic-input models I_i and their optimisers, trained one batch at a time by backprop,
 //! DNI, cDNI or with forward and backward both decoupled. This sequential step defines the
 //! semantics that the concurrent trainer reproduces.
@@ -30,7 +30,7 @@
 //! assert_eq!(dni.net().blocks.len(), 2);
 //! ```
 
-use crate::layers::{Block, FcNet};
+use crate::layers::{Block, Net};
 use crate::synthetic::{SyntheticGradient, SyntheticInput, labels_tensor};
 use crate::train::{Method, Optimizer, TrainConfig, scalar};
 use burn::module::Module;
@@ -58,7 +58,7 @@ pub struct StepStats {
 /// synthetic-gradient models M_i and the synthetic-input models I_i.
 #[derive(Module, Debug)]
 pub struct DniModules {
-    pub net: FcNet,
+    pub net: Net,
     pub sgs: Vec<SyntheticGradient>,
     pub sis: Vec<SyntheticInput>,
 }
@@ -77,12 +77,16 @@ pub struct Dni {
 impl Dni {
     /// A fresh network for `input` features and `classes` classes on an autodiff `device`.
     pub fn new(cfg: &TrainConfig, input: usize, classes: usize, device: &Device) -> Self {
-        let net = FcNet::new(input, cfg.width, cfg.layers, classes, device);
+        let net = Net::new(cfg.arch, input, cfg.width, cfg.layers, classes, device);
         let synthetic = cfg.method != Method::Backprop;
         let labels = matches!(cfg.method, Method::Cdni | Method::Decoupled).then_some(classes);
-        let sgs = (0..cfg.layers)
+        let sgs = net
+            .block_shapes()
+            .into_iter()
             .filter(|_| synthetic)
-            .map(|_| SyntheticGradient::new(cfg.width, cfg.sg_hidden, labels, device))
+            .map(|shape| {
+                SyntheticGradient::for_block(cfg.arch, shape, cfg.sg_hidden, labels, device)
+            })
             .collect();
         let sis = (0..cfg.layers)
             .filter(|_| cfg.method == Method::Decoupled)
@@ -102,12 +106,12 @@ impl Dni {
     }
 
     /// The network as trained so far.
-    pub fn net(&self) -> &FcNet {
+    pub fn net(&self) -> &Net {
         &self.m.net
     }
 
     /// The trained network.
-    pub fn into_net(self) -> FcNet {
+    pub fn into_net(self) -> Net {
         self.m.net
     }
 
@@ -115,6 +119,9 @@ impl Dni {
     /// `state.extra` gets the update-sampling stream (see `dlp_core::checkpoint`).
     pub fn save(&self, out: &Path, mut state: CheckpointState) -> Result<()> {
         state.extra["update_rng"] = json!(self.update_rng.state());
+        // Batch norm's running statistics keep the last step's update pending until they are
+        // read again; `valid()` folds it in (the state is shared), so that the file has it.
+        let _ = self.m.net.valid();
         checkpoint::save(out, &self.m, Some(&self.opt), &state, 2).map(|_| ())
     }
 
@@ -151,7 +158,7 @@ impl Dni {
             .loss_fn
             .forward(self.m.net.forward(x.clone()), labels_tensor(y, &x.device()));
         let mut grads = loss.backward();
-        let FcNet { blocks, classifier } = self.m.net;
+        let Net { blocks, classifier } = self.m.net;
         let mut updated = Vec::with_capacity(blocks.len());
         for (i, block) in blocks.into_iter().enumerate() {
             let g = GradientsParams::from_module(&mut grads, &block);
@@ -163,7 +170,7 @@ impl Dni {
         }
         let g = GradientsParams::from_module(&mut grads, &classifier);
         let classifier = self.opt.step(lr, classifier, g);
-        self.m.net = FcNet {
+        self.m.net = Net {
             blocks: updated,
             classifier,
         };
@@ -229,7 +236,7 @@ impl Dni {
         );
         let mut grads = loss.backward();
         let mut delta = xin.grad(&grads).expect("input gradient") * b;
-        let FcNet {
+        let Net {
             mut blocks,
             classifier,
         } = self.m.net;
@@ -271,7 +278,7 @@ impl Dni {
         new_blocks.reverse();
         new_sgs.reverse();
         self.m.sgs = new_sgs;
-        self.m.net = FcNet {
+        self.m.net = Net {
             blocks: new_blocks,
             classifier,
         };

@@ -1,49 +1,178 @@
-//! The paper's fully connected networks: `layers` blocks of Linear(→256), batch norm and ReLU,
-//! then a linear classifier (Jaderberg et al. 2017, Section 3.2). Each block is a module that
-//! DNI can decouple; backprop trains the same blocks end to end.
+//! The paper's networks (Jaderberg et al. 2017, Section 3.2 and Table 1): `layers` blocks, then a
+//! linear classifier. Each block is a module that DNI can decouple; backprop trains the same
+//! blocks end to end.
+//!
+//! - FC: a block is Linear(→ width) → batch norm → ReLU.
+//! - CNN: a block is a 5×5 convolution to `width` channels with resolution-preserving padding →
+//!   batch norm → ReLU → 3×3 pooling with stride 2 and padding 1 (max in the first block, average
+//!   in the others), which halves the resolution (rounding up: 28 → 14 → 7 → 4).
+//!
+//! Blocks take and give flat rows `[B, features]` (a CNN block reshapes to `[B, C, H, W]`
+//! inside), so that every method, synthetic model and channel carries one tensor kind.
+//!
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//! use dlp_dni::layers::{Arch, Net};
+//! let device = Device::flex();
+//! let net = Net::new(Arch::Cnn { image: [1, 8, 8] }, 64, 4, 2, 10, &device);
+//! assert_eq!(net.block_shapes(), vec![[4, 4, 4], [4, 2, 2]]);
+//! let logits = net.forward(Tensor::<2>::ones([3, 64], &device));
+//! assert_eq!(logits.dims(), [3, 10]);
+//! ```
 
 use burn::module::Module;
-use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
 
-/// Linear → batch norm → ReLU.
+/// Which of the paper's networks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    /// Fully connected blocks of `width` units.
+    Fc,
+    /// Convolutional blocks of `width` channels on images of shape `[channels, height, width]`.
+    Cnn { image: [usize; 3] },
+}
+
+/// One block: FC or convolutional (see the module doc).
 #[derive(Module, Debug)]
 pub struct Block {
-    linear: Linear,
+    linear: Option<Linear>,
+    conv: Option<Conv2d>,
     norm: BatchNorm,
+    max_pool: Option<MaxPool2d>,
+    avg_pool: Option<AvgPool2d>,
+    /// The input's `[C, H, W]` for a convolutional block (zeros for FC).
+    input: [usize; 3],
 }
 
 impl Block {
+    /// An FC block from `input` to `output` units.
     pub fn new(input: usize, output: usize, device: &Device) -> Self {
         Self {
-            linear: LinearConfig::new(input, output).init(device),
+            linear: Some(LinearConfig::new(input, output).init(device)),
+            conv: None,
             norm: BatchNormConfig::new(output).init(device),
+            max_pool: None,
+            avg_pool: None,
+            input: [0; 3],
+        }
+    }
+
+    /// A convolutional block on `[C, H, W]` inputs with `channels` filters; `first` pools by max.
+    pub fn conv(input: [usize; 3], channels: usize, first: bool, device: &Device) -> Self {
+        let pool = [3, 3];
+        let pad = PaddingConfig2d::Explicit(1, 1, 1, 1);
+        Self {
+            linear: None,
+            conv: Some(
+                Conv2dConfig::new([input[0], channels], [5, 5])
+                    .with_padding(PaddingConfig2d::Explicit(2, 2, 2, 2))
+                    .init(device),
+            ),
+            norm: BatchNormConfig::new(channels).init(device),
+            max_pool: first.then(|| {
+                MaxPool2dConfig::new(pool)
+                    .with_strides([2, 2])
+                    .with_padding(pad.clone())
+                    .init()
+            }),
+            avg_pool: (!first).then(|| {
+                AvgPool2dConfig::new(pool)
+                    .with_strides([2, 2])
+                    .with_padding(pad)
+                    .with_count_include_pad(false)
+                    .init()
+            }),
+            input,
         }
     }
 
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        relu(self.norm.forward(self.linear.forward(x)))
+        if let Some(linear) = &self.linear {
+            return relu(self.norm.forward(linear.forward(x)));
+        }
+        let conv = self
+            .conv
+            .as_ref()
+            .expect("a block is linear or convolutional");
+        let [c, h, w] = self.input;
+        let b = x.dims()[0];
+        let y = relu(self.norm.forward(conv.forward(x.reshape([b, c, h, w]))));
+        let y = match (&self.max_pool, &self.avg_pool) {
+            (Some(p), _) => p.forward(y),
+            (_, Some(p)) => p.forward(y),
+            _ => y,
+        };
+        y.flatten(1, 3)
     }
 }
 
-/// The hidden blocks and the classifier of an FC network.
+/// The hidden blocks and the classifier of a network.
 #[derive(Module, Debug)]
-pub struct FcNet {
+pub struct Net {
     pub blocks: Vec<Block>,
     pub classifier: Linear,
 }
 
-impl FcNet {
-    /// `layers` hidden blocks of `width` units on `input` features, `classes` outputs.
-    pub fn new(input: usize, width: usize, layers: usize, classes: usize, device: &Device) -> Self {
-        let blocks = (0..layers)
-            .map(|i| Block::new(if i == 0 { input } else { width }, width, device))
-            .collect();
+/// `[C, H, W]` after a convolutional block of `channels` filters on `[_, h, w]`.
+fn pooled(channels: usize, [_, h, w]: [usize; 3]) -> [usize; 3] {
+    [channels, h.div_ceil(2), w.div_ceil(2)]
+}
+
+impl Net {
+    /// `layers` blocks of `width` units (FC) or channels (CNN) on `input` features, `classes`
+    /// outputs.
+    pub fn new(
+        arch: Arch,
+        input: usize,
+        width: usize,
+        layers: usize,
+        classes: usize,
+        device: &Device,
+    ) -> Self {
+        let (blocks, last): (Vec<Block>, usize) = match arch {
+            Arch::Fc => (
+                (0..layers)
+                    .map(|i| Block::new(if i == 0 { input } else { width }, width, device))
+                    .collect(),
+                width,
+            ),
+            Arch::Cnn { image } => {
+                assert_eq!(
+                    image.iter().product::<usize>(),
+                    input,
+                    "image shape vs features"
+                );
+                let mut shape = image;
+                let mut blocks = Vec::with_capacity(layers);
+                for i in 0..layers {
+                    blocks.push(Block::conv(shape, width, i == 0, device));
+                    shape = pooled(width, shape);
+                }
+                (blocks, shape.iter().product())
+            }
+        };
         Self {
             blocks,
-            classifier: LinearConfig::new(width, classes).init(device),
+            classifier: LinearConfig::new(last, classes).init(device),
         }
+    }
+
+    /// Each block's output `[C, H, W]` (`[units, 1, 1]` for FC blocks).
+    pub fn block_shapes(&self) -> Vec<[usize; 3]> {
+        self.blocks
+            .iter()
+            .map(|b| match (&b.linear, &b.conv) {
+                (Some(l), _) => [l.weight.dims()[1], 1, 1],
+                (_, Some(c)) => pooled(c.weight.dims()[0], b.input),
+                _ => unreachable!("a block is linear or convolutional"),
+            })
+            .collect()
     }
 
     /// Logits.

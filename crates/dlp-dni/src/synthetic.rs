@@ -18,17 +18,35 @@
 //! assert_eq!(g.dims(), [4, 8]);
 //! ```
 
+use crate::layers::Arch;
 use burn::module::Module;
-use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-/// M_i: predicts ∂L/∂h from h (and the label when conditional).
+/// M_i: predicts ∂L/∂h from h (and the label when conditional). For a convolutional block,
+/// M_i is convolutional too (5×5, resolution kept; the paper's CNN models are), and the
+/// label enters as `classes` constant planes.
 #[derive(Module, Debug)]
 pub struct SyntheticGradient {
     hidden: Vec<Linear>,
-    output: Linear,
+    output: Option<Linear>,
+    conv_hidden: Vec<Conv2d>,
+    conv_output: Option<Conv2d>,
     classes: usize,
+    /// h's `[C, H, W]` for a convolutional model.
+    shape: [usize; 3],
+}
+
+fn conv5(input: usize, output: usize, zero: bool, device: &Device) -> Conv2d {
+    let c = Conv2dConfig::new([input, output], [5, 5])
+        .with_padding(PaddingConfig2d::Explicit(2, 2, 2, 2));
+    if zero {
+        c.with_initializer(Initializer::Zeros).init(device)
+    } else {
+        c.init(device)
+    }
 }
 
 impl SyntheticGradient {
@@ -44,30 +62,91 @@ impl SyntheticGradient {
         };
         Self {
             hidden,
-            output: LinearConfig::new(last_in, width)
-                .with_initializer(Initializer::Zeros)
-                .init(device),
+            output: Some(
+                LinearConfig::new(last_in, width)
+                    .with_initializer(Initializer::Zeros)
+                    .init(device),
+            ),
+            conv_hidden: Vec::new(),
+            conv_output: None,
             classes,
+            shape: [0; 3],
         }
     }
 
-    /// ĝ for `h` `[b, width]` (and labels, for cDNI).
+    /// For a convolutional block's output of shape `[C, H, W]`: one 5×5 convolution, or
+    /// `hidden` channels in one ReLU hidden layer before it.
+    pub fn conv(shape: [usize; 3], hidden: usize, classes: Option<usize>, device: &Device) -> Self {
+        let classes = classes.unwrap_or(0);
+        let input = shape[0] + classes;
+        let (conv_hidden, last_in) = if hidden > 0 {
+            (vec![conv5(input, hidden, false, device)], hidden)
+        } else {
+            (Vec::new(), input)
+        };
+        Self {
+            hidden: Vec::new(),
+            output: None,
+            conv_hidden,
+            conv_output: Some(conv5(last_in, shape[0], true, device)),
+            classes,
+            shape,
+        }
+    }
+
+    /// The model for a block of `arch` whose output has shape `shape`.
+    pub fn for_block(
+        arch: Arch,
+        shape: [usize; 3],
+        hidden: usize,
+        classes: Option<usize>,
+        device: &Device,
+    ) -> Self {
+        match arch {
+            Arch::Fc => Self::new(shape.iter().product(), hidden, classes, device),
+            Arch::Cnn { .. } => Self::conv(shape, hidden, classes, device),
+        }
+    }
+
+    /// ĝ for `h` `[b, features]` (and labels, for cDNI).
     pub fn forward(&self, h: Tensor<2>, labels: Option<&[usize]>) -> Tensor<2> {
-        let mut x = h;
-        if self.classes > 0 {
+        let device = h.device();
+        let onehot = (self.classes > 0).then(|| {
             let labels = labels.expect("cDNI needs the labels");
             let b = labels.len();
-            let mut onehot = vec![0f32; b * self.classes];
+            let mut v = vec![0f32; b * self.classes];
             for (i, &l) in labels.iter().enumerate() {
-                onehot[i * self.classes + l] = 1.0;
+                v[i * self.classes + l] = 1.0;
             }
-            let y = Tensor::<2>::from_data(TensorData::new(onehot, [b, self.classes]), &x.device());
+            Tensor::<2>::from_data(TensorData::new(v, [b, self.classes]), &device)
+        });
+        if let Some(output) = &self.conv_output {
+            let [c, height, width] = self.shape;
+            let b = h.dims()[0];
+            let mut x = h.reshape([b, c, height, width]);
+            if let Some(y) = onehot {
+                let planes = y
+                    .reshape([b, self.classes, 1, 1])
+                    .repeat_dim(2, height)
+                    .repeat_dim(3, width);
+                x = Tensor::cat(vec![x, planes], 1);
+            }
+            for layer in &self.conv_hidden {
+                x = relu(layer.forward(x));
+            }
+            return output.forward(x).flatten(1, 3);
+        }
+        let mut x = h;
+        if let Some(y) = onehot {
             x = Tensor::cat(vec![x, y], 1);
         }
         for layer in &self.hidden {
             x = relu(layer.forward(x));
         }
-        self.output.forward(x)
+        self.output
+            .as_ref()
+            .expect("a linear or convolutional model")
+            .forward(x)
     }
 }
 

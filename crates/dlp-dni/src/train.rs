@@ -2,7 +2,7 @@
 //! steps a [`Dni`] over the epochs and reports test error and throughput.
 
 use crate::dni::{Dni, StepStats};
-use crate::layers::FcNet;
+use crate::layers::{Arch, Net};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use dlp_core::checkpoint::CheckpointState;
@@ -54,7 +54,10 @@ impl std::str::FromStr for Method {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainConfig {
     pub method: Method,
+    /// FC or CNN blocks.
+    pub arch: Arch,
     pub layers: usize,
+    /// Units of an FC block, channels of a convolutional one.
     pub width: usize,
     pub batch_size: usize,
     pub epochs: usize,
@@ -77,6 +80,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             method: Method::Dni,
+            arch: Arch::Fc,
             layers: 3,
             width: 256,
             batch_size: 256,
@@ -108,6 +112,9 @@ impl TrainConfig {
         }
         if !(0.0..=1.0).contains(&self.lambda) {
             return bad(format!("lambda: {} is not in [0, 1]", self.lambda));
+        }
+        if self.method == Method::Decoupled && self.arch != Arch::Fc {
+            return bad("method decoupled (synthetic inputs) is for the FC nets".into());
         }
         if self.freeze >= self.layers {
             return bad(format!(
@@ -149,7 +156,7 @@ impl Examples {
     }
 }
 
-pub(crate) fn accuracy(net: &FcNet, data: &Examples, device: &Device) -> f64 {
+pub(crate) fn accuracy(net: &Net, data: &Examples, device: &Device) -> f64 {
     let net = net.valid();
     let all: Vec<usize> = (0..data.len()).collect();
     let correct: usize = all
