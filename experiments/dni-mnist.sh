@@ -5,10 +5,16 @@
 #   2. stochastic updates: cDNI, 3 layers, p in {1, 0.5, 0.2}, at equal iterations and at equal
 #      expected layer updates (EPOCHS/p epochs);
 #   3. forward unlocking: decoupled (synthetic inputs and cDNI) beside backprop and backprop with
-#      the first block frozen at its random start.
-# Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them.
+#      the first block frozen at its random start;
+#   4. cnn (not in the default): the paper's CNN, 3 blocks of CNN_WIDTH 5x5 filters (paper: 128;
+#      default 32 to fit the CPU), backprop, DNI and cDNI, CNN_EPOCHS epochs (default 2);
+#   5. sgrate (not in the default): unconditional DNI, 3 layers, EPOCHS/4 epochs, by the rate and
+#      the hidden layer of the synthetic-gradient models, beside backprop and cDNI.
+# Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them; `table` stamps
+# the tables of FAMILY (default mnist; cnn, sgrate) with the current commit.
 #
-#   experiments/dni-mnist.sh [depth|stochastic|forward|table]...   # default: all four
+#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|sgrate|table]...   # default: depth stochastic forward table
+#   FAMILY=cnn experiments/dni-mnist.sh cnn table
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dlpapers-target}"
@@ -50,7 +56,19 @@ for part in "${parts[@]}"; do
         run "forward-${m// --freeze 1/-frozen-first}" --method $m --epochs "$EPOCHS"
       done
       ;;
-    table) python3 experiments/dni_tables.py "$RES" mnist "$(git rev-parse --short HEAD)" "$EPOCHS" ;;
+    cnn)
+      for m in backprop dni cdni; do
+        run "cnn-$m" --model cnn --width "${CNN_WIDTH:-32}" --method $m --epochs "${CNN_EPOCHS:-2}"
+      done
+      ;;
+    sgrate)
+      quarter=$(( EPOCHS / 4 ))
+      run "sgrate-backprop" --method backprop --epochs $quarter
+      run "sgrate-cdni" --method cdni --epochs $quarter
+      for r in 1e-4 1e-3 1e-2 3e-2 1e-1; do run "sgrate-dni-h0-r$r" --method dni --sg-lr $r --epochs $quarter; done
+      for r in 1e-3 1e-2; do run "sgrate-dni-h1024-r$r" --method dni --sg-hidden 1024 --sg-lr $r --epochs $quarter; done
+      ;;
+    table) python3 experiments/dni_tables.py "$RES" "${FAMILY:-mnist}" "$(git rev-parse --short HEAD)" "$EPOCHS" ;;
     *) echo "unknown part $part" >&2; exit 2 ;;
   esac
 done

@@ -2,7 +2,7 @@
 
     python3 experiments/dni_tables.py RES FAMILY COMMIT EPOCHS
 
-FAMILY (mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
+FAMILY (mnist, cnn, sgrate, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
 each family's commit, so regenerating the tables never restamps another family's results."""
 import glob
 import json
@@ -100,6 +100,48 @@ if fwd:
     for k, label in names.items():
         if k in fwd:
             out.append(f"| {label} | {pct(fwd[k]['test_error'])} | {fwd[k]['seconds']:.0f} |")
+    out.append("")
+cnn = {k: v for k, v in runs.items() if k.startswith("cnn-")}
+if cnn:
+    v0 = next(iter(cnn.values()))
+    out += [
+        "## The paper's CNN (Table 1, CNN columns), 1 seed",
+        "",
+        f"Made by `FAMILY=cnn experiments/dni-mnist.sh cnn table` at commit `{commits.get('cnn', '?')}`: 3 blocks of a 5×5",
+        "convolution (resolution kept), batch norm, ReLU and 3×3 pooling with stride 2 (max, then",
+        "average), a linear classifier; synthetic-gradient models are one 5×5 convolution (zero at",
+        "first; cDNI adds the label as 10 constant planes). The paper has 128 filters per block; the",
+        "filters and epochs used here are in the table (2 cores, no GPU).",
+        "",
+        "| method | filters | epochs | test error | seconds |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for m in ("backprop", "dni", "cdni"):
+        v = cnn.get(f"cnn-{m}")
+        if v:
+            a = v["args"].split()
+            width, ep = a[a.index("--width") + 1], a[a.index("--epochs") + 1]
+            out.append(f"| {m} | {width} | {ep} | {pct(v['test_error'])} | {v['seconds']:.0f} |")
+    out.append("")
+rates = {k: v for k, v in runs.items() if k.startswith("sgrate-")}
+if rates:
+    out += [
+        "## Unconditional DNI and its synthetic-gradient models, 3 layers",
+        "",
+        f"Made by `FAMILY=sgrate experiments/dni-mnist.sh sgrate table` at commit `{commits.get('sgrate', '?')}`, 5 epochs each.",
+        "",
+        "| run | sg hidden units | sg rate | test error |",
+        "| --- | --- | --- | --- |",
+    ]
+    def key(k):
+        a = rates[k]["args"].split()
+        h = int(a[a.index("--sg-hidden") + 1]) if "--sg-hidden" in a else 0
+        r = float(a[a.index("--sg-lr") + 1]) if "--sg-lr" in a else 1e-2
+        return (rates[k]["method"], h, r)
+    for k in sorted(rates, key=key):
+        m, h, r = key(k)
+        sg = (str(h), f"{r:g}") if m != "backprop" else ("–", "–")
+        out.append(f"| {m} | {sg[0]} | {sg[1]} | {pct(rates[k]['test_error'])} |")
     out.append("")
 copies = {k: v for k, v in runs.items() if k.startswith(("copy-", "repeat-copy-"))}
 if copies:
