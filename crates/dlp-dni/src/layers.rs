@@ -167,9 +167,11 @@ impl Net {
     pub fn block_shapes(&self) -> Vec<[usize; 3]> {
         self.blocks
             .iter()
+            // `lazy_shape`: reading shapes must not initialise the parameters, whose random
+            // draws happen in the order they are first used.
             .map(|b| match (&b.linear, &b.conv) {
-                (Some(l), _) => [l.weight.dims()[1], 1, 1],
-                (_, Some(c)) => pooled(c.weight.dims()[0], b.input),
+                (Some(l), _) => [l.weight.lazy_shape()[1], 1, 1],
+                (_, Some(c)) => pooled(c.weight.lazy_shape()[0], b.input),
                 _ => unreachable!("a block is linear or convolutional"),
             })
             .collect()
