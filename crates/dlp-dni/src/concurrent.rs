@@ -515,7 +515,7 @@ pub fn train_concurrent(
         classifier: head.expect("classifier"),
     };
     let seconds = start.elapsed().as_secs_f64();
-    let acc = accuracy(&net, test_set, device);
+    let acc = accuracy(&net, train_set, test_set, device);
     let samples = (batches.len() * cfg.batch_size) as f64;
     let ideal = samples / critical.max(1e-12);
     Ok(json!({

@@ -156,8 +156,15 @@ impl Examples {
     }
 }
 
-pub(crate) fn accuracy(net: &Net, data: &Examples, device: &Device) -> f64 {
-    let net = net.valid();
+/// Test accuracy of `net` after precise batch norm on the first 10,000 training examples (see
+/// [`Net::recalibrate`]).
+pub(crate) fn accuracy(net: &Net, train: &Examples, data: &Examples, device: &Device) -> f64 {
+    let first: Vec<usize> = (0..train.len().min(10_000)).collect();
+    let calibration: Vec<Tensor<2>> = first
+        .chunks(1000)
+        .map(|idx| train.batch(idx, device).0)
+        .collect();
+    let net = net.valid().recalibrate(&calibration);
     let all: Vec<usize> = (0..data.len()).collect();
     let correct: usize = all
         .chunks(2048)
@@ -269,7 +276,7 @@ pub fn train(
     }
     progress.finish();
     let seconds = start.elapsed().as_secs_f64();
-    let acc = accuracy(dni.net(), test_set, device);
+    let acc = accuracy(dni.net(), train_set, test_set, device);
     Ok(json!({
         "task": "dni-train",
         "method": cfg.method,
