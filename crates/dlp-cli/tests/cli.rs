@@ -523,6 +523,16 @@ fn dni_train_reports_test_error() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--model: `rnn` (expected fc or cnn)"));
+    let out = dlp(&[
+        "dni",
+        "train",
+        "--layers",
+        "1",
+        "--data-dir",
+        root.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("layers: 1 (at least 2 blocks"));
     let out = dlp(&["dni", "train", "--resume"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--resume needs --out"));

@@ -101,8 +101,14 @@ impl TrainConfig {
     /// Checks the settings, naming the one that is wrong.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Usage(m));
-        if self.layers == 0 || self.width == 0 || self.batch_size == 0 || self.epochs == 0 {
-            return bad("layers, width, batch size and epochs must be at least 1".into());
+        if self.layers < 2 {
+            return bad(format!(
+                "layers: {} (at least 2 blocks, so that one is decoupled from another)",
+                self.layers
+            ));
+        }
+        if self.width == 0 || self.batch_size == 0 || self.epochs == 0 {
+            return bad("width, batch size and epochs must be at least 1".into());
         }
         if !(self.update_prob > 0.0 && self.update_prob <= 1.0) {
             return bad(format!(
