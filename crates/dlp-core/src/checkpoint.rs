@@ -70,10 +70,22 @@ pub fn f32_safetensors(
         .map_err(|e| Error::Usage(format!("safetensors: {e}")))
 }
 
-/// Module weights as safetensors bytes (f32), with parameter ids in the metadata.
+/// Field `key` of a checkpoint's `extra`, or an error naming `dir` and the field.
+pub fn extra_field<T: serde::de::DeserializeOwned>(
+    extra: &serde_json::Value,
+    dir: &Path,
+    key: &str,
+) -> Result<T> {
+    serde_json::from_value(extra.get(key).cloned().unwrap_or_default())
+        .map_err(|e| Error::format(dir, None, format!("state.json `{key}`: {e}")))
+}
+
+/// Module weights as safetensors bytes (f32), with parameter ids in the metadata. Running
+/// statistics (batch norm's) are written with their last update: burn keeps it pending until
+/// the state is read again, and `valid()` folds it in (the state is shared with `model`).
 pub fn model_to_safetensors<M: Module>(model: &M) -> Result<Vec<u8>> {
     let mut c = Collect::default();
-    model.visit(&mut c);
+    model.valid().visit(&mut c);
     let mut ids = HashMap::new();
     let mut tensors = Vec::with_capacity(c.tensors.len());
     for (name, id, data) in c.tensors {

@@ -27,6 +27,7 @@ use crate::recurrent::{RnnConfig, RnnMethod, Windows};
 use burn::module::Module;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor, TensorData};
+use dlp_core::checkpoint;
 use dlp_core::error::{Error, Result};
 use dlp_core::progress::Progress;
 use serde::{Deserialize, Serialize};
@@ -163,8 +164,8 @@ pub fn train_charlm(
     };
     if let Some((dir, (step, extra))) = restored {
         first = step as usize;
-        curve = serde_json::from_value(extra["curve"].clone()).unwrap_or_default();
-        best = extra["best"].as_f64().unwrap_or(f64::INFINITY);
+        curve = checkpoint::extra_field(&extra, dir, "curve")?;
+        best = checkpoint::extra_field(&extra, dir, "best")?;
         eprintln!("resuming {} after update {step}", dir.display());
     }
     let progress = Progress::new("dni charlm", cfg.rnn.updates.saturating_sub(first) as u64);

@@ -38,8 +38,8 @@ use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Tensor};
 use dlp_core::checkpoint::{self, CheckpointState};
-use dlp_core::error::{Error, Result};
-use dlp_core::rng::{Rng, RngState};
+use dlp_core::error::Result;
+use dlp_core::rng::Rng;
 use serde_json::json;
 use std::path::Path;
 
@@ -119,9 +119,6 @@ impl Dni {
     /// `state.extra` gets the update-sampling stream (see `dlp_core::checkpoint`).
     pub fn save(&self, out: &Path, mut state: CheckpointState) -> Result<()> {
         state.extra["update_rng"] = json!(self.update_rng.state());
-        // Batch norm's running statistics keep the last step's update pending until they are
-        // read again; `valid()` folds it in (the state is shared), so that the file has it.
-        let _ = self.m.net.valid();
         checkpoint::save(out, &self.m, Some(&self.opt), &state, 2).map(|_| ())
     }
 
@@ -135,10 +132,7 @@ impl Dni {
             self.opt =
                 std::mem::replace(&mut self.opt, AdamConfig::new().init()).load_record(record);
         }
-        let rng: RngState = serde_json::from_value(loaded.state.extra["update_rng"].clone())
-            .map_err(|e| {
-                Error::format(&loaded.dir, None, format!("state.json `update_rng`: {e}"))
-            })?;
+        let rng = checkpoint::extra_field(&loaded.state.extra, &loaded.dir, "update_rng")?;
         self.update_rng = Rng::from_state(rng);
         Ok(Some(loaded.state))
     }

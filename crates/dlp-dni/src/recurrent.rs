@@ -216,10 +216,7 @@ impl Windows {
         let device = self.h.device();
         let dims = self.h.dims();
         let tensor = |key: &str| -> Result<Tensor<2>> {
-            let v: Vec<f32> =
-                serde_json::from_value(loaded.state.extra[key].clone()).map_err(|e| {
-                    Error::format(&loaded.dir, None, format!("state.json `{key}`: {e}"))
-                })?;
+            let v: Vec<f32> = checkpoint::extra_field(&loaded.state.extra, &loaded.dir, key)?;
             if v.len() != dims[0] * dims[1] {
                 return Err(Error::format(
                     &loaded.dir,
@@ -334,14 +331,13 @@ pub fn train_copy(
         _ => None,
     };
     if let Some((dir, (step, extra))) = restored {
-        let field = |key: &str| extra.get(key).cloned().unwrap_or(Value::Null);
-        let bad =
-            |e: serde_json::Error| Error::Usage(format!("{}: state.json: {e}", dir.display()));
-        rng = Rng::from_state(serde_json::from_value(field("rng")).map_err(bad)?);
-        streams = serde_json::from_value(field("streams")).map_err(bad)?;
-        wrong = serde_json::from_value(field("wrong")).map_err(bad)?;
-        curriculum = serde_json::from_value(field("curriculum")).map_err(bad)?;
-        last_loss = field("last_loss").as_f64().unwrap_or(f64::NAN);
+        use checkpoint::extra_field as field;
+        rng = Rng::from_state(field(&extra, dir, "rng")?);
+        streams = field(&extra, dir, "streams")?;
+        wrong = field(&extra, dir, "wrong")?;
+        curriculum = field(&extra, dir, "curriculum")?;
+        // A NaN loss is written as null.
+        last_loss = field::<Option<f64>>(&extra, dir, "last_loss")?.unwrap_or(f64::NAN);
         if streams.len() != b || wrong.len() != b {
             return Err(Error::Usage(format!(
                 "{}: the checkpoint has {} streams, the run has --batch-size {b}",

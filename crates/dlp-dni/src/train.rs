@@ -5,7 +5,7 @@ use crate::dni::{Dni, StepStats};
 use crate::layers::{Arch, Net};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
-use dlp_core::checkpoint::CheckpointState;
+use dlp_core::checkpoint::{self, CheckpointState};
 use dlp_core::error::{Error, Result};
 use dlp_core::progress::Progress;
 use dlp_core::rng::Rng;
@@ -227,17 +227,10 @@ pub fn train(
     if let (Some(dir), true) = (out, resume)
         && let Some(state) = dni.resume(dir)?
     {
-        let field = |key: &str| -> Result<Value> {
-            state.extra.get(key).cloned().ok_or_else(|| {
-                Error::Usage(format!("{}: state.json has no `{key}`", dir.display()))
-            })
-        };
-        let bad =
-            |e: serde_json::Error| Error::Usage(format!("{}: state.json: {e}", dir.display()));
         first = state.step as usize;
         rng = Rng::from_state(state.rng);
-        curve = serde_json::from_value(field("curve")?).map_err(bad)?;
-        window = field("window")?.as_f64().unwrap_or(0.0);
+        curve = checkpoint::extra_field(&state.extra, dir, "curve")?;
+        window = checkpoint::extra_field(&state.extra, dir, "window")?;
         step = first * steps_per_epoch;
         eprintln!("resuming {} after epoch {first}", dir.display());
     }
