@@ -61,7 +61,7 @@ pub struct Common {
     /// CPU threads for tensor kernels (default: one per core).
     #[arg(long, global = true, value_name = "N")]
     threads: Option<usize>,
-    /// Device: cpu, or wgpu when built with that feature.
+    /// Device: cpu, or gpu (burn wgpu on Vulkan) when built with `--features vulkan`.
     #[arg(long, global = true, default_value = "cpu")]
     device: String,
 }

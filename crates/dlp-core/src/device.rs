@@ -1,9 +1,10 @@
 //! `--device` and `--threads`, handled in one place.
 //!
 //! The CPU backend is burn's `flex` (SIMD kernels, rayon for intra-op parallelism). Its thread
-//! count is rayon's global pool, set once per process by [`init_threads`]. No GPU backend is
-//! built in yet (burn's `cuda` feature needs a network download at build time; its `wgpu`
-//! backend is the planned route); asking for one is a usage error that says so.
+//! count is rayon's global pool, set once per process by [`init_threads`]. The GPU is burn's
+//! wgpu backend on Vulkan, built with the cargo feature `vulkan` (burn's `cuda` feature
+//! downloads LLVM at build time; wgpu compiles its shaders at run time and builds offline).
+//! Without the feature, asking for the GPU is a usage error that says how to build it.
 //!
 //! ```
 //! use dlp_core::device::DeviceSpec;
@@ -21,7 +22,7 @@ use std::str::FromStr;
 pub enum DeviceSpec {
     /// burn's flex CPU backend (the default).
     Cpu,
-    /// A GPU through burn's wgpu backend (not built in yet).
+    /// A GPU through burn's wgpu backend on Vulkan (cargo feature `vulkan`).
     Wgpu,
 }
 
@@ -30,9 +31,9 @@ impl FromStr for DeviceSpec {
     fn from_str(s: &str) -> Result<Self> {
         match s.to_ascii_lowercase().as_str() {
             "cpu" | "flex" => Ok(DeviceSpec::Cpu),
-            "wgpu" | "gpu" => Ok(DeviceSpec::Wgpu),
+            "wgpu" | "gpu" | "vulkan" => Ok(DeviceSpec::Wgpu),
             other => Err(Error::Usage(format!(
-                "--device: unknown device `{other}` (expected cpu or wgpu)"
+                "--device: unknown device `{other}` (expected cpu or gpu)"
             ))),
         }
     }
@@ -43,10 +44,37 @@ impl DeviceSpec {
     pub fn device(self) -> Result<Device> {
         match self {
             DeviceSpec::Cpu => Ok(Device::flex()),
+            #[cfg(feature = "vulkan")]
+            DeviceSpec::Wgpu => open_vulkan(),
+            #[cfg(not(feature = "vulkan"))]
             DeviceSpec::Wgpu => Err(Error::Usage(
-                "--device wgpu: this dlp has no GPU backend built in yet; use --device cpu".into(),
+                "--device gpu: this dlp was built without a GPU backend; rebuild with \
+                 `cargo build --release -p dlp-cli --features vulkan`, or use --device cpu"
+                    .into(),
             )),
         }
+    }
+}
+
+/// The default Vulkan adapter, opened with one small transfer so that a machine without one
+/// gives an error here rather than a panic in the first tensor operation.
+#[cfg(feature = "vulkan")]
+fn open_vulkan() -> Result<Device> {
+    let device = Device::vulkan(burn::tensor::DeviceKind::DefaultDevice);
+    let probe = device.clone();
+    let opened = std::panic::catch_unwind(move || {
+        burn::tensor::Tensor::<1>::ones([1], &probe)
+            .into_data()
+            .to_vec::<f32>()
+            .ok()
+    });
+    match opened {
+        Ok(Some(v)) if v == [1.0] => Ok(device),
+        _ => Err(Error::Usage(
+            "--device gpu: no working Vulkan adapter (install the Vulkan loader, libvulkan1, \
+             and the GPU's Vulkan driver; VK_DRIVER_FILES names a driver's JSON file)"
+                .into(),
+        )),
     }
 }
 
@@ -79,5 +107,13 @@ mod tests {
         let err = "tpu".parse::<DeviceSpec>().unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("tpu"));
+    }
+
+    #[cfg(not(feature = "vulkan"))]
+    #[test]
+    fn gpu_without_the_feature_says_how_to_build_it() {
+        let err = DeviceSpec::Wgpu.device().unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("--features vulkan"), "{err}");
     }
 }
