@@ -8,12 +8,15 @@
 #      the first block frozen at its random start;
 #   4. cnn (not in the default): the paper's CNN, 3 blocks of CNN_WIDTH 5x5 filters (paper: 128;
 #      default 32 to fit the CPU), backprop, DNI and cDNI, CNN_EPOCHS epochs (default 2);
-#   5. sgrate (not in the default): unconditional DNI, 3 layers, EPOCHS/4 epochs, by the rate and
+#   5. preact (not in the default): DNI with modules meeting at the pre-activation (after batch
+#      norm, before the ReLU; `--interface preactivation`, synthetic-gradient rate 3e-3), the
+#      depth protocol's layers, seeds and epochs;
+#   6. sgrate (not in the default): unconditional DNI, 3 layers, EPOCHS/4 epochs, by the rate and
 #      the hidden layer of the synthetic-gradient models, beside backprop and cDNI.
 # Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them; `table` stamps
 # the tables of FAMILY (default mnist; cnn, sgrate) with the current commit.
 #
-#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|sgrate|table]...   # default: depth stochastic forward table
+#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|sgrate|table]...   # default: depth stochastic forward table
 #   FAMILY=cnn experiments/dni-mnist.sh cnn table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +63,13 @@ for part in "${parts[@]}"; do
       for m in backprop dni cdni; do
         run "cnn-$m" --model cnn --width "${CNN_WIDTH:-32}" --method $m --epochs "${CNN_EPOCHS:-2}"
       done
+      ;;
+    preact)
+      start=$(date +%s)
+      for layers in 3 4 5 6; do for seed in 0 1 2; do
+        run "preact-dni-l$layers-s$seed" --method dni --interface preactivation --sg-lr 3e-3 --layers $layers --epochs "$EPOCHS" --seed $seed
+      done; done
+      echo "{\"part\": \"preact\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/preact-sweep-time.json"
       ;;
     sgrate)
       quarter=$(( EPOCHS / 4 ))

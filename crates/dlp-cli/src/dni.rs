@@ -4,7 +4,7 @@ use crate::{Common, emit, setup};
 use dlp_core::Error;
 use dlp_core::data::idx::{LabelledImages, Split};
 use dlp_core::data::{data_dir, registry};
-use dlp_dni::layers::Arch;
+use dlp_dni::layers::{Arch, Interface};
 use dlp_dni::recurrent::{CopyConfig, RnnConfig};
 use dlp_dni::train::{Examples, TrainConfig, train};
 
@@ -52,6 +52,10 @@ pub enum Command {
         /// Hidden units of the synthetic-gradient models (0: linear).
         #[arg(long, default_value_t = 0)]
         sg_hidden: usize,
+        /// Where modules meet and synthetic gradients are predicted: output (after the ReLU, the
+        /// paper) or preactivation (after batch norm; FC only).
+        #[arg(long, default_value = "output")]
+        interface: String,
         #[arg(long, default_value_t = 256)]
         batch_size: usize,
         /// Continue from the latest checkpoint in --out (written after every epoch; sequential
@@ -205,9 +209,19 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             lr,
             sg_lr,
             sg_hidden,
+            interface,
             batch_size,
             resume,
         } => {
+            let interface = match interface.as_str() {
+                "output" => Interface::Output,
+                "preactivation" => Interface::Preactivation,
+                other => {
+                    return Err(Error::Usage(format!(
+                        "--interface: `{other}` (expected output or preactivation)"
+                    )));
+                }
+            };
             let method = method.parse()?;
             if *resume && (common.out.is_none() || *workers > 1) {
                 return Err(Error::Usage(
@@ -262,6 +276,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 learning_rate: *lr,
                 sg_learning_rate: *sg_lr,
                 sg_hidden: *sg_hidden,
+                interface,
                 batch_size: *batch_size,
                 seed: common.seed,
                 ..TrainConfig::default()

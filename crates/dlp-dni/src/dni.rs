@@ -77,7 +77,8 @@ pub struct Dni {
 impl Dni {
     /// A fresh network for `input` features and `classes` classes on an autodiff `device`.
     pub fn new(cfg: &TrainConfig, input: usize, classes: usize, device: &Device) -> Self {
-        let net = Net::new(cfg.arch, input, cfg.width, cfg.layers, classes, device);
+        let net = Net::new(cfg.arch, input, cfg.width, cfg.layers, classes, device)
+            .with_interface(cfg.interface);
         let synthetic = cfg.method != Method::Backprop;
         let labels = matches!(cfg.method, Method::Cdni | Method::Decoupled).then_some(classes);
         let sgs = net
@@ -225,7 +226,10 @@ impl Dni {
         // 2. The classifier on the true loss.
         let xin = top.detach().require_grad();
         let loss = self.loss_fn.forward(
-            self.m.net.classifier.forward(xin.clone()),
+            self.m
+                .net
+                .classifier
+                .forward(self.m.net.classifier_input(xin.clone())),
             labels_tensor(y, &x.device()),
         );
         let mut grads = loss.backward();

@@ -7,6 +7,11 @@
 //!   batch norm → ReLU → 3×3 pooling with stride 2 and padding 1 (max in the first block, average
 //!   in the others), which halves the resolution (rounding up: 28 → 14 → 7 → 4).
 //!
+//! Where a module ends, and so where a synthetic-gradient model sits, is the [`Interface`]: at a
+//! block's output (the paper's h_i, after the ReLU) or, for FC nets, at its batch-normalised
+//! pre-activation, the ReLU then opening the next module (and the classifier). Both compute the
+//! same function; they differ in what M_i sees and predicts.
+//!
 //! Blocks take and give flat rows `[B, features]` (a CNN block reshapes to `[B, C, H, W]`
 //! inside), so that every method, synthetic model and channel carries one tensor kind.
 //!
@@ -38,6 +43,19 @@ pub enum Arch {
     Cnn { image: [usize; 3] },
 }
 
+/// Where consecutive modules meet (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interface {
+    /// After the block's ReLU: M_i predicts ∂L/∂h_i (the paper).
+    #[default]
+    Output,
+    /// After batch norm, before the ReLU (FC only): M_i predicts ∂L/∂z_i. For the top block
+    /// this gradient is ReLU′(z) ⊙ Wᵀ(p − y), whose best linear prediction from z is not zero
+    /// when the classifier is at a stationary point, unlike that of Wᵀ(p − y) from h.
+    Preactivation,
+}
+
 /// One block: FC or convolutional (see the module doc).
 #[derive(Module, Debug)]
 pub struct Block {
@@ -48,6 +66,10 @@ pub struct Block {
     avg_pool: Option<AvgPool2d>,
     /// The input's `[C, H, W]` for a convolutional block (zeros for FC).
     input: [usize; 3],
+    /// The ReLU applied to the input (the previous block's, at a pre-activation interface).
+    relu_in: bool,
+    /// The ReLU applied to the output (at an output interface).
+    relu_out: bool,
 }
 
 impl Block {
@@ -60,6 +82,8 @@ impl Block {
             max_pool: None,
             avg_pool: None,
             input: [0; 3],
+            relu_in: false,
+            relu_out: true,
         }
     }
 
@@ -89,6 +113,8 @@ impl Block {
                     .init()
             }),
             input,
+            relu_in: false,
+            relu_out: true,
         }
     }
 
@@ -96,7 +122,7 @@ impl Block {
     fn pre_norm(&self, x: Tensor<2>) -> Tensor<3> {
         let b = x.dims()[0];
         if let Some(linear) = &self.linear {
-            let z = linear.forward(x);
+            let z = linear.forward(self.input_relu(x));
             let c = z.dims()[1];
             return z.reshape([b, c, 1]);
         }
@@ -108,9 +134,14 @@ impl Block {
         conv.forward(x.reshape([b, c, h, w])).flatten(2, 3)
     }
 
+    fn input_relu(&self, x: Tensor<2>) -> Tensor<2> {
+        if self.relu_in { relu(x) } else { x }
+    }
+
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         if let Some(linear) = &self.linear {
-            return relu(self.norm.forward(linear.forward(x)));
+            let z = self.norm.forward(linear.forward(self.input_relu(x)));
+            return if self.relu_out { relu(z) } else { z };
         }
         let conv = self
             .conv
@@ -179,6 +210,30 @@ impl Net {
         }
     }
 
+    /// The same network with its modules meeting at `interface` (the weights are unchanged).
+    /// Panics for a pre-activation interface on convolutional blocks.
+    pub fn with_interface(mut self, interface: Interface) -> Self {
+        let pre = interface == Interface::Preactivation;
+        for (i, block) in self.blocks.iter_mut().enumerate() {
+            assert!(
+                !pre || block.linear.is_some(),
+                "pre-activation interfaces are FC only"
+            );
+            block.relu_in = pre && i > 0;
+            block.relu_out = !pre;
+        }
+        self
+    }
+
+    /// What the classifier sees of the top block's output: the ReLU at a pre-activation
+    /// interface, the output itself otherwise.
+    pub fn classifier_input(&self, h: Tensor<2>) -> Tensor<2> {
+        match self.blocks.last() {
+            Some(top) if !top.relu_out => relu(h),
+            _ => h,
+        }
+    }
+
     /// Each block's output `[C, H, W]` (`[units, 1, 1]` for FC blocks).
     pub fn block_shapes(&self) -> Vec<[usize; 3]> {
         self.blocks
@@ -225,6 +280,6 @@ impl Net {
         for b in &self.blocks {
             x = b.forward(x);
         }
-        self.classifier.forward(x)
+        self.classifier.forward(self.classifier_input(x))
     }
 }

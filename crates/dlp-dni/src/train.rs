@@ -2,7 +2,7 @@
 //! steps a [`Dni`] over the epochs and reports test error and throughput.
 
 use crate::dni::{Dni, StepStats};
-use crate::layers::{Arch, Net};
+use crate::layers::{Arch, Interface, Net};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use dlp_core::checkpoint::{self, CheckpointState};
@@ -65,6 +65,9 @@ pub struct TrainConfig {
     pub sg_learning_rate: f64,
     /// Hidden units of the synthetic-gradient models (0: linear).
     pub sg_hidden: usize,
+    /// Where modules meet, and so what the synthetic-gradient models see.
+    #[serde(default)]
+    pub interface: Interface,
     /// Stochastic updates (paper, Section 3.3): each module updates its layer with this
     /// probability at each step (1: always). Synthetic-gradient methods only.
     pub update_prob: f64,
@@ -88,6 +91,7 @@ impl Default for TrainConfig {
             learning_rate: 1e-3,
             sg_learning_rate: 1e-2,
             sg_hidden: 0,
+            interface: Interface::Output,
             update_prob: 1.0,
             lambda: 0.0,
             freeze: 0,
@@ -121,6 +125,9 @@ impl TrainConfig {
         }
         if self.method == Method::Decoupled && self.arch != Arch::Fc {
             return bad("method decoupled (synthetic inputs) is for the FC nets".into());
+        }
+        if self.interface == Interface::Preactivation && self.arch != Arch::Fc {
+            return bad("interface preactivation is for the FC nets".into());
         }
         if self.freeze >= self.layers {
             return bad(format!(
