@@ -65,7 +65,7 @@ fn open_vulkan() -> Result<Device> {
     let opened = std::panic::catch_unwind(move || {
         burn::tensor::Tensor::<1>::ones([1], &probe)
             .into_data()
-            .to_vec::<f32>()
+            .try_to_vec::<f32>()
             .ok()
     });
     match opened {

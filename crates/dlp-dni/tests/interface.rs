@@ -55,15 +55,23 @@ fn a_preactivation_interface_computes_the_same_function() {
     device.seed(1);
     let net = Net::new(Arch::Fc, INPUT, 8, 3, CLASSES, &device);
     let (x, _) = batch(0, &device);
-    let a = net.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+    let a = net
+        .forward(x.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
     let net = net.with_interface(Interface::Preactivation);
-    let b = net.forward(x.clone()).into_data().to_vec::<f32>().unwrap();
+    let b = net
+        .forward(x.clone())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
     assert!(max_diff(&a, &b) < 1e-6, "{}", max_diff(&a, &b));
     // The blocks now hand on values that can be negative (before the ReLU).
     let z = net.blocks[0]
         .forward(x)
         .into_data()
-        .to_vec::<f32>()
+        .try_to_vec::<f32>()
         .unwrap();
     assert!(z.iter().any(|&v| v < 0.0));
 }
