@@ -89,3 +89,12 @@ pub fn flat_parameters<M: burn::module::Module>(module: &M) -> Vec<f32> {
     module.visit(&mut c);
     c.0
 }
+
+/// The largest absolute difference between two equally long slices (panics on unequal lengths).
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "slices of different lengths");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}

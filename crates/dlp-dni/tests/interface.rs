@@ -3,7 +3,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use dlp_core::rng::Rng;
-use dlp_core::testing::flat_parameters;
+use dlp_core::testing::{flat_parameters, max_abs_diff as max_diff};
 use dlp_dni::dni::Dni;
 use dlp_dni::layers::{Arch, Interface, Net};
 use dlp_dni::train::{Method, Optimizer, TrainConfig};
@@ -40,13 +40,6 @@ fn stepped(method: Method, lambda: f64, interface: Interface) -> Vec<f32> {
         dni = dni.step(x, &y).0;
     }
     flat_parameters(dni.net())
-}
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 #[test]

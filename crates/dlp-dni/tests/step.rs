@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::{Device, Tensor, TensorData};
 use dlp_core::rng::Rng;
-use dlp_core::testing::flat_parameters;
+use dlp_core::testing::{flat_parameters, max_abs_diff as max_diff};
 use dlp_dni::dni::Dni;
 use dlp_dni::layers::{Arch, Net};
 use dlp_dni::synthetic::{SyntheticGradient, labels_tensor};
@@ -56,14 +56,6 @@ fn stepped(cfg: &TrainConfig, steps: u64) -> (Vec<f32>, Vec<f32>) {
         dni = dni.step(x, &y).0;
     }
     (before, flat_parameters(dni.net()))
-}
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 #[test]
