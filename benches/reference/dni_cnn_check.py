@@ -24,7 +24,7 @@ y = torch.from_numpy(idx(root + 't10k-labels-idx1-ubyte.gz').astype(np.int64))
 blocks = sorted({k.split('.')[2] for k in W if k.startswith('net.blocks.')}, key=int)
 def fwd(x, train_bn=False):
     for i in blocks:
-        p = f'net.blocks.{i}.'
+        p = f'net.blocks.{i}.Conv.'
         x = F.conv2d(x, W[p + 'conv.weight'], W[p + 'conv.bias'], padding=2)
         if train_bn:
             x = F.batch_norm(x, None, None, W[p+'norm.gamma'], W[p+'norm.beta'], training=True, eps=1e-5)
@@ -39,14 +39,14 @@ with torch.no_grad():
     errs = [(fwd(x[i:i+256], True).argmax(1) != y[i:i+256]).float().mean().item() for i in range(0, 10000, 256)]
     print('batch-stat test error', sum(errs)/len(errs))
     for i in blocks:
-        p = f'net.blocks.{i}.'
+        p = f'net.blocks.{i}.Conv.'
         print(i, 'running var mean', W[p+'norm.running_var'].mean().item(), 'running mean mean', W[p+'norm.running_mean'].mean().item())
 xt = torch.from_numpy(idx(root + 'train-images-idx3-ubyte.gz')[:10000].astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
 with torch.no_grad():
     pop = {}
     z = xt
     for i in blocks:
-        p = f'net.blocks.{i}.'
+        p = f'net.blocks.{i}.Conv.'
         z = F.conv2d(z, W[p + 'conv.weight'], W[p + 'conv.bias'], padding=2)
         m = z.mean((0, 2, 3)); v = z.var((0, 2, 3), unbiased=False)
         print(i, 'population mean/var (avg over channels)', m.mean().item(), v.mean().item(),

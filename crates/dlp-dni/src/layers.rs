@@ -27,7 +27,7 @@
 
 use burn::module::{Module, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::pool::{AvgPool2dConfig, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
@@ -58,104 +58,113 @@ pub enum Interface {
 
 /// One block: FC or convolutional (see the module doc).
 #[derive(Module, Debug)]
-pub struct Block {
-    linear: Option<Linear>,
-    conv: Option<Conv2d>,
+pub enum Block {
+    Fc(FcBlock),
+    Conv(ConvBlock),
+}
+
+/// Linear → batch norm → ReLU, with the ReLUs placed by the [`Interface`].
+#[derive(Module, Debug)]
+pub struct FcBlock {
+    linear: Linear,
     norm: BatchNorm,
-    max_pool: Option<MaxPool2d>,
-    avg_pool: Option<AvgPool2d>,
-    /// The input's `[C, H, W]` for a convolutional block (zeros for FC).
-    input: [usize; 3],
     /// The ReLU applied to the input (the previous block's, at a pre-activation interface).
     relu_in: bool,
     /// The ReLU applied to the output (at an output interface).
     relu_out: bool,
 }
 
+/// 5×5 convolution (resolution kept) → batch norm → ReLU → 3×3 pooling with stride 2.
+#[derive(Module, Debug)]
+pub struct ConvBlock {
+    conv: Conv2d,
+    norm: BatchNorm,
+    /// Max pooling (the first block) rather than average pooling.
+    max_pool: bool,
+    /// The input's `[C, H, W]`.
+    input: [usize; 3],
+}
+
+impl ConvBlock {
+    fn pool(&self, y: Tensor<4>) -> Tensor<4> {
+        let pad = PaddingConfig2d::Explicit(1, 1, 1, 1);
+        if self.max_pool {
+            let pool = MaxPool2dConfig::new([3, 3]).with_strides([2, 2]);
+            pool.with_padding(pad).init().forward(y)
+        } else {
+            let pool = AvgPool2dConfig::new([3, 3]).with_strides([2, 2]);
+            let pool = pool.with_padding(pad).with_count_include_pad(false);
+            pool.init().forward(y)
+        }
+    }
+
+    fn pre_norm(&self, x: Tensor<2>) -> Tensor<4> {
+        let ([c, h, w], b) = (self.input, x.dims()[0]);
+        self.conv.forward(x.reshape([b, c, h, w]))
+    }
+}
+
+impl FcBlock {
+    fn pre_norm(&self, x: Tensor<2>) -> Tensor<2> {
+        self.linear.forward(if self.relu_in { relu(x) } else { x })
+    }
+}
+
 impl Block {
     /// An FC block from `input` to `output` units.
     pub fn new(input: usize, output: usize, device: &Device) -> Self {
-        Self {
-            linear: Some(LinearConfig::new(input, output).init(device)),
-            conv: None,
+        Self::Fc(FcBlock {
+            linear: LinearConfig::new(input, output).init(device),
             norm: BatchNormConfig::new(output).init(device),
-            max_pool: None,
-            avg_pool: None,
-            input: [0; 3],
             relu_in: false,
             relu_out: true,
-        }
+        })
     }
 
     /// A convolutional block on `[C, H, W]` inputs with `channels` filters; `first` pools by max.
     pub fn conv(input: [usize; 3], channels: usize, first: bool, device: &Device) -> Self {
-        let pool = [3, 3];
-        let pad = PaddingConfig2d::Explicit(1, 1, 1, 1);
-        Self {
-            linear: None,
-            conv: Some(
-                Conv2dConfig::new([input[0], channels], [5, 5])
-                    .with_padding(PaddingConfig2d::Explicit(2, 2, 2, 2))
-                    .init(device),
-            ),
+        Self::Conv(ConvBlock {
+            conv: Conv2dConfig::new([input[0], channels], [5, 5])
+                .with_padding(PaddingConfig2d::Explicit(2, 2, 2, 2))
+                .init(device),
             norm: BatchNormConfig::new(channels).init(device),
-            max_pool: first.then(|| {
-                MaxPool2dConfig::new(pool)
-                    .with_strides([2, 2])
-                    .with_padding(pad.clone())
-                    .init()
-            }),
-            avg_pool: (!first).then(|| {
-                AvgPool2dConfig::new(pool)
-                    .with_strides([2, 2])
-                    .with_padding(pad)
-                    .with_count_include_pad(false)
-                    .init()
-            }),
+            max_pool: first,
             input,
-            relu_in: false,
-            relu_out: true,
+        })
+    }
+
+    /// The output's `[C, H, W]` (`[units, 1, 1]` for FC). Reads shapes lazily: the parameters'
+    /// random draws happen in the order they are first used.
+    fn output_shape(&self) -> [usize; 3] {
+        match self {
+            Self::Fc(b) => [b.linear.weight.lazy_shape()[1], 1, 1],
+            Self::Conv(b) => pooled(b.conv.weight.lazy_shape()[0], b.input),
+        }
+    }
+
+    fn norm_mut(&mut self) -> &mut BatchNorm {
+        match self {
+            Self::Fc(b) => &mut b.norm,
+            Self::Conv(b) => &mut b.norm,
         }
     }
 
     /// The activation batch norm sees, as `[B, C, H·W]` (`H·W = 1` for FC).
     fn pre_norm(&self, x: Tensor<2>) -> Tensor<3> {
-        let b = x.dims()[0];
-        if let Some(linear) = &self.linear {
-            let z = linear.forward(self.input_relu(x));
-            let c = z.dims()[1];
-            return z.reshape([b, c, 1]);
+        match self {
+            Self::Fc(b) => b.pre_norm(x).unsqueeze_dim(2),
+            Self::Conv(b) => b.pre_norm(x).flatten(2, 3),
         }
-        let conv = self
-            .conv
-            .as_ref()
-            .expect("a block is linear or convolutional");
-        let [c, h, w] = self.input;
-        conv.forward(x.reshape([b, c, h, w])).flatten(2, 3)
-    }
-
-    fn input_relu(&self, x: Tensor<2>) -> Tensor<2> {
-        if self.relu_in { relu(x) } else { x }
     }
 
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        if let Some(linear) = &self.linear {
-            let z = self.norm.forward(linear.forward(self.input_relu(x)));
-            return if self.relu_out { relu(z) } else { z };
+        match self {
+            Self::Fc(b) => {
+                let z = b.norm.forward(b.pre_norm(x));
+                if b.relu_out { relu(z) } else { z }
+            }
+            Self::Conv(b) => b.pool(relu(b.norm.forward(b.pre_norm(x)))).flatten(1, 3),
         }
-        let conv = self
-            .conv
-            .as_ref()
-            .expect("a block is linear or convolutional");
-        let [c, h, w] = self.input;
-        let b = x.dims()[0];
-        let y = relu(self.norm.forward(conv.forward(x.reshape([b, c, h, w]))));
-        let y = match (&self.max_pool, &self.avg_pool) {
-            (Some(p), _) => p.forward(y),
-            (_, Some(p)) => p.forward(y),
-            _ => y,
-        };
-        y.flatten(1, 3)
     }
 }
 
@@ -215,12 +224,10 @@ impl Net {
     pub fn with_interface(mut self, interface: Interface) -> Self {
         let pre = interface == Interface::Preactivation;
         for (i, block) in self.blocks.iter_mut().enumerate() {
-            assert!(
-                !pre || block.linear.is_some(),
-                "pre-activation interfaces are FC only"
-            );
-            block.relu_in = pre && i > 0;
-            block.relu_out = !pre;
+            match block {
+                Block::Fc(b) => (b.relu_in, b.relu_out) = (pre && i > 0, !pre),
+                Block::Conv(_) => assert!(!pre, "pre-activation interfaces are FC only"),
+            }
         }
         self
     }
@@ -229,23 +236,14 @@ impl Net {
     /// interface, the output itself otherwise.
     pub fn classifier_input(&self, h: Tensor<2>) -> Tensor<2> {
         match self.blocks.last() {
-            Some(top) if !top.relu_out => relu(h),
+            Some(Block::Fc(top)) if !top.relu_out => relu(h),
             _ => h,
         }
     }
 
     /// Each block's output `[C, H, W]` (`[units, 1, 1]` for FC blocks).
     pub fn block_shapes(&self) -> Vec<[usize; 3]> {
-        self.blocks
-            .iter()
-            // `lazy_shape`: reading shapes must not initialise the parameters, whose random
-            // draws happen in the order they are first used.
-            .map(|b| match (&b.linear, &b.conv) {
-                (Some(l), _) => [l.weight.lazy_shape()[1], 1, 1],
-                (_, Some(c)) => pooled(c.weight.lazy_shape()[0], b.input),
-                _ => unreachable!("a block is linear or convolutional"),
-            })
-            .collect()
+        self.blocks.iter().map(Block::output_shape).collect()
     }
 
     /// Precise batch norm (Wu and Johnson 2021): every block's running mean and variance
@@ -268,8 +266,9 @@ impl Net {
             let mean = total(&|z| z.clone());
             let centred = mean.clone().reshape([1, mean.dims()[0], 1]);
             let var = total(&|z| (z.clone() - centred.clone()).square());
-            block.norm.running_mean = RunningState::new(mean);
-            block.norm.running_var = RunningState::new(var);
+            let norm = block.norm_mut();
+            norm.running_mean = RunningState::new(mean);
+            norm.running_var = RunningState::new(var);
             xs = xs.into_iter().map(|x| block.forward(x)).collect();
         }
         self

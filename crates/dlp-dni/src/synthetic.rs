@@ -29,13 +29,27 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 /// M_i is convolutional too (5×5, resolution kept; the paper's CNN models are), and the
 /// label enters as `classes` constant planes.
 #[derive(Module, Debug)]
-pub struct SyntheticGradient {
+pub enum SyntheticGradient {
+    Fc(FcSyntheticGradient),
+    Conv(ConvSyntheticGradient),
+}
+
+/// M_i on flat rows: ReLU hidden layers (none: linear), then the zero-initialised output layer.
+#[derive(Module, Debug)]
+pub struct FcSyntheticGradient {
     hidden: Vec<Linear>,
-    output: Option<Linear>,
-    conv_hidden: Vec<Conv2d>,
-    conv_output: Option<Conv2d>,
+    output: Linear,
+    /// One-hot label inputs (cDNI; 0 for DNI).
     classes: usize,
-    /// h's `[C, H, W]` for a convolutional model.
+}
+
+/// M_i on a convolutional block's output `[C, H, W]`: 5×5 convolutions, the last zero at first.
+#[derive(Module, Debug)]
+pub struct ConvSyntheticGradient {
+    hidden: Vec<Conv2d>,
+    output: Conv2d,
+    /// Label planes (cDNI; 0 for DNI).
+    classes: usize,
     shape: [usize; 3],
 }
 
@@ -49,6 +63,16 @@ fn conv5(input: usize, output: usize, zero: bool, device: &Device) -> Conv2d {
     }
 }
 
+/// The labels one-hot, `[b, classes]`.
+fn one_hot(labels: Option<&[usize]>, classes: usize, device: &Device) -> Tensor<2> {
+    let labels = labels.expect("cDNI needs the labels");
+    let mut v = vec![0f32; labels.len() * classes];
+    for (i, &l) in labels.iter().enumerate() {
+        v[i * classes + l] = 1.0;
+    }
+    Tensor::<2>::from_data(TensorData::new(v, [labels.len(), classes]), device)
+}
+
 impl SyntheticGradient {
     /// For outputs of width `width`; `hidden` units in one hidden layer (0: linear); `classes`
     /// for cDNI.
@@ -60,18 +84,13 @@ impl SyntheticGradient {
         } else {
             (Vec::new(), input)
         };
-        Self {
+        Self::Fc(FcSyntheticGradient {
             hidden,
-            output: Some(
-                LinearConfig::new(last_in, width)
-                    .with_initializer(Initializer::Zeros)
-                    .init(device),
-            ),
-            conv_hidden: Vec::new(),
-            conv_output: None,
+            output: LinearConfig::new(last_in, width)
+                .with_initializer(Initializer::Zeros)
+                .init(device),
             classes,
-            shape: [0; 3],
-        }
+        })
     }
 
     /// For a convolutional block's output of shape `[C, H, W]`: one 5×5 convolution, or
@@ -79,19 +98,17 @@ impl SyntheticGradient {
     pub fn conv(shape: [usize; 3], hidden: usize, classes: Option<usize>, device: &Device) -> Self {
         let classes = classes.unwrap_or(0);
         let input = shape[0] + classes;
-        let (conv_hidden, last_in) = if hidden > 0 {
+        let (hidden, last_in) = if hidden > 0 {
             (vec![conv5(input, hidden, false, device)], hidden)
         } else {
             (Vec::new(), input)
         };
-        Self {
-            hidden: Vec::new(),
-            output: None,
-            conv_hidden,
-            conv_output: Some(conv5(last_in, shape[0], true, device)),
+        Self::Conv(ConvSyntheticGradient {
+            hidden,
+            output: conv5(last_in, shape[0], true, device),
             classes,
             shape,
-        }
+        })
     }
 
     /// The model for a block of `arch` whose output has shape `shape`.
@@ -111,42 +128,33 @@ impl SyntheticGradient {
     /// ĝ for `h` `[b, features]` (and labels, for cDNI).
     pub fn forward(&self, h: Tensor<2>, labels: Option<&[usize]>) -> Tensor<2> {
         let device = h.device();
-        let onehot = (self.classes > 0).then(|| {
-            let labels = labels.expect("cDNI needs the labels");
-            let b = labels.len();
-            let mut v = vec![0f32; b * self.classes];
-            for (i, &l) in labels.iter().enumerate() {
-                v[i * self.classes + l] = 1.0;
+        match self {
+            Self::Fc(m) => {
+                let mut x = h;
+                if m.classes > 0 {
+                    x = Tensor::cat(vec![x, one_hot(labels, m.classes, &device)], 1);
+                }
+                for layer in &m.hidden {
+                    x = relu(layer.forward(x));
+                }
+                m.output.forward(x)
             }
-            Tensor::<2>::from_data(TensorData::new(v, [b, self.classes]), &device)
-        });
-        if let Some(output) = &self.conv_output {
-            let [c, height, width] = self.shape;
-            let b = h.dims()[0];
-            let mut x = h.reshape([b, c, height, width]);
-            if let Some(y) = onehot {
-                let planes = y
-                    .reshape([b, self.classes, 1, 1])
-                    .repeat_dim(2, height)
-                    .repeat_dim(3, width);
-                x = Tensor::cat(vec![x, planes], 1);
+            Self::Conv(m) => {
+                let ([c, height, width], b) = (m.shape, h.dims()[0]);
+                let mut x = h.reshape([b, c, height, width]);
+                if m.classes > 0 {
+                    let planes = one_hot(labels, m.classes, &device)
+                        .reshape([b, m.classes, 1, 1])
+                        .repeat_dim(2, height)
+                        .repeat_dim(3, width);
+                    x = Tensor::cat(vec![x, planes], 1);
+                }
+                for layer in &m.hidden {
+                    x = relu(layer.forward(x));
+                }
+                m.output.forward(x).flatten(1, 3)
             }
-            for layer in &self.conv_hidden {
-                x = relu(layer.forward(x));
-            }
-            return output.forward(x).flatten(1, 3);
         }
-        let mut x = h;
-        if let Some(y) = onehot {
-            x = Tensor::cat(vec![x, y], 1);
-        }
-        for layer in &self.hidden {
-            x = relu(layer.forward(x));
-        }
-        self.output
-            .as_ref()
-            .expect("a linear or convolutional model")
-            .forward(x)
     }
 }
 
