@@ -31,6 +31,15 @@ def pct(x):
     return f"{100 * x:.2f}"
 
 
+def cell(errs):
+    """(mean, 'mean ± sd (n=…)') of test errors, (None, '–') for none."""
+    if not errs:
+        return None, "–"
+    m = statistics.mean(errs)
+    sd = statistics.stdev(errs) if len(errs) > 1 else 0.0
+    return m, f"{pct(m)} ± {pct(sd)} (n={len(errs)})"
+
+
 out = [
     "# DNI on MNIST",
     "",
@@ -51,13 +60,10 @@ if depth:
     for layers in (3, 4, 5, 6):
         cells, means = [], {}
         for m in ("backprop", "dni", "cdni"):
-            errs = [v["test_error"] for k, v in depth.items() if k.startswith(f"depth-{m}-l{layers}-")]
-            if not errs:
-                cells.append("–")
-                continue
-            means[m] = statistics.mean(errs)
-            sd = statistics.stdev(errs) if len(errs) > 1 else 0.0
-            cells.append(f"{pct(means[m])} ± {pct(sd)} (n={len(errs)})")
+            mean, text = cell([v["test_error"] for k, v in depth.items() if k.startswith(f"depth-{m}-l{layers}-")])
+            cells.append(text)
+            if mean is not None:
+                means[m] = mean
         gaps = [f"{100 * (means[m] - means['backprop']):+.2f}" if m in means and "backprop" in means else "–"
                 for m in ("dni", "cdni")]
         out.append(f"| {layers} | " + " | ".join(cells + gaps) + " |")
@@ -80,12 +86,7 @@ if pre:
     ]
     for layers in (3, 4, 5, 6):
         def stat(prefix, group):
-            errs = [v["test_error"] for k, v in group.items() if k.startswith(prefix)]
-            if not errs:
-                return None, "–"
-            m = statistics.mean(errs)
-            sd = statistics.stdev(errs) if len(errs) > 1 else 0.0
-            return m, f"{pct(m)} ± {pct(sd)} (n={len(errs)})"
+            return cell([v["test_error"] for k, v in group.items() if k.startswith(prefix)])
         p_m, p_cell = stat(f"preact-dni-l{layers}-", pre)
         _, o_cell = stat(f"depth-dni-l{layers}-", depth)
         b_m, b_cell = stat(f"depth-backprop-l{layers}-", depth)

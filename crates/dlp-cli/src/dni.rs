@@ -213,15 +213,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             batch_size,
             resume,
         } => {
-            let interface = match interface.as_str() {
-                "output" => Interface::Output,
-                "preactivation" => Interface::Preactivation,
-                other => {
-                    return Err(Error::Usage(format!(
-                        "--interface: `{other}` (expected output or preactivation)"
-                    )));
-                }
-            };
+            let interface: Interface = interface.parse()?;
             let method = method.parse()?;
             if *resume && (common.out.is_none() || *workers > 1) {
                 return Err(Error::Usage(

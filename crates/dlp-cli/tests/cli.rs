@@ -510,30 +510,25 @@ fn dni_train_reports_test_error() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(s["workers"].as_array().map(Vec::len), Some(4), "{s}");
-    let out = dlp(&["dni", "train", "--workers", "5"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--workers: 5 for 4 modules"));
-    let out = dlp(&[
-        "dni",
-        "train",
-        "--model",
-        "rnn",
-        "--data-dir",
-        root.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--model: `rnn` (expected fc or cnn)"));
-    let out = dlp(&[
-        "dni",
-        "train",
-        "--layers",
-        "1",
-        "--data-dir",
-        root.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("layers: 1 (at least 2 blocks"));
-    let out = dlp(&["dni", "train", "--resume"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--resume needs --out"));
+    let data = root.to_str().unwrap();
+    for (args, message) in [
+        (&["--workers", "5"][..], "--workers: 5 for 4 modules"),
+        (
+            &["--model", "rnn", "--data-dir", data],
+            "--model: `rnn` (expected fc or cnn)",
+        ),
+        (
+            &["--layers", "1", "--data-dir", data],
+            "layers: 1 (at least 2 blocks",
+        ),
+        (&["--resume"], "--resume needs --out"),
+        (
+            &["--interface", "middle"],
+            "--interface: `middle` (expected output or preactivation)",
+        ),
+    ] {
+        let out = dlp(&[&["dni", "train"][..], args].concat());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out.stderr).contains(message), "{args:?}");
+    }
 }

@@ -18,13 +18,12 @@
 //! each worker's busy and idle time and the ideal the pipeline could reach, the samples per
 //! second at which the busiest worker never idles: samples / max_k Σ_{i∈k}(F_i+B_i+S_i+C_i).
 
-use crate::layers::{Arch, Block, Interface, Net};
+use crate::layers::{Arch, Block, Net, classify};
 use crate::synthetic::{SyntheticGradient, labels_tensor};
 use crate::train::{Examples, Method, TrainConfig, accuracy, scalar};
 use burn::nn::Linear;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use dlp_core::error::{Error, Result};
 use dlp_core::rng::Rng;
@@ -80,8 +79,8 @@ struct BlockModule {
 
 struct HeadModule {
     classifier: Option<Linear>,
-    /// The top block's ReLU, at a pre-activation interface.
-    relu_in: bool,
+    /// The top block's ReLU comes first ([`Net::top_relu`]).
+    top_relu: bool,
     opt: ModuleOptimizer,
     loss_fn: CrossEntropyLoss,
     cost: ModuleCost,
@@ -166,13 +165,10 @@ impl HeadModule {
         let xin = msg.x.clone().require_grad();
         let device = xin.device();
         let loss = timed(&mut self.cost.forward, || {
-            let x = if self.relu_in {
-                relu(xin.clone())
-            } else {
-                xin.clone()
-            };
-            self.loss_fn
-                .forward(classifier.forward(x), labels_tensor(&msg.labels, &device))
+            self.loss_fn.forward(
+                classify(&classifier, xin.clone(), self.top_relu),
+                labels_tensor(&msg.labels, &device),
+            )
         });
         let (classifier, delta) = timed(&mut self.cost.backward, || {
             let grads = loss.backward();
@@ -368,7 +364,7 @@ pub fn train_concurrent(
     let (w, classes) = (cfg.width, train_set.classes);
     let net = Net::new(cfg.arch, train_set.dim, w, cfg.layers, classes, &ad)
         .with_interface(cfg.interface);
-    let shapes = net.block_shapes();
+    let (shapes, top_relu) = (net.block_shapes(), net.top_relu());
     let Net { blocks, classifier } = net;
     let labels = (cfg.method == Method::Cdni).then_some(classes);
     // Estimated multiply-adds per example: forward, backward (and δ) of each block, M_i's
@@ -419,7 +415,7 @@ pub fn train_concurrent(
         .collect();
     stages.push(Stage::Head(Box::new(HeadModule {
         classifier: Some(classifier),
-        relu_in: cfg.interface == Interface::Preactivation,
+        top_relu,
         opt: AdamConfig::new().init(),
         loss_fn: CrossEntropyLossConfig::new().init(&ad),
         cost: ModuleCost::default(),

@@ -30,7 +30,7 @@
 //! assert_eq!(dni.net().blocks.len(), 2);
 //! ```
 
-use crate::layers::{Block, Net};
+use crate::layers::{Block, Net, classify};
 use crate::synthetic::{SyntheticGradient, SyntheticInput, labels_tensor};
 use crate::train::{Method, Optimizer, TrainConfig, scalar};
 use burn::module::Module;
@@ -226,10 +226,7 @@ impl Dni {
         // 2. The classifier on the true loss.
         let xin = top.detach().require_grad();
         let loss = self.loss_fn.forward(
-            self.m
-                .net
-                .classifier
-                .forward(self.m.net.classifier_input(xin.clone())),
+            classify(&self.m.net.classifier, xin.clone(), self.m.net.top_relu()),
             labels_tensor(y, &x.device()),
         );
         let mut grads = loss.backward();

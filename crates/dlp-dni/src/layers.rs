@@ -56,6 +56,19 @@ pub enum Interface {
     Preactivation,
 }
 
+impl std::str::FromStr for Interface {
+    type Err = dlp_core::error::Error;
+    fn from_str(s: &str) -> dlp_core::error::Result<Self> {
+        match s {
+            "output" => Ok(Self::Output),
+            "preactivation" => Ok(Self::Preactivation),
+            other => Err(dlp_core::error::Error::Usage(format!(
+                "--interface: `{other}` (expected output or preactivation)"
+            ))),
+        }
+    }
+}
+
 /// One block: FC or convolutional (see the module doc).
 #[derive(Module, Debug)]
 pub enum Block {
@@ -232,13 +245,9 @@ impl Net {
         self
     }
 
-    /// What the classifier sees of the top block's output: the ReLU at a pre-activation
-    /// interface, the output itself otherwise.
-    pub fn classifier_input(&self, h: Tensor<2>) -> Tensor<2> {
-        match self.blocks.last() {
-            Some(Block::Fc(top)) if !top.relu_out => relu(h),
-            _ => h,
-        }
+    /// Whether the top block leaves its ReLU to the classifier (a pre-activation interface).
+    pub fn top_relu(&self) -> bool {
+        matches!(self.blocks.last(), Some(Block::Fc(top)) if !top.relu_out)
     }
 
     /// Each block's output `[C, H, W]` (`[units, 1, 1]` for FC blocks).
@@ -279,6 +288,12 @@ impl Net {
         for b in &self.blocks {
             x = b.forward(x);
         }
-        self.classifier.forward(self.classifier_input(x))
+        classify(&self.classifier, x, self.top_relu())
     }
+}
+
+/// Logits of `classifier` on the top block's output `h`, the top block's ReLU first where it
+/// left it to the classifier ([`Net::top_relu`]).
+pub fn classify(classifier: &Linear, h: Tensor<2>, top_relu: bool) -> Tensor<2> {
+    classifier.forward(if top_relu { relu(h) } else { h })
 }

@@ -16,13 +16,21 @@ fn examples(set: &LabelledImages) -> Examples {
     }
 }
 
+/// MNIST's training and test examples, or `None` after saying why `test` is skipped.
+fn mnist(test: &str) -> Option<(Examples, Examples)> {
+    let Some(root) = shared_data() else {
+        skip(test, "no shared data");
+        return None;
+    };
+    let load = |split| examples(&LabelledImages::load(&root.join("mnist"), split).unwrap());
+    Some((load(Split::Train), load(Split::Test)))
+}
+
 #[test]
 fn dni_and_cdni_learn_mnist_like_backprop() {
-    let Some(root) = shared_data() else {
-        return skip("dni_and_cdni_learn_mnist_like_backprop", "no shared data");
+    let Some((train_set, test_set)) = mnist("dni_and_cdni_learn_mnist_like_backprop") else {
+        return;
     };
-    let train_set = examples(&LabelledImages::load(&root.join("mnist"), Split::Train).unwrap());
-    let test_set = examples(&LabelledImages::load(&root.join("mnist"), Split::Test).unwrap());
     let device = Device::flex();
     let mut errors = Vec::new();
     for method in [
@@ -110,14 +118,10 @@ fn dni_trains_every_layer_on_generated_spirals() {
 
 #[test]
 fn concurrent_workers_learn_mnist_and_report_their_time() {
-    let Some(root) = shared_data() else {
-        return skip(
-            "concurrent_workers_learn_mnist_and_report_their_time",
-            "no shared data",
-        );
+    let Some((train_set, test_set)) = mnist("concurrent_workers_learn_mnist_and_report_their_time")
+    else {
+        return;
     };
-    let train_set = examples(&LabelledImages::load(&root.join("mnist"), Split::Train).unwrap());
-    let test_set = examples(&LabelledImages::load(&root.join("mnist"), Split::Test).unwrap());
     let cfg = TrainConfig {
         method: Method::Cdni,
         epochs: 3,
@@ -155,14 +159,10 @@ fn concurrent_workers_learn_mnist_and_report_their_time() {
 
 #[test]
 fn dni_at_the_preactivation_beats_dni_at_the_output() {
-    let Some(root) = shared_data() else {
-        return skip(
-            "dni_at_the_preactivation_beats_dni_at_the_output",
-            "no shared data",
-        );
+    let Some((train_set, test_set)) = mnist("dni_at_the_preactivation_beats_dni_at_the_output")
+    else {
+        return;
     };
-    let train_set = examples(&LabelledImages::load(&root.join("mnist"), Split::Train).unwrap());
-    let test_set = examples(&LabelledImages::load(&root.join("mnist"), Split::Test).unwrap());
     let run = |interface, sg_learning_rate| {
         let cfg = TrainConfig {
             method: Method::Dni,
