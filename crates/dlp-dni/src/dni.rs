@@ -286,6 +286,44 @@ impl Dni {
     }
 }
 
+impl Dni {
+    /// How well each block's synthetic gradient predicts the true one on the batch `x`: the
+    /// cosine between ĝ_i = M_i(h_i) and ∂L/∂h_i, backpropagated through the true chain of
+    /// modules above, over the whole batch (the measure Czarnecki et al. 2017 track); bottom
+    /// block first, empty for backprop, 0 where ĝ_i = 0. Its forward passes move only batch
+    /// norm's running statistics, which testing recomputes ([`Net::recalibrate`]).
+    pub fn sg_alignment(&self, x: Tensor<2>, y: &[usize]) -> Vec<f64> {
+        if self.m.sgs.is_empty() {
+            return Vec::new();
+        }
+        let b = y.len() as f64;
+        let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
+        let mut h = x.clone();
+        for block in &self.m.net.blocks {
+            let xin = h.detach().require_grad();
+            h = block.forward(xin.clone());
+            inputs.push(xin);
+            outputs.push(h.clone());
+        }
+        let top = h.detach().require_grad();
+        let logits = classify(&self.m.net.classifier, top.clone(), self.m.net.top_relu());
+        let loss = self.loss_fn.forward(logits, labels_tensor(y, &x.device()));
+        let mut delta = top.grad(&loss.backward()).expect("input gradient") * b;
+        let mut cos = vec![0.0; outputs.len()];
+        for i in (0..outputs.len()).rev() {
+            let g_hat = self.m.sgs[i].forward(outputs[i].clone().detach(), Some(y));
+            let dot = scalar((g_hat.clone() * delta.clone()).sum());
+            let norms = scalar(g_hat.square().sum()) * scalar(delta.clone().square().sum());
+            cos[i] = if norms > 0.0 { dot / norms.sqrt() } else { 0.0 };
+            if i > 0 {
+                let grads = (outputs[i].clone() * (delta / b)).sum().backward();
+                delta = inputs[i].grad(&grads).expect("input gradient") * b;
+            }
+        }
+        cos
+    }
+}
+
 /// ĥ = I_{k+1}(x) for module k + 1, after one regression step of I_{k+1} on the true input `h`;
 /// adds the regression loss to `total`.
 fn synthetic_input(

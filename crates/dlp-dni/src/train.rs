@@ -231,6 +231,9 @@ pub fn train(
     // (step, mean loss of the last 20 steps).
     let (mut curve, mut window, mut step) = (Vec::<(usize, f64)>::new(), 0.0, 0usize);
     let mut first = 0;
+    // (epoch, cosine of ĝ_i with the true ∂L/∂h_i per block) on the first batch of the data.
+    let mut alignment = Vec::<(usize, Vec<f64>)>::new();
+    let probe: Vec<usize> = (0..cfg.batch_size.min(train_set.len())).collect();
     if let (Some(dir), true) = (out, resume)
         && let Some(state) = dni.resume(dir)?
     {
@@ -238,6 +241,9 @@ pub fn train(
         rng = Rng::from_state(state.rng);
         curve = checkpoint::extra_field(&state.extra, dir, "curve")?;
         window = checkpoint::extra_field(&state.extra, dir, "window")?;
+        // Absent from checkpoints written before the probe existed.
+        alignment = checkpoint::extra_field::<Option<_>>(&state.extra, dir, "sg_alignment")?
+            .unwrap_or_default();
         step = first * steps_per_epoch;
         eprintln!("resuming {} after epoch {first}", dir.display());
     }
@@ -269,11 +275,15 @@ pub fn train(
             progress.inc(1);
             progress.set_message(format!("loss {:.4} sg {:.2e}", last.loss, last.sg_loss));
         }
+        if cfg.method != Method::Backprop {
+            let (x, y) = train_set.batch(&probe, &ad);
+            alignment.push((epoch + 1, dni.sg_alignment(x, &y)));
+        }
         if let Some(dir) = out {
             let state = CheckpointState {
                 step: epoch as u64 + 1,
                 rng: rng.state(),
-                extra: json!({"curve": curve, "window": window}),
+                extra: json!({"curve": curve, "window": window, "sg_alignment": alignment}),
                 model_sha256: String::new(),
                 optimizer_sha256: None,
             };
@@ -294,6 +304,7 @@ pub fn train(
         "final_sg_loss": last.sg_loss,
         "final_si_loss": last.si_loss,
         "loss_curve": curve,
+        "sg_alignment": alignment,
         "resumed_from_epoch": first,
         "seconds": seconds,
         "samples_per_second": ((cfg.epochs - first) * steps_per_epoch * cfg.batch_size) as f64

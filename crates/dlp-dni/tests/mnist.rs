@@ -32,7 +32,7 @@ fn dni_and_cdni_learn_mnist_like_backprop() {
         return;
     };
     let device = Device::flex();
-    let mut errors = Vec::new();
+    let (mut errors, mut top_alignment) = (Vec::new(), Vec::new());
     for method in [
         Method::Backprop,
         Method::Dni,
@@ -47,6 +47,10 @@ fn dni_and_cdni_learn_mnist_like_backprop() {
         let s = train(&cfg, &train_set, &test_set, &device, None, false).unwrap();
         eprintln!("{method:?}: {s}");
         errors.push(s["test_error"].as_f64().unwrap());
+        // The last epoch's cosine of the top block's ĝ with its true gradient.
+        let last = s["sg_alignment"].as_array().unwrap().last().cloned();
+        top_alignment
+            .push(last.map(|e| e[1].as_array().unwrap().last().unwrap().as_f64().unwrap()));
     }
     // Three epochs, 3 layers of 256 (measured: backprop 2.2%, DNI 6.8%, cDNI 3.0%, decoupled
     // 5.2%): the synthetic gradients train every layer; the label makes them far better early
@@ -55,6 +59,11 @@ fn dni_and_cdni_learn_mnist_like_backprop() {
     assert!(errors[2] < 0.045, "{errors:?}");
     assert!(errors[1] < 0.09, "{errors:?}");
     assert!(errors[3] < 0.07, "{errors:?}");
+    // Backprop has no synthetic gradients. Without the label, ĝ has little left to predict once
+    // the classifier fits (measured: DNI 0.04, cDNI 0.56, decoupled 0.49).
+    assert_eq!(top_alignment[0], None);
+    let (dni, cdni) = (top_alignment[1].unwrap(), top_alignment[2].unwrap());
+    assert!(dni.abs() < 0.2 && cdni > dni + 0.3, "{top_alignment:?}");
 }
 
 #[test]

@@ -269,3 +269,41 @@ fn precise_batch_norm_on_one_batch_reproduces_the_training_mode_outputs() {
         );
     }
 }
+
+#[test]
+fn sg_alignment_measures_the_prediction_of_the_true_gradient() {
+    for arch in ARCHS {
+        let device = Device::flex().autodiff();
+        device.seed(7);
+        let fresh = |method| Dni::new(&config(arch, method, 1.0), input(arch), CLASSES, &device);
+        let (x, y) = batch(99, 64, arch, &device);
+        assert!(
+            fresh(Method::Backprop)
+                .sg_alignment(x.clone(), &y)
+                .is_empty()
+        );
+        // Zero-initialised models predict ĝ = 0: cosine 0 for every block.
+        assert_eq!(
+            fresh(Method::Cdni).sg_alignment(x.clone(), &y),
+            vec![0.0; 3]
+        );
+        // The labels here are unrelated to the inputs, so only the label-conditioned model can
+        // predict ∂L/∂h = Wᵀ(p − y); trained on the true gradients (BP(1)), its prediction of
+        // the top block's gradient lines up with the probe's backpropagated one.
+        let trained = |method| {
+            let mut dni = fresh(method);
+            for s in 0..60 {
+                let (x, y) = batch(s % 4, 64, arch, &device);
+                dni = dni.step(x, &y).0;
+            }
+            dni.sg_alignment(x.clone(), &y)
+        };
+        let (c, u) = (trained(Method::Cdni), trained(Method::Dni));
+        eprintln!("{arch:?}: cDNI {c:?}, DNI {u:?}");
+        assert!(c.iter().all(|v| v.abs() <= 1.0 + 1e-9), "{c:?}");
+        assert!(
+            c[2] > 0.6 && c[2] > u[2] + 0.3,
+            "{arch:?}: cDNI {c:?}, DNI {u:?}"
+        );
+    }
+}
