@@ -15,11 +15,12 @@
 #      the hidden layer of the synthetic-gradient models, beside backprop and cDNI.
 #   7. cifar10 (not in the default): the depth protocol on CIFAR-10, seed 0, plus DNI at the
 #      pre-activation; fetches CIFAR-10 into the data directory first if it is not there
-#      (`dlp data fetch cifar10`), so DLP_DATA_DIR must be writable and hold mnist too.
+#      (`dlp data fetch cifar10`), so DLP_DATA_DIR must be writable and hold mnist too;
+#   8. cifar10-cnn (not in the default): the CNN part on CIFAR-10 (CNN_WIDTH, CNN_EPOCHS).
 # Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them; `table` stamps
 # the tables of FAMILY (default mnist; cnn, sgrate) with the current commit.
 #
-#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|sgrate|cifar10|table]...   # default: depth stochastic forward table
+#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|sgrate|cifar10|cifar10-cnn|table]...   # default: depth stochastic forward table
 #   FAMILY=cnn experiments/dni-mnist.sh cnn table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,6 +81,11 @@ for part in "${parts[@]}"; do
       run "sgrate-cdni" --method cdni --epochs $quarter
       for r in 1e-4 1e-3 1e-2 3e-2 1e-1; do run "sgrate-dni-h0-r$r" --method dni --sg-lr $r --epochs $quarter; done
       for r in 1e-3 1e-2; do run "sgrate-dni-h1024-r$r" --method dni --sg-hidden 1024 --sg-lr $r --epochs $quarter; done
+      ;;
+    cifar10-cnn)
+      for m in backprop dni cdni; do
+        DATASET=cifar10 run "cifar10-cnn-$m" --model cnn --width "${CNN_WIDTH:-32}" --method $m --epochs "${CNN_EPOCHS:-2}"
+      done
       ;;
     cifar10)
       "$DLP" data verify cifar10 --data-dir "$DATA" >/dev/null 2>&1 || "$DLP" data fetch cifar10 --data-dir "$DATA"

@@ -2,7 +2,7 @@
 
     python3 experiments/dni_tables.py RES FAMILY COMMIT EPOCHS
 
-FAMILY (mnist, cnn, preact, sgrate, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
+FAMILY (mnist, cnn, preact, sgrate, cifar10, cifar10-cnn, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
 each family's commit, so regenerating the tables never restamps another family's results."""
 import glob
 import json
@@ -40,8 +40,20 @@ def cell(errs):
     return m, f"{pct(m)} ± {pct(sd)} (n={len(errs)})"
 
 
+def cnn_rows(group, prefix):
+    """Table rows (method, filters, epochs, test error, seconds) of the CNN runs `prefix`METHOD."""
+    rows = []
+    for m in ("backprop", "dni", "cdni"):
+        v = group.get(prefix + m)
+        if v:
+            a = v["args"].split()
+            width, ep = a[a.index("--width") + 1], a[a.index("--epochs") + 1]
+            rows.append(f"| {m} | {width} | {ep} | {pct(v['test_error'])} | {v['seconds']:.0f} |")
+    return rows
+
+
 out = [
-    "# DNI on MNIST",
+    "# DNI on MNIST and CIFAR-10",
     "",
     f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh` at commit `{commits.get('mnist', '?')}`, 2 threads, on the",
     "2-core development machine. Test error in percent; every method of a table gets the same number of",
@@ -147,12 +159,39 @@ if cnn:
         "| method | filters | epochs | test error | seconds |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for m in ("backprop", "dni", "cdni"):
-        v = cnn.get(f"cnn-{m}")
-        if v:
-            a = v["args"].split()
-            width, ep = a[a.index("--width") + 1], a[a.index("--epochs") + 1]
-            out.append(f"| {m} | {width} | {ep} | {pct(v['test_error'])} | {v['seconds']:.0f} |")
+    out += cnn_rows(cnn, "cnn-")
+    out.append("")
+cifar = {k: v for k, v in runs.items() if k.startswith("cifar10-") and "test_error" in v}
+if cifar:
+    out += [
+        "## CIFAR-10, fully connected nets, 1 seed (paper Table 1, CIFAR-10 columns)",
+        "",
+        f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh cifar10` at commit `{commits.get('cifar10', '?')}`: the depth",
+        "protocol (epochs of 50,000 examples in batches of 256, seed 0) on CIFAR-10 (`dlp data fetch",
+        "cifar10`), plus DNI at the pre-activation (synthetic-gradient rate 3e-3, as on MNIST).",
+        "",
+        "| layers | backprop | DNI | DNI, pre-activation | cDNI | DNI − backprop | cDNI − backprop |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for layers in (3, 4, 5, 6):
+        e = {m: cifar.get(f"cifar10-{m}-l{layers}-s0", {}).get("test_error") for m in ("backprop", "dni", "preact", "cdni")}
+        cells = [pct(e[m]) if e[m] is not None else "–" for m in ("backprop", "dni", "preact", "cdni")]
+        gaps = [f"{100 * (e[m] - e['backprop']):+.2f}" if e[m] is not None and e["backprop"] is not None else "–"
+                for m in ("dni", "cdni")]
+        out.append(f"| {layers} | " + " | ".join(cells + gaps) + " |")
+    t = runs.get("cifar10-sweep-time")
+    if t:
+        out += ["", f"These runs took {t['seconds'] / 60:.1f} minutes."]
+    if any(k.startswith("cifar10-cnn-") for k in cifar):
+        out += [
+            "",
+            f"The CNN above on CIFAR-10 (`FAMILY=cifar10-cnn experiments/dni-mnist.sh cifar10-cnn table` at commit",
+            f"`{commits.get('cifar10-cnn', '?')}`), 1 seed:",
+            "",
+            "| method | filters | epochs | test error | seconds |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        out += cnn_rows(cifar, "cifar10-cnn-")
     out.append("")
 rates = {k: v for k, v in runs.items() if k.startswith("sgrate-")}
 if rates:

@@ -22,6 +22,19 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// A `.tar.gz` of `members` (path, bytes).
+fn tar_gz(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, *data).unwrap();
+    }
+    gz(&tar.into_inner().unwrap())
+}
+
 /// A server holding `plain.txt`, `packed.bin.gz` and `bundle.tar.gz` (with `train.txt` and
 /// `test.txt` under a folder), and a dataset spec for them.
 fn fixture(mirror_root: &std::path::Path, corrupt_tar_member: bool) -> (String, &'static Dataset) {
@@ -29,15 +42,7 @@ fn fixture(mirror_root: &std::path::Path, corrupt_tar_member: bool) -> (String, 
     let packed = gz(b"\x00\x00\x08\x01\x00\x00\x00\x02\x07\x09");
     let train = b"a\tr\tb\r\n".to_vec();
     let test = b"b\tr\ta\r\n".to_vec();
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, data) in [("bundle/train.txt", &train), ("bundle/test.txt", &test)] {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, name, &data[..]).unwrap();
-    }
-    let archive = gz(&tar.into_inner().unwrap());
+    let archive = tar_gz(&[("bundle/train.txt", &train), ("bundle/test.txt", &test)]);
     std::fs::write(mirror_root.join("plain.txt"), &plain).unwrap();
     std::fs::write(mirror_root.join("packed.bin.gz"), &packed).unwrap();
     std::fs::write(mirror_root.join("bundle.tar.gz"), &archive).unwrap();
@@ -181,18 +186,10 @@ fn png_mirror(root: &std::path::Path, wrong_label: bool) -> (String, &'static Da
         shipped[5] = (shipped[5] + 1) % 10;
     }
     let json = serde_json::to_vec(&shipped).unwrap();
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, data) in [
+    let archive = tar_gz(&[
         ("package/test_batch.png", &png),
         ("package/test_lables.json", &json),
-    ] {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, name, &data[..]).unwrap();
-    }
-    let archive = gz(&tar.into_inner().unwrap());
+    ]);
     std::fs::write(root.join("pngs.tgz"), &archive).unwrap();
     let base = serve_dir(root);
     let ds = Box::leak(Box::new(Dataset {
