@@ -13,7 +13,8 @@
 #      depth protocol's layers, seeds and epochs;
 #   6. sgrate (not in the default): unconditional DNI, 3 layers, EPOCHS/4 epochs, by the rate and
 #      the hidden layer of the synthetic-gradient models, beside backprop and cDNI.
-#   7. cifar10 (not in the default): the depth protocol on CIFAR-10, seed 0, plus DNI at the
+#   7. cifar10 (not in the default): the depth protocol on CIFAR-10, seeds CIFAR_SEEDS (default
+#      0 1 2; the sweep time is written per invocation and the table adds them), plus DNI at the
 #      pre-activation; fetches CIFAR-10 into the data directory first if it is not there
 #      (`dlp data fetch cifar10`), so DLP_DATA_DIR must be writable and hold mnist too;
 #   8. cifar10-cnn (not in the default): the CNN part on CIFAR-10 (CNN_WIDTH, CNN_EPOCHS).
@@ -90,13 +91,14 @@ for part in "${parts[@]}"; do
     cifar10)
       "$DLP" data verify cifar10 --data-dir "$DATA" >/dev/null 2>&1 || "$DLP" data fetch cifar10 --data-dir "$DATA"
       start=$(date +%s)
-      for layers in 3 4 5 6; do
+      for seed in ${CIFAR_SEEDS:-0 1 2}; do for layers in 3 4 5 6; do
         for m in backprop dni cdni; do
-          DATASET=cifar10 run "cifar10-$m-l$layers-s0" --method $m --layers $layers --epochs "$EPOCHS" --seed 0
+          DATASET=cifar10 run "cifar10-$m-l$layers-s$seed" --method $m --layers $layers --epochs "$EPOCHS" --seed $seed
         done
-        DATASET=cifar10 run "cifar10-preact-l$layers-s0" --method dni --interface preactivation --sg-lr 3e-3 --layers $layers --epochs "$EPOCHS" --seed 0
-      done
-      echo "{\"part\": \"cifar10\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/cifar10-sweep-time.json"
+        DATASET=cifar10 run "cifar10-preact-l$layers-s$seed" --method dni --interface preactivation --sg-lr 3e-3 --layers $layers --epochs "$EPOCHS" --seed $seed
+      done; done
+      seeds=${CIFAR_SEEDS:-0 1 2}
+      echo "{\"part\": \"cifar10\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/cifar10-sweep-time-s${seeds// /-}.json"
       ;;
     table) python3 experiments/dni_tables.py "$RES" "${FAMILY:-mnist}" "$(git rev-parse --short HEAD)" "$EPOCHS" ;;
     *) echo "unknown part $part" >&2; exit 2 ;;

@@ -163,25 +163,27 @@ if cnn:
     out.append("")
 cifar = {k: v for k, v in runs.items() if k.startswith("cifar10-") and "test_error" in v}
 if cifar:
+    seeds = sorted({k.rsplit("-s", 1)[1] for k in cifar if "-l" in k})
     out += [
-        "## CIFAR-10, fully connected nets, 1 seed (paper Table 1, CIFAR-10 columns)",
+        f"## CIFAR-10, fully connected nets, {len(seeds)} seed{'s' if len(seeds) > 1 else ''} (paper Table 1, CIFAR-10 columns)",
         "",
         f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh cifar10` at commit `{commits.get('cifar10', '?')}`: the depth",
-        "protocol (epochs of 50,000 examples in batches of 256, seed 0) on CIFAR-10 (`dlp data fetch",
+        f"protocol (epochs of 50,000 examples in batches of 256, seeds {', '.join(seeds)}) on CIFAR-10 (`dlp data fetch",
         "cifar10`), plus DNI at the pre-activation (synthetic-gradient rate 3e-3, as on MNIST).",
         "",
         "| layers | backprop | DNI | DNI, pre-activation | cDNI | DNI − backprop | cDNI − backprop |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for layers in (3, 4, 5, 6):
-        e = {m: cifar.get(f"cifar10-{m}-l{layers}-s0", {}).get("test_error") for m in ("backprop", "dni", "preact", "cdni")}
-        cells = [pct(e[m]) if e[m] is not None else "–" for m in ("backprop", "dni", "preact", "cdni")]
-        gaps = [f"{100 * (e[m] - e['backprop']):+.2f}" if e[m] is not None and e["backprop"] is not None else "–"
+        stats = {m: cell([v["test_error"] for k, v in cifar.items() if k.startswith(f"cifar10-{m}-l{layers}-")])
+                 for m in ("backprop", "dni", "preact", "cdni")}
+        b = stats["backprop"][0]
+        gaps = [f"{100 * (stats[m][0] - b):+.2f}" if stats[m][0] is not None and b is not None else "–"
                 for m in ("dni", "cdni")]
-        out.append(f"| {layers} | " + " | ".join(cells + gaps) + " |")
-    t = runs.get("cifar10-sweep-time")
-    if t:
-        out += ["", f"These runs took {t['seconds'] / 60:.1f} minutes."]
+        out.append(f"| {layers} | " + " | ".join([stats[m][1] for m in ("backprop", "dni", "preact", "cdni")] + gaps) + " |")
+    times = [v["seconds"] for k, v in runs.items() if k.startswith("cifar10-sweep-time")]
+    if times:
+        out += ["", f"These {sum(k.split('-')[1] != 'cnn' for k in cifar)} runs took {sum(times) / 60:.1f} minutes."]
     if any(k.startswith("cifar10-cnn-") for k in cifar):
         out += [
             "",
