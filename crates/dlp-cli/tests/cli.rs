@@ -531,4 +531,14 @@ fn dni_train_reports_test_error() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(text(&out.stderr).contains(message), "{args:?}");
     }
+    // A dataset that is not there names the file and the command that fetches it.
+    let empty = tempfile::tempdir().unwrap();
+    let dir = empty.path().to_str().unwrap();
+    let out = dlp(&["dni", "train", "--dataset", "cifar10", "--data-dir", dir]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("missing data_batch_1.bin") && err.contains("dlp data fetch cifar10"),
+        "{err}"
+    );
 }

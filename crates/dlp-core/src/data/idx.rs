@@ -213,6 +213,18 @@ impl LabelledImages {
         split: Split,
     ) -> Result<Self> {
         let dir = data_dir.join(dataset.dir);
+        let stored =
+            |name: &str| dir.join(name).is_file() || dir.join(format!("{name}.gz")).is_file();
+        if let Some(spec) = dataset.files.iter().find(|f| !stored(f.name)) {
+            return Err(Error::format(
+                &dir,
+                None,
+                format!(
+                    "missing {} (`dlp data fetch {}` downloads the dataset and checks it)",
+                    spec.name, dataset.name
+                ),
+            ));
+        }
         if dataset.name == "cifar10" {
             Self::load_cifar10(&dir, split)
         } else {
