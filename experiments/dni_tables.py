@@ -187,8 +187,8 @@ if cifar:
     if any(k.startswith("cifar10-cnn-") for k in cifar):
         out += [
             "",
-            f"The CNN above on CIFAR-10 (`FAMILY=cifar10-cnn experiments/dni-mnist.sh cifar10-cnn table` at commit",
-            f"`{commits.get('cifar10-cnn', '?')}`), 1 seed:",
+            "The CNN above on CIFAR-10, 1 seed (`CNN_EPOCHS=E FAMILY=cifar10-cnn experiments/dni-mnist.sh cifar10-cnn",
+            f"table`, E as in the table, at commit `{commits.get('cifar10-cnn', '?')}`):",
             "",
             "| method | filters | epochs | test error | seconds |",
             "| --- | --- | --- | --- | --- |",
