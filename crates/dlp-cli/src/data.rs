@@ -108,8 +108,15 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 s["near_duplicates"],
                 s.get("inverse_leak_fraction")
                     .map_or("-".into(), |v| format!("{:.3}", v.as_f64().unwrap_or(0.0))),
-                s.get("suspected_label_errors")
-                    .map_or("-".into(), Value::to_string),
+                s.get("suspected_label_errors").map_or("-".into(), |v| {
+                    match s["label_errors_reliable"].as_bool() {
+                        Some(false) => format!(
+                            "{v} (unreliable: the model's out-of-fold accuracy is {:.1}%)",
+                            100.0 * s["label_model_accuracy"].as_f64().unwrap_or(0.0)
+                        ),
+                        _ => v.to_string(),
+                    }
+                }),
                 out.join("report.md").display()
             );
             emit(common, &s, &human);

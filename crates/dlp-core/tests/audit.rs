@@ -139,6 +139,25 @@ fn planted_image_problems_are_found() {
         .map(|s| s.0)
         .collect();
     score(&flips, &planted_flips, "flipped labels");
+    // Strong enough here for the suspects to mean something.
+    let acc = images::accuracy(&train.labels, &probs);
+    assert!(
+        acc >= images::RELIABLE_ACCURACY,
+        "out-of-fold accuracy {acc}"
+    );
+}
+
+#[test]
+fn accuracy_counts_the_most_probable_class() {
+    let probs = vec![
+        vec![0.7, 0.2, 0.1],
+        vec![0.1, 0.3, 0.6],
+        vec![0.2, 0.5, 0.3],
+        vec![0.4, 0.4, 0.2],
+    ];
+    // Right, right, wrong (label 0, best 1); a tie goes to the later class, so the last is wrong.
+    assert_eq!(images::accuracy(&[0, 2, 0, 0], &probs), 0.5);
+    assert_eq!(images::accuracy(&[], &[]), 0.0);
 }
 
 #[test]

@@ -198,6 +198,24 @@ pub fn out_of_fold_probabilities(
     probs
 }
 
+/// Below this out-of-fold accuracy the confident-learning suspects are reported as unreliable:
+/// the method assumes probabilities that are mostly right (Northcutt et al. 2021), and a weak
+/// model flags hard examples by the thousand.
+pub const RELIABLE_ACCURACY: f64 = 0.9;
+
+/// The fraction of examples whose most probable class under `probs` is their label.
+pub fn accuracy(labels: &[u8], probs: &[Vec<f32>]) -> f64 {
+    let right = labels
+        .iter()
+        .zip(probs)
+        .filter(|(l, p)| {
+            let best = (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b]));
+            best == Some(**l as usize)
+        })
+        .count();
+    right as f64 / labels.len().max(1) as f64
+}
+
 /// Suspected label errors by confident learning: (index, given label, suggested label, p_given),
 /// lowest p_given first.
 pub fn suspected_label_errors(labels: &[u8], probs: &[Vec<f32>]) -> Vec<(usize, u8, usize, f32)> {
