@@ -189,18 +189,20 @@ impl Schema {
         })
     }
 
-    /// Every violation among `quads`; `existing` holds the values each (subject, functional
+    /// Every violation among `quads`, read once as a stream (only the triples of functional
+    /// properties are kept, to name them); `existing` holds the values each (subject, functional
     /// property) already has outside `quads`. A functional property with several values names
     /// each of its triples.
-    pub fn check<'a>(
+    pub fn check(
         &self,
-        quads: impl IntoIterator<Item = &'a Quad>,
+        quads: impl IntoIterator<Item = Quad>,
         existing: &HashMap<(Term, NamedNode), HashSet<Term>>,
     ) -> Vec<Violation> {
         let mut out = Vec::new();
-        type Group<'q> = (HashSet<Term>, Vec<&'q Quad>);
-        let mut values: HashMap<(Term, NamedNode), Group<'a>> = HashMap::new();
+        type Group = (HashSet<Term>, Vec<Quad>);
+        let mut values: HashMap<(Term, NamedNode), Group> = HashMap::new();
         for q in quads {
+            let q = &q;
             let p = q.predicate.as_ref();
             let subject: Term = q.subject.clone().into();
             let mut broke = |rule, message: String| {
@@ -283,7 +285,7 @@ impl Schema {
             if self.functional.contains(&q.predicate) {
                 let group = values.entry((subject, q.predicate.clone())).or_default();
                 group.0.insert(q.object.clone());
-                group.1.push(q);
+                group.1.push(q.clone());
             }
         }
         // A functional property with several values: every triple of the group is named.
@@ -297,7 +299,7 @@ impl Schema {
                     out.push(Violation {
                         rule: Rule::Functional,
                         triple: format!("{} {} {} .", q.subject, q.predicate, q.object),
-                        source: source_name(q),
+                        source: source_name(&q),
                         message: format!(
                             "{} is functional and the subject has {n} values",
                             q.predicate
@@ -353,11 +355,20 @@ impl KnowledgeGraph {
         Ok(Schema::from_quads(&self.schema_quads()?))
     }
 
-    /// Every triple of the store that breaks the schema (`dlp kg check`).
+    /// Every triple of the store that breaks the schema (`dlp kg check`), streamed from the
+    /// store: memory holds the schema, the types and the functional properties' triples.
     pub fn check(&self) -> Result<Vec<Violation>> {
-        let quads = self.all_quads()?;
-        let schema = Schema::from_quads(&quads);
-        Ok(schema.check(&quads, &HashMap::new()))
+        let schema = self.schema()?;
+        let mut failed = None;
+        let quads = self
+            .store
+            .iter()
+            .map_while(|q| q.map_err(|e| failed = Some(e)).ok());
+        let violations = schema.check(quads, &HashMap::new());
+        match failed {
+            Some(e) => Err(store_err("read", e)),
+            None => Ok(violations),
+        }
     }
 
     /// Inserts `quads` only if none breaks the schema of the store together with them (strict
@@ -393,7 +404,7 @@ impl KnowledgeGraph {
                 .collect::<Result<HashSet<Term>>>()?;
             existing.insert(key, values);
         }
-        let violations = schema.check(quads, &existing);
+        let violations = schema.check(quads.iter().cloned(), &existing);
         if !violations.is_empty() {
             return Ok(Err(violations));
         }
