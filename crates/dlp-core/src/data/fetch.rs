@@ -256,13 +256,7 @@ fn npm_pack(package: &str, dest: &Path, sha256: &str) -> Result<()> {
     };
     let file = File::open(&packed).map_err(|e| Error::io(&packed, e))?;
     let found = sha256_reader(io::BufReader::new(file)).map_err(|e| Error::io(&packed, e))?;
-    if found != sha256 {
-        return Err(Error::Checksum {
-            path: packed,
-            expected: sha256.to_string(),
-            found,
-        });
-    }
+    require_sha256(&packed, sha256, found)?;
     fs::rename(&packed, dest).map_err(|e| Error::io(dest, e))
 }
 
@@ -298,46 +292,65 @@ fn download(url: &str, dest: &Path, sha256: &str) -> Result<()> {
     }
     file.sync_all().map_err(|e| Error::io(dest, e))?;
     progress.finish();
-    let found = to_hex(&hasher.finalize());
-    if found != sha256 {
-        return Err(Error::Checksum {
-            path: PathBuf::from(url),
-            expected: sha256.to_string(),
-            found,
-        });
+    require_sha256(Path::new(url), sha256, to_hex(&hasher.finalize()))
+}
+
+/// An error naming `path` unless `found` is the `expected` SHA-256.
+fn require_sha256(path: &Path, expected: &str, found: String) -> Result<()> {
+    if found == expected {
+        return Ok(());
+    }
+    Err(Error::Checksum {
+        path: path.to_path_buf(),
+        expected: expected.to_string(),
+        found,
+    })
+}
+
+/// Writes `bytes` as `spec`'s file in `dir` (atomically) if they have its SHA-256; `shown` is
+/// where they came from, for the error.
+pub(super) fn keep_checked(dir: &Path, spec: &FileSpec, bytes: &[u8], shown: &Path) -> Result<()> {
+    let found = sha256_reader(bytes).map_err(|e| Error::io(shown, e))?;
+    require_sha256(shown, spec.sha256, found)?;
+    atomic::write(dir.join(spec.name), bytes)
+}
+
+/// Calls `f` with the base name, the path and the reader of every member of a `.tar.gz`.
+pub(super) fn each_member(
+    archive: &Path,
+    mut f: impl FnMut(&str, &Path, &mut dyn Read) -> Result<()>,
+) -> Result<()> {
+    let file = File::open(archive).map_err(|e| Error::io(archive, e))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(io::BufReader::new(file)));
+    for entry in tar.entries().map_err(|e| corrupt(archive, e))? {
+        let mut entry = entry.map_err(|e| corrupt(archive, e))?;
+        let path = entry.path().map_err(|e| corrupt(archive, e))?.into_owned();
+        if let Some(base) = path.file_name().and_then(|b| b.to_str()) {
+            f(base, &archive.join(&path), &mut entry)?;
+        }
     }
     Ok(())
+}
+
+/// The error for an archive that cannot be read.
+pub(super) fn corrupt(archive: &Path, e: io::Error) -> Error {
+    Error::format(archive, None, format!("corrupt archive: {e}"))
 }
 
 /// Extracts the members of a `.tar.gz` whose base names are in `wanted`, each checked and
 /// renamed into `dir` atomically.
 fn extract_members(archive: &Path, dir: &Path, wanted: &[&FileSpec]) -> Result<()> {
-    let file = File::open(archive).map_err(|e| Error::io(archive, e))?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(io::BufReader::new(file)));
-    let bad = |e: io::Error| Error::format(archive, None, format!("corrupt archive: {e}"));
     let mut found = Vec::new();
-    for entry in tar.entries().map_err(bad)? {
-        let mut entry = entry.map_err(bad)?;
-        let path = entry.path().map_err(bad)?.into_owned();
-        let Some(base) = path.file_name().and_then(|b| b.to_str()) else {
-            continue;
-        };
+    each_member(archive, |base, path, r| {
         let Some(spec) = wanted.iter().find(|s| s.name == base) else {
-            continue;
+            return Ok(());
         };
         let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).map_err(bad)?;
-        let sha = sha256_reader(&bytes[..]).map_err(bad)?;
-        if sha != spec.sha256 {
-            return Err(Error::Checksum {
-                path: archive.join(&path),
-                expected: spec.sha256.to_string(),
-                found: sha,
-            });
-        }
-        atomic::write(dir.join(spec.name), &bytes)?;
+        r.read_to_end(&mut bytes).map_err(|e| corrupt(archive, e))?;
+        keep_checked(dir, spec, &bytes, path)?;
         found.push(spec.name);
-    }
+        Ok(())
+    })?;
     if let Some(missing) = wanted.iter().find(|s| !found.contains(&s.name)) {
         return Err(Error::format(
             archive,

