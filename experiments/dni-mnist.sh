@@ -18,10 +18,13 @@
 #      pre-activation; fetches CIFAR-10 into the data directory first if it is not there
 #      (`dlp data fetch cifar10`), so DLP_DATA_DIR must be writable and hold mnist too;
 #   8. cifar10-cnn (not in the default): the CNN part on CIFAR-10 (CNN_WIDTH, CNN_EPOCHS).
+#   9. floor (not in the default): the depth protocol with every block frozen at its random
+#      start (`--freeze LAYERS`: the classifier alone learns), the error that DNI's synthetic
+#      gradients must beat to have taught the blocks anything.
 # Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them; `table` stamps
 # the tables of FAMILY (default mnist; cnn, sgrate) with the current commit.
 #
-#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|sgrate|cifar10|cifar10-cnn|table]...   # default: depth stochastic forward table
+#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|floor|sgrate|cifar10|cifar10-cnn|table]...   # default: depth stochastic forward table
 #   FAMILY=cnn experiments/dni-mnist.sh cnn table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,6 +78,13 @@ for part in "${parts[@]}"; do
         run "preact-dni-l$layers-s$seed" --method dni --interface preactivation --sg-lr 3e-3 --layers $layers --epochs "$EPOCHS" --seed $seed
       done; done
       echo "{\"part\": \"preact\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/preact-sweep-time.json"
+      ;;
+    floor)
+      start=$(date +%s)
+      for layers in 3 4 5 6; do for seed in 0 1 2; do
+        run "floor-l$layers-s$seed" --method backprop --freeze $layers --layers $layers --epochs "$EPOCHS" --seed $seed
+      done; done
+      echo "{\"part\": \"floor\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/floor-sweep-time.json"
       ;;
     sgrate)
       quarter=$(( EPOCHS / 4 ))

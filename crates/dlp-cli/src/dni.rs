@@ -40,7 +40,8 @@ pub enum Command {
         /// BP(λ): modules use λ·(gradient from above) + (1 − λ)·(synthetic gradient).
         #[arg(long, default_value_t = 0.0)]
         lambda: f64,
-        /// Leave this many bottom blocks at their random initialisation (a baseline).
+        /// Leave this many bottom blocks at their random initialisation (a baseline; all of them:
+        /// the classifier alone learns, on random features). Both trainers honour it.
         #[arg(long, default_value_t = 0)]
         freeze: usize,
         /// Adam rate of the layers.

@@ -521,6 +521,14 @@ fn dni_train_reports_test_error() {
             &["--layers", "1", "--data-dir", data],
             "layers: 1 (at least 2 blocks",
         ),
+        (
+            &["--freeze", "4", "--data-dir", data],
+            "freeze: 4 is more than the 3 blocks",
+        ),
+        (
+            &["--lambda", "0.5", "--workers", "2", "--data-dir", data],
+            "--lambda: 0.5 needs the gradient from above",
+        ),
         (&["--resume"], "--resume needs --out"),
         (
             &["--interface", "middle"],

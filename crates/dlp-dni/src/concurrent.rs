@@ -72,6 +72,8 @@ struct BlockModule {
     sg_opt: ModuleOptimizer,
     kept: BTreeMap<u64, (Tensor<2>, Vec<usize>)>,
     rng: Rng,
+    /// Left at its random initialisation (`TrainConfig::freeze`).
+    frozen: bool,
     cost: ModuleCost,
     updates: usize,
     sg_updates: usize,
@@ -140,7 +142,7 @@ impl BlockModule {
                     id: msg.id,
                     delta: g * b,
                 });
-            if self.rng.uniform() < r.update_prob {
+            if self.rng.uniform() < r.update_prob && !self.frozen {
                 self.updates += 1;
                 let g = GradientsParams::from_grads(grads, &block);
                 (self.opt.step(r.learning_rate, block, g), delta)
@@ -351,6 +353,12 @@ pub fn train_concurrent(
             cfg.method
         )));
     }
+    if cfg.lambda > 0.0 {
+        return Err(Error::Usage(format!(
+            "--lambda: {} needs the gradient from above, which concurrent workers never wait for; use --workers 1",
+            cfg.lambda
+        )));
+    }
     let modules = cfg.layers + 1;
     if workers < 2 || workers > modules {
         return Err(Error::Usage(format!(
@@ -407,6 +415,7 @@ pub fn train_concurrent(
                 sg_opt: AdamConfig::new().init(),
                 kept: BTreeMap::new(),
                 rng: Rng::new(cfg.seed).fork(100 + i as u64),
+                frozen: i < cfg.freeze,
                 cost: ModuleCost::default(),
                 updates: 0,
                 sg_updates: 0,
@@ -542,7 +551,44 @@ pub fn train_concurrent(
 
 #[cfg(test)]
 mod tests {
-    use super::partition;
+    use super::{partition, train_concurrent};
+    use crate::train::{Examples, Method, TrainConfig};
+    use burn::tensor::Device;
+    use dlp_core::rng::Rng;
+
+    /// 512 random rows of 6 features in 3 classes.
+    fn random_examples() -> Examples {
+        let mut rng = Rng::new(5);
+        Examples {
+            x: (0..512 * 6).map(|_| rng.normal() as f32).collect(),
+            y: (0..512).map(|i| i % 3).collect(),
+            dim: 6,
+            classes: 3,
+        }
+    }
+
+    #[test]
+    fn frozen_blocks_never_update_and_bp_lambda_is_refused() {
+        let data = random_examples();
+        let cfg = TrainConfig {
+            method: Method::Cdni,
+            layers: 3,
+            width: 8,
+            freeze: 2,
+            ..TrainConfig::default()
+        };
+        let s = train_concurrent(&cfg, 2, &data, &data, &Device::flex()).unwrap();
+        let updates: Vec<u64> = s["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["updates"].as_u64().unwrap())
+            .collect();
+        assert_eq!(updates, vec![0, 0, 2, 2], "{s}");
+        let bp = TrainConfig { lambda: 0.5, ..cfg };
+        let err = train_concurrent(&bp, 2, &data, &data, &Device::flex()).unwrap_err();
+        assert!(err.to_string().contains("--lambda: 0.5"), "{err}");
+    }
 
     #[test]
     fn partition_minimises_the_largest_group() {

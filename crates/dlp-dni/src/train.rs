@@ -73,7 +73,8 @@ pub struct TrainConfig {
     pub update_prob: f64,
     /// BP(λ): modules use λ·δ + (1 − λ)·ĝ, δ the gradient from the module above (0: DNI).
     pub lambda: f64,
-    /// Leave this many bottom blocks at their random initialisation (a baseline).
+    /// Leave this many bottom blocks at their random initialisation (a baseline; all of them:
+    /// the classifier alone learns, on random features).
     pub freeze: usize,
     pub optimizer: Optimizer,
     pub seed: u64,
@@ -129,9 +130,9 @@ impl TrainConfig {
         if self.interface == Interface::Preactivation && self.arch != Arch::Fc {
             return bad("interface preactivation is for the FC nets".into());
         }
-        if self.freeze >= self.layers {
+        if self.freeze > self.layers {
             return bad(format!(
-                "freeze: {} of {} blocks leaves none to train",
+                "freeze: {} is more than the {} blocks",
                 self.freeze, self.layers
             ));
         }

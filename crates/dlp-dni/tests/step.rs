@@ -107,6 +107,36 @@ fn a_zero_initialised_synthetic_gradient_leaves_the_blocks_unchanged_at_first() 
 }
 
 #[test]
+fn freezing_every_block_leaves_the_classifier_to_learn_alone() {
+    for method in [Method::Backprop, Method::Dni] {
+        let cfg = TrainConfig {
+            freeze: 3,
+            ..config(Arch::Fc, method, 0.0)
+        };
+        let device = Device::flex().autodiff();
+        device.seed(3);
+        let mut dni = Dni::new(&cfg, input(Arch::Fc), CLASSES, &device);
+        let blocks = learnable(&dni.net().blocks);
+        // Weights, biases and batch norm's scales and shifts: (6 + 1 + 2)·8 + 2·(8 + 1 + 2)·8.
+        assert_eq!(blocks.len(), 248);
+        let head = flat_parameters(&dni.net().classifier);
+        for s in 0..3 {
+            let (x, y) = batch(s, 16, Arch::Fc, &device);
+            dni = dni.step(x, &y).0;
+        }
+        let d = max_diff(&blocks, &learnable(&dni.net().blocks));
+        assert_eq!(d, 0.0, "{method:?}: frozen blocks moved by {d}");
+        assert!(max_diff(&head, &flat_parameters(&dni.net().classifier)) > 1e-3);
+    }
+    let too_many = TrainConfig {
+        freeze: 4,
+        ..config(Arch::Fc, Method::Backprop, 0.0)
+    };
+    let err = too_many.validate().unwrap_err().to_string();
+    assert!(err.contains("freeze: 4 is more than the 3 blocks"), "{err}");
+}
+
+#[test]
 fn a_synthetic_gradient_model_learns_a_fixed_gradient_field() {
     // Target field δ = A h + c(y): linear in h, shifted by the label (what cDNI can represent).
     let device = Device::flex().autodiff();
@@ -199,8 +229,23 @@ fn finite_differences(arch: Arch) {
     }
 }
 
-/// The trainable parameters in mapping order (batch norm's running statistics are not among
-/// them).
+/// The parameters that gradients reach (not batch norm's running statistics).
+fn learnable<M: Module>(m: &M) -> Vec<f32> {
+    struct Get(Vec<f32>);
+    impl burn::module::ModuleVisitor for Get {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            if param.is_require_grad() {
+                self.0
+                    .extend(param.val().into_data().convert::<f32>().iter::<f32>());
+            }
+        }
+    }
+    let mut g = Get(Vec::new());
+    m.visit(&mut g);
+    g.0
+}
+
+/// Every float tensor of `m` in mapping order, batch norm's running statistics included.
 fn trainable<M: Module>(m: &M) -> Vec<f32> {
     struct Get(Vec<f32>);
     impl burn::module::ModuleMapper for Get {
