@@ -2,7 +2,7 @@
 
     python3 experiments/dni_tables.py RES FAMILY COMMIT EPOCHS
 
-FAMILY (mnist, cnn, preact, sgrate, cifar10, cifar10-cnn, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
+FAMILY (mnist, cnn, preact, floor, sgrate, cifar10, cifar10-cnn, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
 each family's commit, so regenerating the tables never restamps another family's results."""
 import glob
 import json
@@ -107,6 +107,28 @@ if pre:
     t = runs.get("preact-sweep-time")
     if t:
         out += ["", f"These {len(pre)} runs took {t['seconds'] / 60:.1f} minutes."]
+    out.append("")
+floor = {k: v for k, v in runs.items() if k.startswith("floor-l") and "test_error" in v}
+if floor:
+    out += [
+        "## What the synthetic gradients teach the blocks, 3 seeds",
+        "",
+        f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh floor` at commit `{commits.get('floor', '?')}`: every block frozen",
+        "at its random start (`--freeze LAYERS`), so that the classifier alone learns, on random",
+        "features. A method's blocks have learned from their gradients by as much as it is below this.",
+        "DNI and backprop from the tables above.",
+        "",
+        "| layers | classifier alone | DNI, output | DNI, pre-activation | backprop |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for layers in (3, 4, 5, 6):
+        groups = [("floor", floor), ("depth-dni", depth), ("preact-dni", pre), ("depth-backprop", depth)]
+        cells = [cell([v["test_error"] for k, v in g.items() if k.startswith(f"{name}-l{layers}-")])[1]
+                 for name, g in groups]
+        out.append(f"| {layers} | " + " | ".join(cells) + " |")
+    t = runs.get("floor-sweep-time")
+    if t:
+        out += ["", f"These {len(floor)} runs took {t['seconds'] / 60:.1f} minutes."]
     out.append("")
 stoch = {k: v for k, v in runs.items() if k.startswith("stochastic-")}
 if stoch:
