@@ -13,6 +13,10 @@ use dlp_dni::dni::Dni;
 use dlp_dni::train::TrainConfig;
 use std::time::Instant;
 
+/// The allocator `dlp` itself uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> dlp_core::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize, default: &str| args.get(i).cloned().unwrap_or(default.into());
