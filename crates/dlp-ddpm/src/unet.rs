@@ -27,7 +27,7 @@
 //! assert_eq!(net.forward(x, &[3, 700]).dims(), [2, 1, 16, 16]);
 //! ```
 
-use crate::model::{Denoiser, timestep_embedding};
+use crate::model::{Denoiser, silu, timestep_embedding};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::interpolate::{Interpolate2d, Interpolate2dConfig, InterpolateMode};
@@ -35,7 +35,7 @@ use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Initializer,
     Linear, LinearConfig, PaddingConfig2d,
 };
-use burn::tensor::activation::{silu, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
