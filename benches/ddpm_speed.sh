@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # U-Net training step and DDIM sampling throughput: dlp against PyTorch on the same CPU, same
-# threads, same architecture, one run. Writes results/ddpm-speed.json and prints the ratios.
+# threads, same architecture, in one invocation: REPEATS (default 3) interleaved runs of each,
+# the run with the median training step kept (a shared machine's speed drifts by 30% between
+# runs). Writes results/ddpm-speed-CONFIG.json and prints the ratios.
 #   bash benches/ddpm_speed.sh [mnist|cifar10] [BATCH] [THREADS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,12 +14,25 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dlpapers-target}"
 cargo build --release -p dlp-ddpm --example unet_speed
-rust=$("$CARGO_TARGET_DIR/release/examples/unet_speed" "$config" "$batch" "$threads")
-torch=$("$venv/bin/python" benches/reference/ddpm_unet.py --config "$config" --batch "$batch" --threads "$threads")
+rust="[]"; torch="[]"
+for _ in $(seq "${REPEATS:-3}"); do
+  rust=$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1]) + [json.loads(sys.argv[2])]))' "$rust" \
+    "$("$CARGO_TARGET_DIR/release/examples/unet_speed" "$config" "$batch" "$threads")")
+  torch=$(python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1]) + [json.loads(sys.argv[2])]))' "$torch" \
+    "$("$venv/bin/python" benches/reference/ddpm_unet.py --config "$config" --batch "$batch" --threads "$threads")")
+done
 mkdir -p results
 python3 - "$rust" "$torch" "$(git rev-parse --short HEAD)" <<'PY'
 import json, sys
-rust, torch, commit = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+
+
+def median_run(runs):
+    """The run with the median training step, with every run's step time beside it."""
+    runs = sorted(runs, key=lambda r: r["train_step_seconds"])
+    return {**runs[len(runs) // 2], "train_step_seconds_runs": [r["train_step_seconds"] for r in runs]}
+
+
+rust, torch, commit = median_run(json.loads(sys.argv[1])), median_run(json.loads(sys.argv[2])), sys.argv[3]
 out = {"commit": commit, "dlp": rust, "pytorch": torch,
        "train_step_ratio": torch["train_step_seconds"] / rust["train_step_seconds"],
        "sampling_ratio": rust["ddim_image_steps_per_second"] / torch["ddim_image_steps_per_second"]}
