@@ -156,9 +156,13 @@ mod tests {
             .require_grad();
         let y = silu(x.clone());
         let grads = y.clone().sum().backward();
-        let vals = y.into_data().convert::<f32>().to_vec::<f32>().unwrap();
+        let vals = y.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
         let dydx = x.grad(&grads).unwrap();
-        let dydx = dydx.into_data().convert::<f32>().to_vec::<f32>().unwrap();
+        let dydx = dydx
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap();
         for ((&x, &v), &g) in xs.iter().zip(&vals).zip(&dydx) {
             let x = x as f64;
             let s = 1.0 / (1.0 + (-x).exp());
