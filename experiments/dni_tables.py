@@ -40,6 +40,22 @@ def cell(errs):
     return m, f"{pct(m)} ± {pct(sd)} (n={len(errs)})"
 
 
+def stat(group, prefix):
+    """cell() of the test errors of the runs in `group` whose names start with `prefix`."""
+    return cell([v["test_error"] for k, v in group.items() if k.startswith(prefix)])
+
+
+def took(name, count):
+    """The line saying how long the sweep timed in RES/`name`.json took for its `count` runs."""
+    t = runs.get(name)
+    return ["", f"These {count} runs took {t['seconds'] / 60:.1f} minutes."] if t else []
+
+
+def section(title, intro, columns):
+    """A section's heading, its introduction (lines) and the head of its table."""
+    return [f"## {title}", "", *intro, "", "| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+
+
 def cnn_rows(group, prefix):
     """Table rows (method, filters, epochs, test error, seconds) of the CNN runs `prefix`METHOD."""
     rows = []
@@ -85,63 +101,39 @@ if depth:
     out.append("")
 pre = {k: v for k, v in runs.items() if k.startswith("preact-dni-") and "test_error" in v}
 if pre:
-    out += [
-        "## DNI at the pre-activation interface, 3 seeds",
-        "",
+    out += section("DNI at the pre-activation interface, 3 seeds", [
         f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh preact` at commit `{commits.get('preact', '?')}`: unconditional DNI",
         "with modules meeting after batch norm and before the ReLU (`--interface preactivation`), so that",
         "M_i predicts ∂L/∂z_i; synthetic-gradient rate 3e-3 (chosen on 3 layers, seed 0, among 3e-4 to",
         "3e-2). Backprop and DNI at the output interface from the table above.",
-        "",
-        "| layers | DNI, pre-activation | DNI, output | backprop | pre-activation − backprop |",
-        "| --- | --- | --- | --- | --- |",
-    ]
+    ], ["layers", "DNI, pre-activation", "DNI, output", "backprop", "pre-activation − backprop"])
     for layers in (3, 4, 5, 6):
-        def stat(prefix, group):
-            return cell([v["test_error"] for k, v in group.items() if k.startswith(prefix)])
-        p_m, p_cell = stat(f"preact-dni-l{layers}-", pre)
-        _, o_cell = stat(f"depth-dni-l{layers}-", depth)
-        b_m, b_cell = stat(f"depth-backprop-l{layers}-", depth)
+        p_m, p_cell = stat(pre, f"preact-dni-l{layers}-")
+        _, o_cell = stat(depth, f"depth-dni-l{layers}-")
+        b_m, b_cell = stat(depth, f"depth-backprop-l{layers}-")
         gap = f"{100 * (p_m - b_m):+.2f}" if p_m is not None and b_m is not None else "–"
         out.append(f"| {layers} | {p_cell} | {o_cell} | {b_cell} | {gap} |")
-    t = runs.get("preact-sweep-time")
-    if t:
-        out += ["", f"These {len(pre)} runs took {t['seconds'] / 60:.1f} minutes."]
-    out.append("")
+    out += took("preact-sweep-time", len(pre)) + [""]
 floor = {k: v for k, v in runs.items() if k.startswith("floor-l") and "test_error" in v}
 if floor:
-    out += [
-        "## What the synthetic gradients teach the blocks, 3 seeds",
-        "",
+    out += section("What the synthetic gradients teach the blocks, 3 seeds", [
         f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh floor` at commit `{commits.get('floor', '?')}`: every block frozen",
         "at its random start (`--freeze LAYERS`), so that the classifier alone learns, on random",
         "features. A method's blocks have learned from their gradients by as much as it is below this.",
         "DNI and backprop from the tables above.",
-        "",
-        "| layers | classifier alone | DNI, output | DNI, pre-activation | backprop |",
-        "| --- | --- | --- | --- | --- |",
-    ]
+    ], ["layers", "classifier alone", "DNI, output", "DNI, pre-activation", "backprop"])
+    groups = [("floor", floor), ("depth-dni", depth), ("preact-dni", pre), ("depth-backprop", depth)]
     for layers in (3, 4, 5, 6):
-        groups = [("floor", floor), ("depth-dni", depth), ("preact-dni", pre), ("depth-backprop", depth)]
-        cells = [cell([v["test_error"] for k, v in g.items() if k.startswith(f"{name}-l{layers}-")])[1]
-                 for name, g in groups]
+        cells = [stat(g, f"{name}-l{layers}-")[1] for name, g in groups]
         out.append(f"| {layers} | " + " | ".join(cells) + " |")
-    t = runs.get("floor-sweep-time")
-    if t:
-        out += ["", f"These {len(floor)} runs took {t['seconds'] / 60:.1f} minutes."]
-    out.append("")
+    out += took("floor-sweep-time", len(floor)) + [""]
 stoch = {k: v for k, v in runs.items() if k.startswith("stochastic-")}
 if stoch:
-    out += [
-        "## Stochastic updates, cDNI, 3 layers (paper Section 3.3)",
-        "",
+    out += section("Stochastic updates, cDNI, 3 layers (paper Section 3.3)", [
         "Each module updates its layer with probability p at every step. *Equal iterations*: the",
         "same number of steps for every p; *equal updates*: 1/p times as many steps, so that every",
         "layer expects as many updates as at p = 1.",
-        "",
-        "| p | protocol | epochs | expected layer updates | test error | seconds |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
+    ], ["p", "protocol", "epochs", "expected layer updates", "test error", "seconds"])
     for k in sorted(stoch, key=lambda k: (-stoch[k]["update_prob"], k)):
         v = stoch[k]
         ep = int(v["args"].split("--epochs ")[1].split()[0])
@@ -151,15 +143,10 @@ if stoch:
     out.append("")
 fwd = {k: v for k, v in runs.items() if k.startswith("forward-")}
 if fwd:
-    out += [
-        "## Forward unlocking, 3 layers (paper Section 3.4)",
-        "",
+    out += section("Forward unlocking, 3 layers (paper Section 3.4)", [
         "Decoupled: module i ≥ 1 trains on a synthetic input I_i(x) predicted from the image, and",
         "every block on a conditional synthetic gradient; the test pass runs the true chain.",
-        "",
-        "| method | test error | seconds |",
-        "| --- | --- | --- |",
-    ]
+    ], ["method", "test error", "seconds"])
     names = {"forward-decoupled": "decoupled (synthetic inputs + cDNI)", "forward-backprop": "backprop",
              "forward-backprop-frozen-first": "backprop, first block frozen at random"}
     for k, label in names.items():
@@ -169,33 +156,23 @@ if fwd:
 cnn = {k: v for k, v in runs.items() if k.startswith("cnn-")}
 if cnn:
     v0 = next(iter(cnn.values()))
-    out += [
-        "## The paper's CNN (Table 1, CNN columns), 1 seed",
-        "",
+    out += section("The paper's CNN (Table 1, CNN columns), 1 seed", [
         f"Made by `FAMILY=cnn experiments/dni-mnist.sh cnn table` at commit `{commits.get('cnn', '?')}`: 3 blocks of a 5×5",
         "convolution (resolution kept), batch norm, ReLU and 3×3 pooling with stride 2 (max, then",
         "average), a linear classifier; synthetic-gradient models are one 5×5 convolution (zero at",
         "first; cDNI adds the label as 10 constant planes). The paper has 128 filters per block; the",
         "filters and epochs used here are in the table (2 cores, no GPU).",
-        "",
-        "| method | filters | epochs | test error | seconds |",
-        "| --- | --- | --- | --- | --- |",
-    ]
+    ], ["method", "filters", "epochs", "test error", "seconds"])
     out += cnn_rows(cnn, "cnn-")
     out.append("")
 cifar = {k: v for k, v in runs.items() if k.startswith("cifar10-") and "test_error" in v}
 if cifar:
     seeds = sorted({k.rsplit("-s", 1)[1] for k in cifar if "-l" in k})
-    out += [
-        f"## CIFAR-10, fully connected nets, {len(seeds)} seed{'s' if len(seeds) > 1 else ''} (paper Table 1, CIFAR-10 columns)",
-        "",
+    out += section(f"CIFAR-10, fully connected nets, {len(seeds)} seed{'s' if len(seeds) > 1 else ''} (paper Table 1, CIFAR-10 columns)", [
         f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh cifar10` at commit `{commits.get('cifar10', '?')}`: the depth",
         f"protocol (epochs of 50,000 examples in batches of 256, seeds {', '.join(seeds)}) on CIFAR-10 (`dlp data fetch",
         "cifar10`), plus DNI at the pre-activation (synthetic-gradient rate 3e-3, as on MNIST).",
-        "",
-        "| layers | backprop | DNI | DNI, pre-activation | cDNI | DNI − backprop | cDNI − backprop |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
+    ], ["layers", "backprop", "DNI", "DNI, pre-activation", "cDNI", "DNI − backprop", "cDNI − backprop"])
     for layers in (3, 4, 5, 6):
         stats = {m: cell([v["test_error"] for k, v in cifar.items() if k.startswith(f"cifar10-{m}-l{layers}-")])
                  for m in ("backprop", "dni", "preact", "cdni")}
@@ -219,14 +196,9 @@ if cifar:
     out.append("")
 rates = {k: v for k, v in runs.items() if k.startswith("sgrate-")}
 if rates:
-    out += [
-        "## Unconditional DNI and its synthetic-gradient models, 3 layers",
-        "",
+    out += section("Unconditional DNI and its synthetic-gradient models, 3 layers", [
         f"Made by `FAMILY=sgrate experiments/dni-mnist.sh sgrate table` at commit `{commits.get('sgrate', '?')}`, 5 epochs each.",
-        "",
-        "| run | sg hidden units | sg rate | test error |",
-        "| --- | --- | --- | --- |",
-    ]
+    ], ["run", "sg hidden units", "sg rate", "test error"])
     def key(k):
         a = rates[k]["args"].split()
         h = int(a[a.index("--sg-hidden") + 1]) if "--sg-hidden" in a else 0
@@ -239,35 +211,25 @@ if rates:
     out.append("")
 copies = {k: v for k, v in runs.items() if k.startswith(("copy-", "repeat-copy-"))}
 if copies:
-    out += [
-        "## Copy and Repeat Copy, LSTM of 256 units (paper Table 2)",
-        "",
+    out += section("Copy and Repeat Copy, LSTM of 256 units (paper Table 2)", [
         f"Made by `experiments/dni-copy.sh [TASK]` at commit `{commits.get('copy', '?')}`: truncated BPTT with windows of T steps, with",
         "and without a synthetic gradient (linear, scaled by 0.1) between windows; the curriculum",
         "starts at N = 1 and moves on when the last 100 episodes average under 0.15 wrong bits.",
         "The paper, after far longer training: Copy, BPTT 8 and 8, DNI 14 and 18 at T = 3 and 5.",
-        "",
-        "| task | T | method | longest N solved | updates | seconds |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
+    ], ["task", "T", "method", "longest N solved", "updates", "seconds"])
     for k in sorted(copies, key=lambda k: (copies[k]["task"], copies[k]["truncation"], copies[k]["method"])):
         v = copies[k]
         out.append(f"| {v['task']} | {v['truncation']} | {v['method']} | {v['max_length_solved']} | {v['updates']} | {v['seconds']:.0f} |")
     out.append("")
 lms = {k: v for k, v in runs.items() if k.startswith("charlm-") and not k.startswith("charlm-sweep")}
 if lms:
-    out += [
-        "## Character-level language modelling (paper Section 3.1, Penn Treebank)",
-        "",
+    out += section("Character-level language modelling (paper Section 3.1, Penn Treebank)", [
         f"Made by `experiments/dni-charlm.sh` at commit `{commits.get('charlm', '?')}`: an LSTM of 256 units, batch 32, on the text of",
         "Re-DocRED dev (English Wikipedia, 551k characters, split 90/5/5; `../shared` has no Penn",
         "Treebank), truncated BPTT with windows of T characters, with and without a synthetic",
         "gradient (linear, scaled by 0.1, learning at 1e-5) between windows. Bits per character:",
         "the best validation value and the test value of the last model.",
-        "",
-        "| T | method | valid bpc | test bpc | updates | seconds |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
+    ], ["T", "method", "valid bpc", "test bpc", "updates", "seconds"])
     for k in sorted(lms, key=lambda k: (lms[k]["truncation"], lms[k]["method"])):
         v = lms[k]
         out.append(f"| {v['truncation']} | {v['method']} | {v['valid_bpc']:.3f} | {v['test_bpc']:.3f} | {v['updates']} | {v['seconds']:.0f} |")
