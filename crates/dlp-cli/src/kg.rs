@@ -265,7 +265,6 @@ fn human(m: &Metrics) -> String {
 }
 
 pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
-    dlp_core::device::init_threads(common.threads)?;
     match cmd {
         Command::Embed(Embed::Train(a)) => {
             let config = config_of(a, common)?;

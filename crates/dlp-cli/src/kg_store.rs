@@ -322,7 +322,6 @@ pub fn retract(a: &RetractArgs, common: &Common) -> dlp_core::Result<()> {
 }
 
 pub fn complete(a: &CompleteArgs, common: &Common) -> dlp_core::Result<()> {
-    dlp_core::device::init_threads(common.threads)?;
     let (name, data) = load_dataset(&a.dataset, common)?;
     let (scorer, model, run): (Box<dyn LinkScorer>, String, String) = match (&a.run, &a.rules) {
         (Some(run), None) => {

@@ -100,13 +100,16 @@ pub fn emit(common: &Common, summary: &serde_json::Value, human: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Demo(args) => demo::run(args, &cli.common),
-        Command::Data(cmd) => data::run(cmd, &cli.common),
-        Command::Ddpm(cmd) => ddpm::run(cmd, &cli.common),
-        Command::Dni(cmd) => dni::run(cmd, &cli.common),
-        Command::Kg(cmd) => kg::run(cmd, &cli.common),
-    };
+    // The whole command runs on a thread of the kernels' pool (see `in_pool`).
+    let result = dlp_core::device::init_threads(cli.common.threads).and_then(|_| {
+        dlp_core::device::in_pool(|| match &cli.command {
+            Command::Demo(args) => demo::run(args, &cli.common),
+            Command::Data(cmd) => data::run(cmd, &cli.common),
+            Command::Ddpm(cmd) => ddpm::run(cmd, &cli.common),
+            Command::Dni(cmd) => dni::run(cmd, &cli.common),
+            Command::Kg(cmd) => kg::run(cmd, &cli.common),
+        })
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -116,9 +119,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// The device and thread count from the common options.
+/// The device from the common options (`main` has set the threads).
 pub fn setup(common: &Common) -> Result<burn::tensor::Device, Error> {
-    dlp_core::device::init_threads(common.threads)?;
     common
         .device
         .parse::<dlp_core::device::DeviceSpec>()?

@@ -18,6 +18,12 @@ use std::time::Instant;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    // As `dlp` runs its commands: on a thread of the kernels' pool.
+    dlp_core::device::init_threads(std::env::args().nth(3).and_then(|s| s.parse().ok())).unwrap();
+    dlp_core::device::in_pool(bench);
+}
+
+fn bench() {
     let args: Vec<String> = std::env::args().collect();
     let name = args.get(1).map_or("mnist", String::as_str);
     let b: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
