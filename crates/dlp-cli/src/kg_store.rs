@@ -200,20 +200,20 @@ impl Target {
         match self {
             Target::Local(kg) => f(kg),
             Target::Remote(r) => {
-                let scratch = if needs_current {
-                    r.fetch()?
+                let (scratch, before) = if needs_current {
+                    let current = r.fetch()?;
+                    let quads: std::collections::HashSet<_> =
+                        current.all_quads()?.into_iter().collect();
+                    (current, quads)
                 } else {
-                    KnowledgeGraph::in_memory()?
+                    (KnowledgeGraph::in_memory()?, Default::default())
                 };
-                let before: std::collections::HashSet<_> =
-                    scratch.all_quads()?.into_iter().collect();
                 let out = f(&scratch)?;
-                let new: Vec<_> = scratch
-                    .all_quads()?
-                    .into_iter()
-                    .filter(|q| !before.contains(q))
-                    .collect();
-                r.push(&new)?;
+                // Streamed from the scratch store, batch by batch.
+                let new = scratch
+                    .quads()
+                    .filter(|q| q.as_ref().map_or(true, |q| !before.contains(q)));
+                r.push(new)?;
                 Ok(out)
             }
         }

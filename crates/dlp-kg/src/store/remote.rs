@@ -112,26 +112,40 @@ impl RemoteGraph {
         self.post("update", update, "*/*").map(|_| ())
     }
 
-    /// Sends quads (in named graphs) with `INSERT DATA`; returns how many.
-    pub fn push(&self, quads: &[Quad]) -> Result<usize> {
-        let mut by_graph: BTreeMap<String, Vec<&Quad>> = BTreeMap::new();
+    /// Sends quads (in named graphs) with `INSERT DATA`, as they come: at most [`BATCH`] per
+    /// request and per graph held at a time; returns how many. A quad in the default graph is an
+    /// error (batches already sent stay).
+    pub fn push(&self, quads: impl IntoIterator<Item = Result<Quad>>) -> Result<usize> {
+        let mut pending: BTreeMap<String, Vec<Quad>> = BTreeMap::new();
+        let mut sent = 0;
         for q in quads {
+            let q = q?;
             let GraphName::NamedNode(g) = &q.graph_name else {
                 return Err(self.err("only quads in named graphs are sent"));
             };
-            by_graph.entry(g.as_str().to_string()).or_default().push(q);
-        }
-        for (g, qs) in by_graph {
-            for chunk in qs.chunks(BATCH) {
-                let mut u = format!("INSERT DATA {{ GRAPH <{g}> {{\n");
-                for q in chunk {
-                    u += &format!("{} {} {} .\n", q.subject, q.predicate, q.object);
-                }
-                u += "} }";
-                self.update(&u)?;
+            let graph = g.as_str().to_string();
+            let batch = pending.entry(graph.clone()).or_default();
+            batch.push(q);
+            if batch.len() == BATCH {
+                let full = std::mem::take(batch);
+                self.insert(&graph, &full)?;
             }
+            sent += 1;
         }
-        Ok(quads.len())
+        for (graph, rest) in pending.into_iter().filter(|(_, r)| !r.is_empty()) {
+            self.insert(&graph, &rest)?;
+        }
+        Ok(sent)
+    }
+
+    /// One `INSERT DATA` of `quads` into `graph`.
+    fn insert(&self, graph: &str, quads: &[Quad]) -> Result<()> {
+        let mut u = format!("INSERT DATA {{ GRAPH <{graph}> {{\n");
+        for q in quads {
+            u += &format!("{} {} {} .\n", q.subject, q.predicate, q.object);
+        }
+        u += "} }";
+        self.update(&u)
     }
 
     /// An in-memory copy of the endpoint's `urn:dlp:source:` graphs.

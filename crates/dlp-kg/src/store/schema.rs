@@ -333,10 +333,14 @@ fn source_name(q: &Quad) -> String {
 impl KnowledgeGraph {
     /// Every quad of the store.
     pub fn all_quads(&self) -> Result<Vec<Quad>> {
+        self.quads().collect()
+    }
+
+    /// Every quad, streamed from the store.
+    pub fn quads(&self) -> impl Iterator<Item = Result<Quad>> + '_ {
         self.store
             .iter()
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| store_err("read", e))
+            .map(|q| q.map_err(|e| store_err("read", e)))
     }
 
     /// The quads a [`Schema`] is read from: declarations, hierarchy and types.
