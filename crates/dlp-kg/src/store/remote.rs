@@ -7,8 +7,9 @@
 //!   store, in an in-memory store) and then sent as `INSERT DATA` batches into the same source
 //!   graphs; a source is retracted with `DROP SILENT GRAPH`.
 //! - Whole-graph commands (`stats`, `check`, `export`) read the `urn:dlp:source:` graphs into
-//!   memory, page by page (`ORDER BY … LIMIT … OFFSET`), so endpoints that cap result sizes
-//!   still give every quad; other graphs on the endpoint (Virtuoso's system graphs) are left out.
+//!   memory, page by page in subject order (see [`RemoteGraph::fetch`]), so endpoints that cap
+//!   result sizes or sorting still give every quad; other graphs on the endpoint (Virtuoso's
+//!   system graphs) are left out.
 
 use super::{KnowledgeGraph, SOURCE_NS, query::OutputFormat, source_graph, store_err};
 use dlp_core::error::{Error, Result};
@@ -19,8 +20,12 @@ use oxigraph::sparql::{QueryEvaluationError, QueryResults, QueryTripleIter};
 use std::collections::BTreeMap;
 use std::io::Write;
 
-/// Quads per `INSERT DATA` request and rows per page when reading.
+/// Rows per page when reading.
 const BATCH: usize = 5_000;
+
+/// Quads per `INSERT DATA` request: Virtuoso 7's SPARQL compiler runs out of memory near 5,000
+/// triples in one request ("SP030 … memory exhausted").
+const INSERT_BATCH: usize = 1_000;
 
 /// A SPARQL 1.1 endpoint used as the store.
 pub struct RemoteGraph {
@@ -112,8 +117,8 @@ impl RemoteGraph {
         self.post("update", update, "*/*").map(|_| ())
     }
 
-    /// Sends quads (in named graphs) with `INSERT DATA`, as they come: at most [`BATCH`] per
-    /// request and per graph held at a time; returns how many. A quad in the default graph is an
+    /// Sends quads (in named graphs) with `INSERT DATA`, as they come: at most [`INSERT_BATCH`]
+    /// per request and per graph held at a time; returns how many. A quad in the default graph is an
     /// error (batches already sent stay).
     pub fn push(&self, quads: impl IntoIterator<Item = Result<Quad>>) -> Result<usize> {
         let mut pending: BTreeMap<String, Vec<Quad>> = BTreeMap::new();
@@ -126,7 +131,7 @@ impl RemoteGraph {
             let graph = g.as_str().to_string();
             let batch = pending.entry(graph.clone()).or_default();
             batch.push(q);
-            if batch.len() == BATCH {
+            if batch.len() == INSERT_BATCH {
                 let full = std::mem::take(batch);
                 self.insert(&graph, &full)?;
             }
@@ -148,42 +153,118 @@ impl RemoteGraph {
         self.update(&u)
     }
 
-    /// An in-memory copy of the endpoint's `urn:dlp:source:` graphs.
+    /// An in-memory copy of the endpoint's `urn:dlp:source:` graphs. Each graph is read in
+    /// pages of [`BATCH`] facts ordered by subject, each page starting at the last subject of
+    /// the one before (read again; the copy keeps one of each quad), never by `OFFSET` past
+    /// the first page: Virtuoso refuses to sort more than 10,000 rows for `OFFSET` + `LIMIT`.
+    /// Only a subject with more than [`BATCH`] facts, or blank-node subjects, fall back to
+    /// `OFFSET` pages.
     pub fn fetch(&self) -> Result<KnowledgeGraph> {
         let kg = KnowledgeGraph::in_memory()?;
+        for g in self.source_graphs()? {
+            let mut from: Option<String> = None;
+            loop {
+                // An IRI holds no `"` or `\`, so it stands in a string literal as it is.
+                let after = from
+                    .as_deref()
+                    .map_or(String::new(), |s| format!(" && STR(?s) >= \"{s}\""));
+                let page =
+                    self.rows(&format!("FILTER(isIRI(?s){after})"), "STR(?s)", 0, &g, &kg)?;
+                match page {
+                    Page::Full(first, last) if first == last => {
+                        // One subject fills the page: read it whole, then go past it.
+                        let only = format!("FILTER(?s = <{last}>)");
+                        self.offset_pages(&only, &g, &kg)?;
+                        let next = format!("FILTER(isIRI(?s) && STR(?s) > \"{last}\")");
+                        if let Page::Full(_, l) = self.rows(&next, "STR(?s)", 0, &g, &kg)? {
+                            from = Some(l);
+                            continue;
+                        }
+                        break;
+                    }
+                    Page::Full(_, last) => from = Some(last),
+                    Page::Short => break,
+                }
+            }
+            self.offset_pages("FILTER(isBlank(?s))", &g, &kg)?;
+        }
+        Ok(kg)
+    }
+
+    /// The `urn:dlp:source:` graphs on the endpoint.
+    fn source_graphs(&self) -> Result<Vec<String>> {
+        let q = format!(
+            "SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), \"{SOURCE_NS}\")) }}"
+        );
+        let QueryResults::Solutions(rows) = self.results(&q)? else {
+            return Err(self.err("a SELECT did not return solutions"));
+        };
+        let mut graphs = Vec::new();
+        for row in rows {
+            match row.map_err(|e| self.err(e))?.get("g") {
+                Some(Term::NamedNode(g)) => graphs.push(g.as_str().to_string()),
+                _ => return Err(self.err("a graph row lacks its IRI")),
+            }
+        }
+        Ok(graphs)
+    }
+
+    /// Reads the facts of `graph` that pass `filter`, `OFFSET` page by page, into `kg`.
+    fn offset_pages(&self, filter: &str, graph: &str, kg: &KnowledgeGraph) -> Result<()> {
         let mut offset = 0;
-        loop {
-            let q = format!(
-                "SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), \"{SOURCE_NS}\")) }} \
-                 ORDER BY ?g ?s ?p ?o LIMIT {BATCH} OFFSET {offset}"
-            );
-            let QueryResults::Solutions(rows) = self.results(&q)? else {
-                return Err(self.err("a SELECT did not return solutions"));
-            };
-            let mut n = 0;
-            for row in rows {
-                let row = row.map_err(|e| self.err(e))?;
-                let get = |v: &str| row.get(v).cloned();
-                let (Some(s), Some(Term::NamedNode(p)), Some(o), Some(Term::NamedNode(g))) =
-                    (get("s"), get("p"), get("o"), get("g"))
-                else {
-                    return Err(self.err("a quad row lacks a term"));
-                };
-                let s: oxigraph::model::NamedOrBlankNode = match s {
-                    Term::NamedNode(n) => n.into(),
-                    Term::BlankNode(b) => b.into(),
-                    _ => return Err(self.err("a literal in subject position")),
-                };
-                kg.store()
-                    .insert(&Quad::new(s, p, o, g))
-                    .map_err(|e| store_err("insert", e))?;
-                n += 1;
-            }
-            if n < BATCH {
-                return Ok(kg);
-            }
+        while let Page::Full(..) = self.rows(filter, "?s ?p ?o", offset, graph, kg)? {
             offset += BATCH;
         }
+        Ok(())
+    }
+
+    /// One page of at most [`BATCH`] facts of `graph` that pass `filter`, ordered by `order`
+    /// from `offset`, inserted into `kg`.
+    fn rows(
+        &self,
+        filter: &str,
+        order: &str,
+        offset: usize,
+        graph: &str,
+        kg: &KnowledgeGraph,
+    ) -> Result<Page> {
+        let q = format!(
+            "SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} {filter} }} \
+             ORDER BY {order} LIMIT {BATCH} OFFSET {offset}"
+        );
+        let QueryResults::Solutions(rows) = self.results(&q)? else {
+            return Err(self.err("a SELECT did not return solutions"));
+        };
+        let g = NamedNode::new(graph).map_err(|e| self.err(e))?;
+        let (mut n, mut first, mut last) = (0, String::new(), String::new());
+        for row in rows {
+            let row = row.map_err(|e| self.err(e))?;
+            let get = |v: &str| row.get(v).cloned();
+            let (Some(s), Some(Term::NamedNode(p)), Some(o)) = (get("s"), get("p"), get("o"))
+            else {
+                return Err(self.err("a quad row lacks a term"));
+            };
+            let s: oxigraph::model::NamedOrBlankNode = match s {
+                Term::NamedNode(n) => {
+                    last = n.as_str().to_string();
+                    n.into()
+                }
+                Term::BlankNode(b) => b.into(),
+                _ => return Err(self.err("a literal in subject position")),
+            };
+            if n == 0 {
+                first = last.clone();
+            }
+            kg.store()
+                .insert(&Quad::new(s, p, o, g.clone()))
+                .map_err(|e| store_err("insert", e))?;
+            n += 1;
+        }
+        Ok(if n == BATCH {
+            Page::Full(first, last)
+        } else {
+            Page::Short
+        })
     }
 
     /// Removes every fact of `source`; returns how many there were.
@@ -206,4 +287,11 @@ impl RemoteGraph {
         self.update(&format!("DROP SILENT GRAPH <{}>", g.as_str()))?;
         Ok(n)
     }
+}
+
+/// What a page of [`RemoteGraph::rows`] held: all [`BATCH`] rows (with its first and last IRI
+/// subjects), or fewer (the last page).
+enum Page {
+    Full(String, String),
+    Short,
 }
