@@ -195,8 +195,19 @@ pub fn load_ema<const D: usize, W: Workload<D>>(
     }
 }
 
-/// Trains the run `cfg` describes (2D or images; image data from `data_dir`).
+/// Trains the run `cfg` describes (2D or images; image data from `data_dir`), on a thread of
+/// the kernels' pool ([`dlp_core::device::in_pool`]).
 pub fn train_run(
+    cfg: &TrainConfig,
+    data_dir: &Path,
+    out: &Path,
+    device: &Device,
+    resume: bool,
+) -> Result<Value> {
+    dlp_core::device::in_pool(|| train_run_here(cfg, data_dir, out, device, resume))
+}
+
+fn train_run_here(
     cfg: &TrainConfig,
     data_dir: &Path,
     out: &Path,

@@ -214,7 +214,19 @@ pub(crate) fn scalar(t: Tensor<1>) -> f64 {
 /// `out`, a checkpoint (every module, the optimiser state, the batch order's stream) is written
 /// after every epoch, and `resume` continues from the latest one to the same weights an
 /// uninterrupted run reaches. A non-finite loss stops the run; the last checkpoint stays.
+/// Runs on a thread of the kernels' pool ([`dlp_core::device::in_pool`]).
 pub fn train(
+    cfg: &TrainConfig,
+    train_set: &Examples,
+    test_set: &Examples,
+    device: &Device,
+    out: Option<&Path>,
+    resume: bool,
+) -> Result<Value> {
+    dlp_core::device::in_pool(|| train_here(cfg, train_set, test_set, device, out, resume))
+}
+
+fn train_here(
     cfg: &TrainConfig,
     train_set: &Examples,
     test_set: &Examples,
