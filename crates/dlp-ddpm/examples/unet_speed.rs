@@ -27,7 +27,7 @@ fn bench() {
     let args: Vec<String> = std::env::args().collect();
     let name = args.get(1).map_or("mnist", String::as_str);
     let b: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
-    let threads = dlp_core::device::init_threads(args.get(3).and_then(|s| s.parse().ok())).unwrap();
+    let threads = rayon::current_num_threads();
     let cfg = match name {
         "cifar10" => UNetConfig::cifar10(),
         _ => UNetConfig::mnist(),

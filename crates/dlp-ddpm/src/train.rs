@@ -195,19 +195,9 @@ pub fn load_ema<const D: usize, W: Workload<D>>(
     }
 }
 
-/// Trains the run `cfg` describes (2D or images; image data from `data_dir`), on a thread of
-/// the kernels' pool ([`dlp_core::device::in_pool`]).
+/// Trains the run `cfg` describes (2D or images; image data from `data_dir`). Run it inside
+/// [`dlp_core::device::in_pool`] for burn's parallel kernels to pay off (`dlp` does).
 pub fn train_run(
-    cfg: &TrainConfig,
-    data_dir: &Path,
-    out: &Path,
-    device: &Device,
-    resume: bool,
-) -> Result<Value> {
-    dlp_core::device::in_pool(|| train_run_here(cfg, data_dir, out, device, resume))
-}
-
-fn train_run_here(
     cfg: &TrainConfig,
     data_dir: &Path,
     out: &Path,

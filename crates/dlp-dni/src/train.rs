@@ -214,19 +214,9 @@ pub(crate) fn scalar(t: Tensor<1>) -> f64 {
 /// `out`, a checkpoint (every module, the optimiser state, the batch order's stream) is written
 /// after every epoch, and `resume` continues from the latest one to the same weights an
 /// uninterrupted run reaches. A non-finite loss stops the run; the last checkpoint stays.
-/// Runs on a thread of the kernels' pool ([`dlp_core::device::in_pool`]).
+/// Run it inside [`dlp_core::device::in_pool`] for burn's parallel kernels to pay off (`dlp`
+/// does).
 pub fn train(
-    cfg: &TrainConfig,
-    train_set: &Examples,
-    test_set: &Examples,
-    device: &Device,
-    out: Option<&Path>,
-    resume: bool,
-) -> Result<Value> {
-    dlp_core::device::in_pool(|| train_here(cfg, train_set, test_set, device, out, resume))
-}
-
-fn train_here(
     cfg: &TrainConfig,
     train_set: &Examples,
     test_set: &Examples,

@@ -162,27 +162,21 @@ impl RemoteGraph {
     pub fn fetch(&self) -> Result<KnowledgeGraph> {
         let kg = KnowledgeGraph::in_memory()?;
         for g in self.source_graphs()? {
-            let mut from: Option<String> = None;
+            // The subject the next page starts at, and whether it is read again (`>=`).
+            let mut from: Option<(String, &str)> = None;
             loop {
                 // An IRI holds no `"` or `\`, so it stands in a string literal as it is.
                 let after = from
-                    .as_deref()
-                    .map_or(String::new(), |s| format!(" && STR(?s) >= \"{s}\""));
-                let page =
-                    self.rows(&format!("FILTER(isIRI(?s){after})"), "STR(?s)", 0, &g, &kg)?;
-                match page {
+                    .as_ref()
+                    .map_or(String::new(), |(s, op)| format!(" && STR(?s) {op} \"{s}\""));
+                let filter = format!("FILTER(isIRI(?s){after})");
+                match self.rows(&filter, "STR(?s)", 0, &g, &kg)? {
                     Page::Full(first, last) if first == last => {
                         // One subject fills the page: read it whole, then go past it.
-                        let only = format!("FILTER(?s = <{last}>)");
-                        self.offset_pages(&only, &g, &kg)?;
-                        let next = format!("FILTER(isIRI(?s) && STR(?s) > \"{last}\")");
-                        if let Page::Full(_, l) = self.rows(&next, "STR(?s)", 0, &g, &kg)? {
-                            from = Some(l);
-                            continue;
-                        }
-                        break;
+                        self.offset_pages(&format!("FILTER(?s = <{last}>)"), &g, &kg)?;
+                        from = Some((last, ">"));
                     }
-                    Page::Full(_, last) => from = Some(last),
+                    Page::Full(_, last) => from = Some((last, ">=")),
                     Page::Short => break,
                 }
             }
