@@ -21,10 +21,12 @@
 #   9. floor (not in the default): the depth protocol with every block frozen at its random
 #      start (`--freeze LAYERS`: the classifier alone learns), the error that DNI's synthetic
 #      gradients must beat to have taught the blocks anything.
+#  10. preact-mlp (not in the default): preact with an MLP synthetic-gradient model (1,024 hidden
+#      units, batch norm, ReLU; `--sg-hidden 1024`), the depth protocol's layers, seeds and epochs.
 # Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them; `table` stamps
 # the tables of FAMILY (default mnist; cnn, sgrate) with the current commit.
 #
-#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|floor|sgrate|cifar10|cifar10-cnn|table]...   # default: depth stochastic forward table
+#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|floor|sgrate|cifar10|cifar10-cnn|table]...   # default: depth stochastic forward table
 #   FAMILY=cnn experiments/dni-mnist.sh cnn table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,6 +80,13 @@ for part in "${parts[@]}"; do
         run "preact-dni-l$layers-s$seed" --method dni --interface preactivation --sg-lr 3e-3 --layers $layers --epochs "$EPOCHS" --seed $seed
       done; done
       echo "{\"part\": \"preact\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/preact-sweep-time.json"
+      ;;
+    preact-mlp)
+      start=$(date +%s)
+      for layers in 3 4 5 6; do for seed in 0 1 2; do
+        run "preactmlp-dni-l$layers-s$seed" --method dni --interface preactivation --sg-hidden 1024 --sg-lr 3e-3 --layers $layers --epochs "$EPOCHS" --seed $seed
+      done; done
+      echo "{\"part\": \"preact-mlp\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/preactmlp-sweep-time.json"
       ;;
     floor)
       start=$(date +%s)

@@ -21,7 +21,7 @@
 use crate::layers::Arch;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
@@ -34,10 +34,12 @@ pub enum SyntheticGradient {
     Conv(ConvSyntheticGradient),
 }
 
-/// M_i on flat rows: ReLU hidden layers (none: linear), then the zero-initialised output layer.
+/// M_i on flat rows: hidden layers of Linear, batch norm and ReLU (none: linear), then the
+/// zero-initialised output layer.
 #[derive(Module, Debug)]
 pub struct FcSyntheticGradient {
     hidden: Vec<Linear>,
+    norms: Vec<BatchNorm>,
     output: Linear,
     /// One-hot label inputs (cDNI; 0 for DNI).
     classes: usize,
@@ -79,13 +81,18 @@ impl SyntheticGradient {
     pub fn new(width: usize, hidden: usize, classes: Option<usize>, device: &Device) -> Self {
         let classes = classes.unwrap_or(0);
         let input = width + classes;
-        let (hidden, last_in) = if hidden > 0 {
-            (vec![LinearConfig::new(input, hidden).init(device)], hidden)
+        let (hidden, norms, last_in) = if hidden > 0 {
+            (
+                vec![LinearConfig::new(input, hidden).init(device)],
+                vec![BatchNormConfig::new(hidden).init(device)],
+                hidden,
+            )
         } else {
-            (Vec::new(), input)
+            (Vec::new(), Vec::new(), input)
         };
         Self::Fc(FcSyntheticGradient {
             hidden,
+            norms,
             output: LinearConfig::new(last_in, width)
                 .with_initializer(Initializer::Zeros)
                 .init(device),
@@ -134,8 +141,8 @@ impl SyntheticGradient {
                 if m.classes > 0 {
                     x = Tensor::cat(vec![x, one_hot(labels, m.classes, &device)], 1);
                 }
-                for layer in &m.hidden {
-                    x = relu(layer.forward(x));
+                for (layer, norm) in m.hidden.iter().zip(&m.norms) {
+                    x = relu(norm.forward(layer.forward(x)));
                 }
                 m.output.forward(x)
             }
