@@ -2,7 +2,7 @@
 
     python3 experiments/dni_tables.py RES FAMILY COMMIT EPOCHS
 
-FAMILY (mnist, cnn, preact, floor, sgrate, cifar10, cifar10-cnn, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
+FAMILY (mnist, cnn, preact, preact-mlp, floor, sgrate, cifar10, cifar10-cnn, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
 each family's commit, so regenerating the tables never restamps another family's results."""
 import glob
 import json
@@ -45,10 +45,10 @@ def stat(group, prefix):
     return cell([v["test_error"] for k, v in group.items() if k.startswith(prefix)])
 
 
-def took(name, count):
+def took(name, count, what="These"):
     """The line saying how long the sweep timed in RES/`name`.json took for its `count` runs."""
     t = runs.get(name)
-    return ["", f"These {count} runs took {t['seconds'] / 60:.1f} minutes."] if t else []
+    return ["", f"{what} {count} runs took {t['seconds'] / 60:.1f} minutes."] if t else []
 
 
 def section(title, intro, columns):
@@ -100,20 +100,25 @@ if depth:
         out += ["", f"The whole sweep ({len(depth)} runs, {t['epochs']} epochs each) took {t['seconds'] / 60:.1f} minutes."]
     out.append("")
 pre = {k: v for k, v in runs.items() if k.startswith("preact-dni-") and "test_error" in v}
+mlp = {k: v for k, v in runs.items() if k.startswith("preactmlp-dni-") and "test_error" in v}
 if pre:
     out += section("DNI at the pre-activation interface, 3 seeds", [
         f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh preact` at commit `{commits.get('preact', '?')}`: unconditional DNI",
         "with modules meeting after batch norm and before the ReLU (`--interface preactivation`), so that",
         "M_i predicts ∂L/∂z_i; synthetic-gradient rate 3e-3 (chosen on 3 layers, seed 0, among 3e-4 to",
-        "3e-2). Backprop and DNI at the output interface from the table above.",
-    ], ["layers", "DNI, pre-activation", "DNI, output", "backprop", "pre-activation − backprop"])
+        "3e-2). *MLP M_i*: the same with M_i of 1,024 hidden units (Linear, batch norm, ReLU;",
+        f"`--sg-hidden 1024`), made by `EPOCHS={epochs} experiments/dni-mnist.sh preact-mlp` at commit",
+        f"`{commits.get('preact-mlp', '?')}`. Backprop and DNI at the output interface from the table above.",
+    ], ["layers", "DNI, pre-activation", "DNI, pre-activation, MLP M_i", "DNI, output", "backprop",
+        "pre-activation − backprop", "MLP M_i − backprop"])
     for layers in (3, 4, 5, 6):
         p_m, p_cell = stat(pre, f"preact-dni-l{layers}-")
+        m_m, m_cell = stat(mlp, f"preactmlp-dni-l{layers}-")
         _, o_cell = stat(depth, f"depth-dni-l{layers}-")
         b_m, b_cell = stat(depth, f"depth-backprop-l{layers}-")
-        gap = f"{100 * (p_m - b_m):+.2f}" if p_m is not None and b_m is not None else "–"
-        out.append(f"| {layers} | {p_cell} | {o_cell} | {b_cell} | {gap} |")
-    out += took("preact-sweep-time", len(pre)) + [""]
+        gaps = [f"{100 * (m - b_m):+.2f}" if m is not None and b_m is not None else "–" for m in (p_m, m_m)]
+        out.append(f"| {layers} | {p_cell} | {m_cell} | {o_cell} | {b_cell} | " + " | ".join(gaps) + " |")
+    out += took("preact-sweep-time", len(pre)) + took("preactmlp-sweep-time", len(mlp), "The MLP M_i's")[1:] + [""]
 floor = {k: v for k, v in runs.items() if k.startswith("floor-l") and "test_error" in v}
 if floor:
     out += section("What the synthetic gradients teach the blocks, 3 seeds", [

@@ -50,7 +50,8 @@ pub enum Command {
         /// Adam rate of the synthetic-gradient models (the synthetic-input models learn at --lr).
         #[arg(long, default_value_t = 1e-2)]
         sg_lr: f64,
-        /// Hidden units of the synthetic-gradient models (0: linear).
+        /// Hidden units of the synthetic-gradient models (0: linear; otherwise one hidden layer
+        /// of Linear, batch norm and ReLU for FC blocks).
         #[arg(long, default_value_t = 0)]
         sg_hidden: usize,
         /// Where modules meet and synthetic gradients are predicted: output (after the ReLU, the
