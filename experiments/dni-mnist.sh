@@ -13,10 +13,10 @@
 #      depth protocol's layers, seeds and epochs;
 #   6. sgrate (not in the default): unconditional DNI, 3 layers, EPOCHS/4 epochs, by the rate and
 #      the hidden layer of the synthetic-gradient models, beside backprop and cDNI.
-#   7. cifar10 (not in the default): the depth protocol on CIFAR-10, seeds CIFAR_SEEDS (default
-#      0 1 2; the sweep time is written per invocation and the table adds them), plus DNI at the
-#      pre-activation; fetches CIFAR-10 into the data directory first if it is not there
-#      (`dlp data fetch cifar10`), so DLP_DATA_DIR must be writable and hold mnist too;
+#   7. cifar10 and fashion-mnist (not in the default): the depth protocol on that dataset, seeds
+#      SEEDS (default 0 1 2; the sweep time is written per invocation and the table adds them),
+#      plus DNI at the pre-activation; fetches the dataset into the data directory first if it is
+#      not there (`dlp data fetch`), so DLP_DATA_DIR must be writable and hold mnist too;
 #   8. cifar10-cnn (not in the default): the CNN part on CIFAR-10 (CNN_WIDTH, CNN_EPOCHS).
 #   9. floor (not in the default): the depth protocol with every block frozen at its random
 #      start (`--freeze LAYERS`: the classifier alone learns), the error that DNI's synthetic
@@ -26,7 +26,7 @@
 # Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them; `table` stamps
 # the tables of FAMILY (default mnist; cnn, sgrate) with the current commit.
 #
-#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|floor|sgrate|cifar10|cifar10-cnn|table]...   # default: depth stochastic forward table
+#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|floor|sgrate|cifar10|fashion-mnist|cifar10-cnn|table]...   # default: depth stochastic forward table
 #   FAMILY=cnn experiments/dni-mnist.sh cnn table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -107,17 +107,17 @@ for part in "${parts[@]}"; do
         DATASET=cifar10 run "cifar10-cnn-$m" --model cnn --width "${CNN_WIDTH:-32}" --method $m --epochs "${CNN_EPOCHS:-2}"
       done
       ;;
-    cifar10)
-      "$DLP" data verify cifar10 --data-dir "$DATA" >/dev/null 2>&1 || "$DLP" data fetch cifar10 --data-dir "$DATA"
+    cifar10|fashion-mnist)
+      "$DLP" data verify "$part" --data-dir "$DATA" >/dev/null 2>&1 || "$DLP" data fetch "$part" --data-dir "$DATA"
       start=$(date +%s)
-      for seed in ${CIFAR_SEEDS:-0 1 2}; do for layers in 3 4 5 6; do
+      for seed in ${SEEDS:-0 1 2}; do for layers in 3 4 5 6; do
         for m in backprop dni cdni; do
-          DATASET=cifar10 run "cifar10-$m-l$layers-s$seed" --method $m --layers $layers --epochs "$EPOCHS" --seed $seed
+          DATASET=$part run "$part-$m-l$layers-s$seed" --method $m --layers $layers --epochs "$EPOCHS" --seed $seed
         done
-        DATASET=cifar10 run "cifar10-preact-l$layers-s$seed" --method dni --interface preactivation --sg-lr 3e-3 --layers $layers --epochs "$EPOCHS" --seed $seed
+        DATASET=$part run "$part-preact-l$layers-s$seed" --method dni --interface preactivation --sg-lr 3e-3 --layers $layers --epochs "$EPOCHS" --seed $seed
       done; done
-      seeds=${CIFAR_SEEDS:-0 1 2}
-      echo "{\"part\": \"cifar10\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/cifar10-sweep-time-s${seeds// /-}.json"
+      seeds=${SEEDS:-0 1 2}
+      echo "{\"part\": \"$part\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/$part-sweep-time-s${seeds// /-}.json"
       ;;
     table) python3 experiments/dni_tables.py "$RES" "${FAMILY:-mnist}" "$(git rev-parse --short HEAD)" "$EPOCHS" ;;
     *) echo "unknown part $part" >&2; exit 2 ;;

