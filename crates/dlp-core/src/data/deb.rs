@@ -20,7 +20,7 @@
 //! assert_eq!(&published[10..], b"x-idx1-ubyte\0\xaa\xbb");
 //! ```
 
-use super::fetch::{corrupt, keep_checked};
+use super::fetch::{corrupt, keep_members};
 use super::registry::FileSpec;
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -96,19 +96,7 @@ pub fn extract_published_gzip(
         .map_err(|e| corrupt(deb, e))?
         .ok_or_else(|| Error::format(deb, None, "the package has no data.tar.xz"))?;
     let xz = liblzma::read::XzDecoder::new(file.take(size));
-    let mut tar = tar::Archive::new(xz);
-    let mut found = Vec::new();
-    for entry in tar.entries().map_err(|e| corrupt(deb, e))? {
-        let mut entry = entry.map_err(|e| corrupt(deb, e))?;
-        let path = entry.path().map_err(|e| corrupt(deb, e))?.into_owned();
-        let base = path
-            .file_name()
-            .and_then(|b| b.to_str())
-            .unwrap_or_default();
-        let Some(spec) = wanted.iter().find(|s| s.name == base) else {
-            continue;
-        };
-        let shown = deb.join(&path);
+    keep_members(deb, xz, dir, wanted, |spec, shown, bytes| {
         let (Some(name), Some(&(_, mtime))) = (
             spec.name.strip_suffix(".gz"),
             mtimes.iter().find(|(n, _)| *n == spec.name),
@@ -118,21 +106,9 @@ pub fn extract_published_gzip(
                 spec.name
             )));
         };
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).map_err(|e| corrupt(deb, e))?;
-        let published = with_published_header(&bytes, name, mtime)
-            .ok_or_else(|| Error::format(&shown, None, "not a gzip file"))?;
-        keep_checked(dir, spec, &published, &shown)?;
-        found.push(spec.name);
-    }
-    if let Some(missing) = wanted.iter().find(|s| !found.contains(&s.name)) {
-        return Err(Error::format(
-            deb,
-            None,
-            format!("the package has no file {}", missing.name),
-        ));
-    }
-    Ok(())
+        with_published_header(&bytes, name, mtime)
+            .ok_or_else(|| Error::format(shown, None, "not a gzip file"))
+    })
 }
 
 #[cfg(test)]
@@ -259,7 +235,7 @@ mod tests {
         assert!(
             err.unwrap_err()
                 .to_string()
-                .contains("no file a-idx1-ubyte.gz")
+                .contains("no member a-idx1-ubyte.gz")
         );
         let mut bare = b"!<arch>\n".to_vec();
         bare.extend(ar_entry("debian-binary", b"2.0\n"));

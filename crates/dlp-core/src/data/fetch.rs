@@ -329,16 +329,61 @@ pub(super) fn keep_checked(dir: &Path, spec: &FileSpec, bytes: &[u8], shown: &Pa
 /// Calls `f` with the base name, the path and the reader of every member of a `.tar.gz`.
 pub(super) fn each_member(
     archive: &Path,
-    mut f: impl FnMut(&str, &Path, &mut dyn Read) -> Result<()>,
+    f: impl FnMut(&str, &Path, &mut dyn Read) -> Result<()>,
 ) -> Result<()> {
     let file = File::open(archive).map_err(|e| Error::io(archive, e))?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(io::BufReader::new(file)));
+    each_tar_member(
+        archive,
+        flate2::read::GzDecoder::new(io::BufReader::new(file)),
+        f,
+    )
+}
+
+/// [`each_member`] for the tar stream `tar` read out of `archive`.
+pub(super) fn each_tar_member(
+    archive: &Path,
+    tar: impl Read,
+    mut f: impl FnMut(&str, &Path, &mut dyn Read) -> Result<()>,
+) -> Result<()> {
+    let mut tar = tar::Archive::new(tar);
     for entry in tar.entries().map_err(|e| corrupt(archive, e))? {
         let mut entry = entry.map_err(|e| corrupt(archive, e))?;
         let path = entry.path().map_err(|e| corrupt(archive, e))?.into_owned();
         if let Some(base) = path.file_name().and_then(|b| b.to_str()) {
             f(base, &archive.join(&path), &mut entry)?;
         }
+    }
+    Ok(())
+}
+
+/// Keeps the members of the tar stream `tar` (out of `archive`) whose base names are in
+/// `wanted`, each turned into the published bytes by `publish` (given the spec and the path
+/// shown in errors), checked, and renamed into `dir` atomically; an error names the first
+/// wanted file that is not there.
+pub(super) fn keep_members(
+    archive: &Path,
+    tar: impl Read,
+    dir: &Path,
+    wanted: &[&FileSpec],
+    mut publish: impl FnMut(&FileSpec, &Path, Vec<u8>) -> Result<Vec<u8>>,
+) -> Result<()> {
+    let mut found = Vec::new();
+    each_tar_member(archive, tar, |base, path, r| {
+        let Some(spec) = wanted.iter().find(|s| s.name == base) else {
+            return Ok(());
+        };
+        let mut bytes = Vec::new();
+        r.read_to_end(&mut bytes).map_err(|e| corrupt(archive, e))?;
+        keep_checked(dir, spec, &publish(spec, path, bytes)?, path)?;
+        found.push(spec.name);
+        Ok(())
+    })?;
+    if let Some(missing) = wanted.iter().find(|s| !found.contains(&s.name)) {
+        return Err(Error::format(
+            archive,
+            None,
+            format!("archive has no member {}", missing.name),
+        ));
     }
     Ok(())
 }
@@ -351,23 +396,7 @@ pub(super) fn corrupt(archive: &Path, e: io::Error) -> Error {
 /// Extracts the members of a `.tar.gz` whose base names are in `wanted`, each checked and
 /// renamed into `dir` atomically.
 fn extract_members(archive: &Path, dir: &Path, wanted: &[&FileSpec]) -> Result<()> {
-    let mut found = Vec::new();
-    each_member(archive, |base, path, r| {
-        let Some(spec) = wanted.iter().find(|s| s.name == base) else {
-            return Ok(());
-        };
-        let mut bytes = Vec::new();
-        r.read_to_end(&mut bytes).map_err(|e| corrupt(archive, e))?;
-        keep_checked(dir, spec, &bytes, path)?;
-        found.push(spec.name);
-        Ok(())
-    })?;
-    if let Some(missing) = wanted.iter().find(|s| !found.contains(&s.name)) {
-        return Err(Error::format(
-            archive,
-            None,
-            format!("archive has no member {}", missing.name),
-        ));
-    }
-    Ok(())
+    let file = File::open(archive).map_err(|e| Error::io(archive, e))?;
+    let tar = flate2::read::GzDecoder::new(io::BufReader::new(file));
+    keep_members(archive, tar, dir, wanted, |_, _, bytes| Ok(bytes))
 }
