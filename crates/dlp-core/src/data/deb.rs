@@ -1,8 +1,8 @@
 //! Published `.gz` files rebuilt from a Debian package.
 //!
 //! A `.deb` is an `ar` archive whose member `data.tar.xz` holds the packaged files. Debian's
-//! build normalises every gzip header it ships (strip-nondeterminism: the stored file name is
-//! dropped and MTIME set to the package's date) and leaves the compressed stream as it was
+//! build normalises the gzip headers it ships (strip-nondeterminism: the stored file name is
+//! dropped and MTIME set to the package's date) and leaves each compressed stream as it was
 //! published. So a published file is the packaged one with its header given back:
 //!
 //! ```text
