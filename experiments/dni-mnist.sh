@@ -23,10 +23,12 @@
 #      gradients must beat to have taught the blocks anything.
 #  10. preact-mlp (not in the default): preact with an MLP synthetic-gradient model (1,024 hidden
 #      units, batch norm, ReLU; `--sg-hidden 1024`), the depth protocol's layers, seeds and epochs.
+#  11. sgwidth (not in the default): preact-mlp at 4 layers by the hidden width of M_i: 4,096 units
+#      with seeds 0-2, 512 and 2,048 with seed 0 (1,024 is preact-mlp's).
 # Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them; `table` stamps
 # the tables of FAMILY (default mnist; cnn, sgrate) with the current commit.
 #
-#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|floor|sgrate|cifar10|fashion-mnist|cifar10-cnn|table]...   # default: depth stochastic forward table
+#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|sgwidth|floor|sgrate|cifar10|fashion-mnist|cifar10-cnn|table]...   # default: depth stochastic forward table
 #   FAMILY=cnn experiments/dni-mnist.sh cnn table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,6 +89,16 @@ for part in "${parts[@]}"; do
         run "preactmlp-dni-l$layers-s$seed" --method dni --interface preactivation --sg-hidden 1024 --sg-lr 3e-3 --layers $layers --epochs "$EPOCHS" --seed $seed
       done; done
       echo "{\"part\": \"preact-mlp\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/preactmlp-sweep-time.json"
+      ;;
+    sgwidth)
+      start=$(date +%s)
+      for seed in 0 1 2; do
+        run "sgwidth-l4-h4096-s$seed" --method dni --interface preactivation --sg-hidden 4096 --sg-lr 3e-3 --layers 4 --epochs "$EPOCHS" --seed $seed
+      done
+      for h in 512 2048; do
+        run "sgwidth-l4-h$h-s0" --method dni --interface preactivation --sg-hidden $h --sg-lr 3e-3 --layers 4 --epochs "$EPOCHS" --seed 0
+      done
+      echo "{\"part\": \"sgwidth\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/sgwidth-sweep-time.json"
       ;;
     floor)
       start=$(date +%s)
