@@ -2,7 +2,7 @@
 
     python3 experiments/dni_tables.py RES FAMILY COMMIT EPOCHS
 
-FAMILY (mnist, cnn, preact, preact-mlp, floor, sgrate, cifar10, cifar10-cnn, fashion-mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
+FAMILY (mnist, cnn, preact, preact-mlp, sgwidth, floor, sgrate, cifar10, cifar10-cnn, fashion-mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
 each family's commit, so regenerating the tables never restamps another family's results."""
 import glob
 import json
@@ -119,6 +119,23 @@ if pre:
         gaps = [f"{100 * (m - b_m):+.2f}" if m is not None and b_m is not None else "–" for m in (p_m, m_m)]
         out.append(f"| {layers} | {p_cell} | {m_cell} | {o_cell} | {b_cell} | " + " | ".join(gaps) + " |")
     out += took("preact-sweep-time", len(pre)) + took("preactmlp-sweep-time", len(mlp), "The MLP M_i's")[1:] + [""]
+widths = {k: v for k, v in runs.items() if k.startswith("sgwidth-") and "test_error" in v}
+if widths:
+    out += section("The width of M_i, DNI at the pre-activation, 4 layers", [
+        f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh sgwidth` at commit `{commits.get('sgwidth', '?')}`: M_i with one",
+        "hidden layer (Linear, batch norm, ReLU) of the given width, synthetic-gradient rate 3e-3; 1,024 is",
+        "the pre-activation table's. Backprop at 4 layers from the first table.",
+    ], ["hidden units", "seed 0", "seeds 0-2", "seeds 0-2 − backprop"])
+    b_m, _ = stat(depth, "depth-backprop-l4-")
+    for h in (512, 1024, 2048, 4096):
+        group = mlp if h == 1024 else widths
+        prefix = "preactmlp-dni-l4-" if h == 1024 else f"sgwidth-l4-h{h}-"
+        s0 = group.get(prefix + "s0")
+        m, text = stat(group, prefix)
+        n = sum(k.startswith(prefix) for k in group)
+        gap = f"{100 * (m - b_m):+.2f}" if n > 1 and b_m is not None else "–"
+        out.append(f"| {h} | {pct(s0['test_error']) if s0 else '–'} | {text if n > 1 else '–'} | {gap} |")
+    out += took("sgwidth-sweep-time", len(widths)) + [""]
 floor = {k: v for k, v in runs.items() if k.startswith("floor-l") and "test_error" in v}
 if floor:
     out += section("What the synthetic gradients teach the blocks, 3 seeds", [
