@@ -40,6 +40,11 @@ def cell(errs):
     return m, f"{pct(m)} ± {pct(sd)} (n={len(errs)})"
 
 
+def gap(m, b):
+    """m − b in points ('+0.12'), '–' if either mean is missing."""
+    return f"{100 * (m - b):+.2f}" if m is not None and b is not None else "–"
+
+
 def stat(group, prefix):
     """cell() of the test errors of the runs in `group` whose names start with `prefix`."""
     return cell([v["test_error"] for k, v in group.items() if k.startswith(prefix)])
@@ -92,8 +97,7 @@ if depth:
             cells.append(text)
             if mean is not None:
                 means[m] = mean
-        gaps = [f"{100 * (means[m] - means['backprop']):+.2f}" if m in means and "backprop" in means else "–"
-                for m in ("dni", "cdni")]
+        gaps = [gap(means.get(m), means.get("backprop")) for m in ("dni", "cdni")]
         out.append(f"| {layers} | " + " | ".join(cells + gaps) + " |")
     t = runs.get("depth-sweep-time")
     if t:
@@ -116,7 +120,7 @@ if pre:
         m_m, m_cell = stat(mlp, f"preactmlp-dni-l{layers}-")
         _, o_cell = stat(depth, f"depth-dni-l{layers}-")
         b_m, b_cell = stat(depth, f"depth-backprop-l{layers}-")
-        gaps = [f"{100 * (m - b_m):+.2f}" if m is not None and b_m is not None else "–" for m in (p_m, m_m)]
+        gaps = [gap(m, b_m) for m in (p_m, m_m)]
         out.append(f"| {layers} | {p_cell} | {m_cell} | {o_cell} | {b_cell} | " + " | ".join(gaps) + " |")
     out += took("preact-sweep-time", len(pre)) + took("preactmlp-sweep-time", len(mlp), "The MLP M_i's")[1:] + [""]
 widths = {k: v for k, v in runs.items() if k.startswith("sgwidth-") and "test_error" in v}
@@ -133,8 +137,7 @@ if widths:
         s0 = group.get(prefix + "s0")
         m, text = stat(group, prefix)
         n = sum(k.startswith(prefix) for k in group)
-        gap = f"{100 * (m - b_m):+.2f}" if n > 1 and b_m is not None else "–"
-        out.append(f"| {h} | {pct(s0['test_error']) if s0 else '–'} | {text if n > 1 else '–'} | {gap} |")
+        out.append(f"| {h} | {pct(s0['test_error']) if s0 else '–'} | {text if n > 1 else '–'} | {gap(m, b_m) if n > 1 else '–'} |")
     out += took("sgwidth-sweep-time", len(widths)) + [""]
 floor = {k: v for k, v in runs.items() if k.startswith("floor-l") and "test_error" in v}
 if floor:
@@ -202,8 +205,7 @@ for ds, title, examples, paper in (("cifar10", "CIFAR-10", "50,000", "paper Tabl
         stats = {m: cell([v["test_error"] for k, v in group.items() if k.startswith(f"{ds}-{m}-l{layers}-")])
                  for m in ("backprop", "dni", "preact", "cdni")}
         b = stats["backprop"][0]
-        gaps = [f"{100 * (stats[m][0] - b):+.2f}" if stats[m][0] is not None and b is not None else "–"
-                for m in ("dni", "cdni")]
+        gaps = [gap(stats[m][0], b) for m in ("dni", "cdni")]
         out.append(f"| {layers} | " + " | ".join([stats[m][1] for m in ("backprop", "dni", "preact", "cdni")] + gaps) + " |")
     times = [v["seconds"] for k, v in runs.items() if k.startswith(f"{ds}-sweep-time")]
     if times:
