@@ -25,10 +25,13 @@
 #      units, batch norm, ReLU; `--sg-hidden 1024`), the depth protocol's layers, seeds and epochs.
 #  11. sgwidth (not in the default): preact-mlp at 4 layers by the hidden width of M_i: 4,096 units
 #      with seeds 0-2, 512 and 2,048 with seed 0 (1,024 is preact-mlp's).
+#  12. decay (not in the default): the depth protocol with the layers' rate decayed (`--lr-decay`:
+#      a tenth from 60% of the steps, a hundredth from 80%) for backprop and cDNI, and DNI at the
+#      pre-activation with an MLP M_i of SG_HIDDEN units (default 1,024) at rate 1e-2.
 # Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them; `table` stamps
 # the tables of FAMILY (default mnist; cnn, sgrate) with the current commit.
 #
-#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|sgwidth|floor|sgrate|cifar10|fashion-mnist|cifar10-cnn|table]...   # default: depth stochastic forward table
+#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|sgwidth|decay|floor|sgrate|cifar10|fashion-mnist|cifar10-cnn|table]...   # default: depth stochastic forward table
 #   FAMILY=cnn experiments/dni-mnist.sh cnn table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,6 +102,16 @@ for part in "${parts[@]}"; do
         run "sgwidth-l4-h$h-s0" --method dni --interface preactivation --sg-hidden $h --sg-lr 3e-3 --layers 4 --epochs "$EPOCHS" --seed 0
       done
       echo "{\"part\": \"sgwidth\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/sgwidth-sweep-time.json"
+      ;;
+    decay)
+      start=$(date +%s)
+      for layers in 3 4 5 6; do for seed in 0 1 2; do
+        for m in backprop cdni; do
+          run "decay-$m-l$layers-s$seed" --method $m --lr-decay --layers $layers --epochs "$EPOCHS" --seed $seed
+        done
+        run "decay-dni-l$layers-s$seed" --method dni --lr-decay --interface preactivation --sg-hidden "${SG_HIDDEN:-1024}" --sg-lr 1e-2 --layers $layers --epochs "$EPOCHS" --seed $seed
+      done; done
+      echo "{\"part\": \"decay\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/decay-sweep-time.json"
       ;;
     floor)
       start=$(date +%s)

@@ -47,6 +47,10 @@ pub enum Command {
         /// Adam rate of the layers.
         #[arg(long, default_value_t = 1e-3)]
         lr: f64,
+        /// Divide --lr by 10 after 60% of the steps and by 100 after 80% (multi-step decay;
+        /// --sg-lr stays).
+        #[arg(long)]
+        lr_decay: bool,
         /// Adam rate of the synthetic-gradient models (the synthetic-input models learn at --lr).
         #[arg(long, default_value_t = 1e-2)]
         sg_lr: f64,
@@ -209,6 +213,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             lambda,
             freeze,
             lr,
+            lr_decay,
             sg_lr,
             sg_hidden,
             interface,
@@ -268,6 +273,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 lambda: *lambda,
                 freeze: *freeze,
                 learning_rate: *lr,
+                lr_decay: *lr_decay,
                 sg_learning_rate: *sg_lr,
                 sg_hidden: *sg_hidden,
                 interface,

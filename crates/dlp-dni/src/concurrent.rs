@@ -34,6 +34,8 @@ use std::time::Instant;
 
 struct Activation {
     id: u64,
+    /// The layers' rate for this batch ([`TrainConfig::rate_at`]).
+    lr: f64,
     x: Tensor<2>,
     labels: Vec<usize>,
 }
@@ -145,7 +147,7 @@ impl BlockModule {
             if self.rng.uniform() < r.update_prob && !self.frozen {
                 self.updates += 1;
                 let g = GradientsParams::from_grads(grads, &block);
-                (self.opt.step(r.learning_rate, block, g), delta)
+                (self.opt.step(msg.lr, block, g), delta)
             } else {
                 (block, delta)
             }
@@ -161,7 +163,7 @@ impl BlockModule {
 }
 
 impl HeadModule {
-    fn step(&mut self, msg: &Activation, lr: f64) -> Target {
+    fn step(&mut self, msg: &Activation) -> Target {
         let b = msg.labels.len() as f64;
         let classifier = self.classifier.take().expect("classifier");
         let xin = msg.x.clone().require_grad();
@@ -176,7 +178,7 @@ impl HeadModule {
             let grads = loss.backward();
             let delta = xin.grad(&grads).expect("input gradient") * b;
             let g = GradientsParams::from_grads(grads, &classifier);
-            (self.opt.step(lr, classifier, g), delta)
+            (self.opt.step(msg.lr, classifier, g), delta)
         });
         self.last_loss = scalar(loss);
         self.updates += 1;
@@ -291,7 +293,7 @@ impl Worker {
                         let x = msg.x.clone();
                         msg.x = timed(&mut h.cost.communication, || x.to_device(&self.device));
                     }
-                    let d = h.step(&msg, cfg.learning_rate);
+                    let d = h.step(&msg);
                     (None, Some(d), &mut h.cost)
                 }
             };
@@ -472,6 +474,7 @@ pub fn train_concurrent(
             let (x, labels) = train_set.batch(idx, &ad);
             let msg = Activation {
                 id: id as u64,
+                lr: cfg.rate_at(id, batches.len()),
                 x,
                 labels,
             };

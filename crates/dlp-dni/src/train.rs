@@ -62,6 +62,9 @@ pub struct TrainConfig {
     pub batch_size: usize,
     pub epochs: usize,
     pub learning_rate: f64,
+    /// Multi-step decay of `learning_rate` (see [`TrainConfig::rate_at`]); M_i's rate stays.
+    #[serde(default)]
+    pub lr_decay: bool,
     pub sg_learning_rate: f64,
     /// Hidden units of the synthetic-gradient models (0: linear).
     pub sg_hidden: usize,
@@ -90,6 +93,7 @@ impl Default for TrainConfig {
             batch_size: 256,
             epochs: 1,
             learning_rate: 1e-3,
+            lr_decay: false,
             sg_learning_rate: 1e-2,
             sg_hidden: 0,
             interface: Interface::Output,
@@ -103,6 +107,18 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// The rate of the layers (blocks, classifier, synthetic inputs) at `step` of `total`:
+    /// `learning_rate`, and with `lr_decay` a multi-step schedule (PyTorch's `MultiStepLR`,
+    /// γ = 0.1) that divides it by 10 from 60% of the steps and by 100 from 80%.
+    pub fn rate_at(&self, step: usize, total: usize) -> f64 {
+        let factor = match (self.lr_decay, step * 5) {
+            (true, s) if s >= total * 4 => 0.01,
+            (true, s) if s >= total * 3 => 0.1,
+            _ => 1.0,
+        };
+        self.learning_rate * factor
+    }
+
     /// Checks the settings, naming the one that is wrong.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Usage(m));
@@ -256,6 +272,7 @@ pub fn train(
     for epoch in first..cfg.epochs {
         for idx in rng.batches(train_set.len(), cfg.batch_size, true) {
             let (x, y) = train_set.batch(&idx, &ad);
+            dni.set_learning_rate(cfg.rate_at(step, cfg.epochs * steps_per_epoch));
             let (next, stats) = dni.step(x, &y);
             if !stats.loss.is_finite() {
                 return Err(Error::NonFinite(format!(
@@ -302,6 +319,7 @@ pub fn train(
         "layers": cfg.layers,
         "update_prob": cfg.update_prob,
         "lambda": cfg.lambda,
+        "lr_decay": cfg.lr_decay,
         "test_error": 1.0 - acc,
         "final_loss": last.loss,
         "final_sg_loss": last.sg_loss,

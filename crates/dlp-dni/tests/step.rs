@@ -79,6 +79,47 @@ fn bp_lambda_one_gives_backprops_updates() {
     }
 }
 
+/// `TrainConfig::rate_at` and `Dni::set_learning_rate`: the multi-step schedule's rates, and a
+/// step at a tenth of the rate moves every layer parameter a tenth as far (plain SGD), on both
+/// code paths.
+#[test]
+fn the_decayed_rate_scales_the_layers_step() {
+    let cfg = TrainConfig {
+        lr_decay: true,
+        ..config(Arch::Fc, Method::Backprop, 0.0)
+    };
+    let rates: Vec<f64> = [0, 59, 60, 79, 80, 99]
+        .map(|s| cfg.rate_at(s, 100) / cfg.learning_rate)
+        .into();
+    assert_eq!(rates, [1.0, 1.0, 0.1, 0.1, 0.01, 0.01]);
+    let constant = TrainConfig {
+        lr_decay: false,
+        ..cfg.clone()
+    };
+    assert_eq!(constant.rate_at(99, 100), cfg.learning_rate);
+    for (method, lambda) in [(Method::Backprop, 0.0), (Method::Dni, 1.0)] {
+        let moved = |lr: f64| {
+            let device = Device::flex().autodiff();
+            device.seed(7);
+            let mut dni = Dni::new(&config(Arch::Fc, method, lambda), 6, CLASSES, &device);
+            dni.set_learning_rate(lr);
+            let before = flat_parameters(dni.net());
+            let (x, y) = batch(0, 16, Arch::Fc, &device);
+            let after = flat_parameters(dni.step(x, &y).0.net());
+            before
+                .iter()
+                .zip(after)
+                .map(|(b, a)| a - b)
+                .collect::<Vec<f32>>()
+        };
+        let (full, tenth) = (moved(0.5), moved(0.05));
+        assert!(full.iter().any(|d| d.abs() > 1e-3), "{method:?} moved");
+        let scaled: Vec<f32> = full.iter().map(|d| d / 10.0).collect();
+        let d = max_diff(&scaled, &tenth);
+        assert!(d < 1e-6, "{method:?}: a tenth of the rate is off by {d}");
+    }
+}
+
 #[test]
 fn a_zero_initialised_synthetic_gradient_leaves_the_blocks_unchanged_at_first() {
     for (arch, optimizer) in ARCHS
