@@ -27,11 +27,12 @@
 #      with seeds 0-2, 512 and 2,048 with seed 0 (1,024 is preact-mlp's).
 #  12. decay (not in the default): the depth protocol with the layers' rate decayed (`--lr-decay`:
 #      a tenth from 60% of the steps, a hundredth from 80%) for backprop and cDNI, and DNI at the
-#      pre-activation with an MLP M_i of SG_HIDDEN units (default 1,024) at rate 1e-2.
+#      pre-activation with an MLP M_i of 1,024 units at rate 1e-2.
+#  13. decay-wide (not in the default): decay's DNI with M_i of 2,048 units at 4 to 6 layers.
 # Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them; `table` stamps
 # the tables of FAMILY (default mnist; cnn, sgrate) with the current commit.
 #
-#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|sgwidth|decay|floor|sgrate|cifar10|fashion-mnist|cifar10-cnn|table]...   # default: depth stochastic forward table
+#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|sgwidth|decay|decay-wide|floor|sgrate|cifar10|fashion-mnist|cifar10-cnn|table]...   # default: depth stochastic forward table
 #   FAMILY=cnn experiments/dni-mnist.sh cnn table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -109,9 +110,16 @@ for part in "${parts[@]}"; do
         for m in backprop cdni; do
           run "decay-$m-l$layers-s$seed" --method $m --lr-decay --layers $layers --epochs "$EPOCHS" --seed $seed
         done
-        run "decay-dni-l$layers-s$seed" --method dni --lr-decay --interface preactivation --sg-hidden "${SG_HIDDEN:-1024}" --sg-lr 1e-2 --layers $layers --epochs "$EPOCHS" --seed $seed
+        run "decay-dni-l$layers-s$seed" --method dni --lr-decay --interface preactivation --sg-hidden 1024 --sg-lr 1e-2 --layers $layers --epochs "$EPOCHS" --seed $seed
       done; done
       echo "{\"part\": \"decay\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/decay-sweep-time.json"
+      ;;
+    decay-wide)
+      start=$(date +%s)
+      for layers in 4 5 6; do for seed in 0 1 2; do
+        run "decaywide-dni-l$layers-s$seed" --method dni --lr-decay --interface preactivation --sg-hidden 2048 --sg-lr 1e-2 --layers $layers --epochs "$EPOCHS" --seed $seed
+      done; done
+      echo "{\"part\": \"decay-wide\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/decaywide-sweep-time.json"
       ;;
     floor)
       start=$(date +%s)

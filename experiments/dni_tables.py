@@ -2,7 +2,7 @@
 
     python3 experiments/dni_tables.py RES FAMILY COMMIT EPOCHS
 
-FAMILY (mnist, cnn, preact, preact-mlp, sgwidth, decay, floor, sgrate, cifar10, cifar10-cnn, fashion-mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
+FAMILY (mnist, cnn, preact, preact-mlp, sgwidth, decay, decay-wide, floor, sgrate, cifar10, cifar10-cnn, fashion-mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
 each family's commit, so regenerating the tables never restamps another family's results."""
 import glob
 import json
@@ -140,20 +140,23 @@ if widths:
         out.append(f"| {h} | {pct(s0['test_error']) if s0 else '–'} | {text if n > 1 else '–'} | {gap(m, b_m) if n > 1 else '–'} |")
     out += took("sgwidth-sweep-time", len(widths)) + [""]
 decay = {k: v for k, v in runs.items() if k.startswith("decay-") and "test_error" in v}
+wide = {k: v for k, v in runs.items() if k.startswith("decaywide-") and "test_error" in v}
 if decay:
-    dni_args = next((v["args"].split() for k, v in sorted(decay.items()) if k.startswith("decay-dni-")), [])
-    hidden = int(dni_args[dni_args.index("--sg-hidden") + 1]) if "--sg-hidden" in dni_args else 0
     out += section("The depth protocol with a decayed rate, 3 seeds", [
         f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh decay` at commit `{commits.get('decay', '?')}`: the first table's",
         "protocol with the layers' rate divided by 10 from 60% of the steps and by 100 from 80%",
         "(`--lr-decay`; M_i's rate stays) for every method; DNI at the pre-activation with an MLP M_i",
-        f"of {hidden:,} units (batch norm, ReLU) at synthetic-gradient rate 1e-2.",
-    ], ["layers", "backprop", "DNI, pre-activation, MLP M_i", "cDNI", "DNI − backprop", "cDNI − backprop"])
+        "of 1,024 units (batch norm, ReLU) at synthetic-gradient rate 1e-2. *2,048 units*: the same",
+        f"DNI with M_i twice as wide, made by `EPOCHS={epochs} experiments/dni-mnist.sh decay-wide` at commit",
+        f"`{commits.get('decay-wide', '?')}`.",
+    ], ["layers", "backprop", "DNI, pre-activation, MLP M_i", "2,048 units", "cDNI",
+        "DNI − backprop", "2,048 units − backprop", "cDNI − backprop"])
     for layers in (3, 4, 5, 6):
         stats = {m: stat(decay, f"decay-{m}-l{layers}-") for m in ("backprop", "dni", "cdni")}
-        gaps = [gap(stats[m][0], stats["backprop"][0]) for m in ("dni", "cdni")]
-        out.append(f"| {layers} | " + " | ".join([stats[m][1] for m in ("backprop", "dni", "cdni")] + gaps) + " |")
-    out += took("decay-sweep-time", len(decay)) + [""]
+        stats["wide"] = stat(wide, f"decaywide-dni-l{layers}-")
+        gaps = [gap(stats[m][0], stats["backprop"][0]) for m in ("dni", "wide", "cdni")]
+        out.append(f"| {layers} | " + " | ".join([stats[m][1] for m in ("backprop", "dni", "wide", "cdni")] + gaps) + " |")
+    out += took("decay-sweep-time", len(decay)) + took("decaywide-sweep-time", len(wide), "The 2,048-unit")[1:] + [""]
 floor = {k: v for k, v in runs.items() if k.startswith("floor-l") and "test_error" in v}
 if floor:
     out += section("What the synthetic gradients teach the blocks, 3 seeds", [
