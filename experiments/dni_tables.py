@@ -27,6 +27,11 @@ for p in glob.glob(f"{res}/*.json"):
         print(f"skipping {p}: not a finished summary", file=sys.stderr)
 
 
+def finished(prefix):
+    """The finished runs (those with a test error) whose names start with `prefix`."""
+    return {k: v for k, v in runs.items() if k.startswith(prefix) and "test_error" in v}
+
+
 def pct(x):
     return f"{100 * x:.2f}"
 
@@ -82,7 +87,7 @@ out = [
     "linear synthetic-gradient models.",
     "",
 ]
-depth = {k: v for k, v in runs.items() if k.startswith("depth-") and "test_error" in v}
+depth = finished("depth-")
 if depth:
     out += [
         "## Fully connected nets, 3 seeds (paper Table 1)",
@@ -103,8 +108,8 @@ if depth:
     if t:
         out += ["", f"The whole sweep ({len(depth)} runs, {t['epochs']} epochs each) took {t['seconds'] / 60:.1f} minutes."]
     out.append("")
-pre = {k: v for k, v in runs.items() if k.startswith("preact-dni-") and "test_error" in v}
-mlp = {k: v for k, v in runs.items() if k.startswith("preactmlp-dni-") and "test_error" in v}
+pre = finished("preact-dni-")
+mlp = finished("preactmlp-dni-")
 if pre:
     out += section("DNI at the pre-activation interface, 3 seeds", [
         f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh preact` at commit `{commits.get('preact', '?')}`: unconditional DNI",
@@ -123,7 +128,7 @@ if pre:
         gaps = [gap(m, b_m) for m in (p_m, m_m)]
         out.append(f"| {layers} | {p_cell} | {m_cell} | {o_cell} | {b_cell} | " + " | ".join(gaps) + " |")
     out += took("preact-sweep-time", len(pre)) + took("preactmlp-sweep-time", len(mlp), "The MLP M_i's")[1:] + [""]
-widths = {k: v for k, v in runs.items() if k.startswith("sgwidth-") and "test_error" in v}
+widths = finished("sgwidth-")
 if widths:
     out += section("The width of M_i, DNI at the pre-activation, 4 layers", [
         f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh sgwidth` at commit `{commits.get('sgwidth', '?')}`: M_i with one",
@@ -139,8 +144,8 @@ if widths:
         n = sum(k.startswith(prefix) for k in group)
         out.append(f"| {h} | {pct(s0['test_error']) if s0 else '–'} | {text if n > 1 else '–'} | {gap(m, b_m) if n > 1 else '–'} |")
     out += took("sgwidth-sweep-time", len(widths)) + [""]
-decay = {k: v for k, v in runs.items() if k.startswith("decay-") and "test_error" in v}
-wide = {k: v for k, v in runs.items() if k.startswith("decaywide-") and "test_error" in v}
+decay = finished("decay-")
+wide = finished("decaywide-")
 if decay:
     out += section("The depth protocol with a decayed rate, 3 seeds", [
         f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh decay` at commit `{commits.get('decay', '?')}`: the first table's",
@@ -157,7 +162,7 @@ if decay:
         gaps = [gap(stats[m][0], stats["backprop"][0]) for m in ("dni", "wide", "cdni")]
         out.append(f"| {layers} | " + " | ".join([stats[m][1] for m in ("backprop", "dni", "wide", "cdni")] + gaps) + " |")
     out += took("decay-sweep-time", len(decay)) + took("decaywide-sweep-time", len(wide), "The 2,048-unit M_i's")[1:] + [""]
-floor = {k: v for k, v in runs.items() if k.startswith("floor-l") and "test_error" in v}
+floor = finished("floor-l")
 if floor:
     out += section("What the synthetic gradients teach the blocks, 3 seeds", [
         f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh floor` at commit `{commits.get('floor', '?')}`: every block frozen",
@@ -210,7 +215,7 @@ if cnn:
     out.append("")
 for ds, title, examples, paper in (("cifar10", "CIFAR-10", "50,000", "paper Table 1, CIFAR-10 columns"),
                                    ("fashion-mnist", "Fashion-MNIST", "60,000", "not in the paper")):
-    group = {k: v for k, v in runs.items() if k.startswith(f"{ds}-") and "test_error" in v}
+    group = finished(f"{ds}-")
     if not group:
         continue
     seeds = sorted({k.rsplit("-s", 1)[1] for k in group if "-l" in k})
