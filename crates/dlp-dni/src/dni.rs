@@ -72,8 +72,6 @@ pub struct Dni {
     opt: ModuleOptimizer,
     loss_fn: CrossEntropyLoss,
     update_rng: Rng,
-    /// The layers' rate this step ([`TrainConfig::rate_at`]).
-    learning_rate: f64,
 }
 
 impl Dni {
@@ -105,13 +103,12 @@ impl Dni {
             loss_fn: CrossEntropyLossConfig::new().init(device),
             // A stream of its own, so that skipping updates does not change anything else.
             update_rng: Rng::new(cfg.seed).fork(1 << 40),
-            learning_rate: cfg.learning_rate,
         }
     }
 
     /// Sets the rate of the layers for the next steps (the schedule's; M_i's rate is fixed).
     pub fn set_learning_rate(&mut self, lr: f64) {
-        self.learning_rate = lr;
+        self.cfg.learning_rate = lr;
     }
 
     /// The network as trained so far.
@@ -156,7 +153,7 @@ impl Dni {
     }
 
     fn step_backprop(mut self, x: Tensor<2>, y: &[usize]) -> (Self, StepStats) {
-        let lr = self.learning_rate;
+        let lr = self.cfg.learning_rate;
         let loss = self
             .loss_fn
             .forward(self.m.net.forward(x.clone()), labels_tensor(y, &x.device()));
@@ -185,10 +182,7 @@ impl Dni {
     }
 
     fn step_decoupled(mut self, x: Tensor<2>, y: &[usize]) -> (Self, StepStats) {
-        let cfg = TrainConfig {
-            learning_rate: self.learning_rate,
-            ..self.cfg.clone()
-        };
+        let cfg = self.cfg.clone();
         let (b, layers) = (y.len() as f64, cfg.layers);
         let decoupled = cfg.method == Method::Decoupled;
         // 1. Forward: each module's input, detached, and its output.
