@@ -29,10 +29,12 @@
 #      a tenth from 60% of the steps, a hundredth from 80%) for backprop and cDNI, and DNI at the
 #      pre-activation with an MLP M_i of 1,024 units at rate 1e-2.
 #  13. decay-wide (not in the default): decay's DNI with M_i of 2,048 units at 4 to 6 layers.
+#  14. orth and floor-orth (not in the default): decay and floor with every FC block starting
+#      from random orthogonal weights (`--orthogonal-init`) instead of Kaiming-uniform ones.
 # Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them; `table` stamps
 # the tables of FAMILY (default mnist; cnn, sgrate) with the current commit.
 #
-#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|sgwidth|decay|decay-wide|floor|sgrate|cifar10|fashion-mnist|cifar10-cnn|table]...   # default: depth stochastic forward table
+#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|sgwidth|decay|decay-wide|orth|floor|floor-orth|sgrate|cifar10|fashion-mnist|cifar10-cnn|table]...   # default: depth stochastic forward table
 #   FAMILY=cnn experiments/dni-mnist.sh cnn table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -104,15 +106,16 @@ for part in "${parts[@]}"; do
       done
       echo "{\"part\": \"sgwidth\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/sgwidth-sweep-time.json"
       ;;
-    decay)
+    decay|orth)
       start=$(date +%s)
+      init=(); [ "$part" = orth ] && init=(--orthogonal-init)
       for layers in 3 4 5 6; do for seed in 0 1 2; do
         for m in backprop cdni; do
-          run "decay-$m-l$layers-s$seed" --method $m --lr-decay --layers $layers --epochs "$EPOCHS" --seed $seed
+          run "$part-$m-l$layers-s$seed" --method $m --lr-decay ${init[@]+"${init[@]}"} --layers $layers --epochs "$EPOCHS" --seed $seed
         done
-        run "decay-dni-l$layers-s$seed" --method dni --lr-decay --interface preactivation --sg-hidden 1024 --sg-lr 1e-2 --layers $layers --epochs "$EPOCHS" --seed $seed
+        run "$part-dni-l$layers-s$seed" --method dni --lr-decay ${init[@]+"${init[@]}"} --interface preactivation --sg-hidden 1024 --sg-lr 1e-2 --layers $layers --epochs "$EPOCHS" --seed $seed
       done; done
-      echo "{\"part\": \"decay\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/decay-sweep-time.json"
+      echo "{\"part\": \"$part\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/$part-sweep-time.json"
       ;;
     decay-wide)
       start=$(date +%s)
@@ -121,12 +124,13 @@ for part in "${parts[@]}"; do
       done; done
       echo "{\"part\": \"decay-wide\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/decaywide-sweep-time.json"
       ;;
-    floor)
+    floor|floor-orth)
       start=$(date +%s)
+      init=(); [ "$part" = floor-orth ] && init=(--orthogonal-init)
       for layers in 3 4 5 6; do for seed in 0 1 2; do
-        run "floor-l$layers-s$seed" --method backprop --freeze $layers --layers $layers --epochs "$EPOCHS" --seed $seed
+        run "$part-l$layers-s$seed" --method backprop ${init[@]+"${init[@]}"} --freeze $layers --layers $layers --epochs "$EPOCHS" --seed $seed
       done; done
-      echo "{\"part\": \"floor\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/floor-sweep-time.json"
+      echo "{\"part\": \"$part\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/$part-sweep-time.json"
       ;;
     sgrate)
       quarter=$(( EPOCHS / 4 ))

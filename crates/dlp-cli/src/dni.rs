@@ -62,6 +62,10 @@ pub enum Command {
         /// paper) or preactivation (after batch norm; FC only).
         #[arg(long, default_value = "output")]
         interface: String,
+        /// Start the FC blocks from random orthogonal weights (Saxe et al.) instead of
+        /// Kaiming-uniform ones.
+        #[arg(long)]
+        orthogonal_init: bool,
         #[arg(long, default_value_t = 256)]
         batch_size: usize,
         /// Continue from the latest checkpoint in --out (written after every epoch; sequential
@@ -217,6 +221,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             sg_lr,
             sg_hidden,
             interface,
+            orthogonal_init,
             batch_size,
             resume,
         } => {
@@ -277,6 +282,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 sg_learning_rate: *sg_lr,
                 sg_hidden: *sg_hidden,
                 interface,
+                orthogonal_init: *orthogonal_init,
                 batch_size: *batch_size,
                 seed: common.seed,
                 ..TrainConfig::default()

@@ -372,8 +372,7 @@ pub fn train_concurrent(
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
     let (w, classes) = (cfg.width, train_set.classes);
-    let net = Net::new(cfg.arch, train_set.dim, w, cfg.layers, classes, &ad)
-        .with_interface(cfg.interface);
+    let net = cfg.net(train_set.dim, classes, &ad);
     let (shapes, top_relu) = (net.block_shapes(), net.top_relu());
     let Net { blocks, classifier } = net;
     let labels = (cfg.method == Method::Cdni).then_some(classes);

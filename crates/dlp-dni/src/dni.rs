@@ -77,8 +77,7 @@ pub struct Dni {
 impl Dni {
     /// A fresh network for `input` features and `classes` classes on an autodiff `device`.
     pub fn new(cfg: &TrainConfig, input: usize, classes: usize, device: &Device) -> Self {
-        let net = Net::new(cfg.arch, input, cfg.width, cfg.layers, classes, device)
-            .with_interface(cfg.interface);
+        let net = cfg.net(input, classes, device);
         let synthetic = cfg.method != Method::Backprop;
         let labels = matches!(cfg.method, Method::Cdni | Method::Decoupled).then_some(classes);
         let sgs = net

@@ -71,6 +71,10 @@ pub struct TrainConfig {
     /// Where modules meet, and so what the synthetic-gradient models see.
     #[serde(default)]
     pub interface: Interface,
+    /// FC blocks start from orthogonal weights ([`Net::orthogonalised`]) instead of burn's
+    /// Kaiming-uniform ones.
+    #[serde(default)]
+    pub orthogonal_init: bool,
     /// Stochastic updates (paper, Section 3.3): each module updates its layer with this
     /// probability at each step (1: always). Synthetic-gradient methods only.
     pub update_prob: f64,
@@ -97,6 +101,7 @@ impl Default for TrainConfig {
             sg_learning_rate: 1e-2,
             sg_hidden: 0,
             interface: Interface::Output,
+            orthogonal_init: false,
             update_prob: 1.0,
             lambda: 0.0,
             freeze: 0,
@@ -117,6 +122,18 @@ impl TrainConfig {
             _ => 1.0,
         };
         self.learning_rate * factor
+    }
+
+    /// A fresh network for `input` features and `classes` classes as these settings build it:
+    /// the architecture, its interface and its initialisation.
+    pub fn net(&self, input: usize, classes: usize, device: &Device) -> Net {
+        let net = Net::new(self.arch, input, self.width, self.layers, classes, device)
+            .with_interface(self.interface);
+        if self.orthogonal_init {
+            net.orthogonalised(device)
+        } else {
+            net
+        }
     }
 
     /// Checks the settings, naming the one that is wrong.
@@ -145,6 +162,9 @@ impl TrainConfig {
         }
         if self.interface == Interface::Preactivation && self.arch != Arch::Fc {
             return bad("interface preactivation is for the FC nets".into());
+        }
+        if self.orthogonal_init && self.arch != Arch::Fc {
+            return bad("orthogonal initialisation is for the FC nets".into());
         }
         if self.freeze > self.layers {
             return bad(format!(
