@@ -2,7 +2,7 @@
 
     python3 experiments/dni_tables.py RES FAMILY COMMIT EPOCHS
 
-FAMILY (mnist, cnn, preact, preact-mlp, sgwidth, decay, decay-wide, floor, sgrate, cifar10, cifar10-cnn, fashion-mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
+FAMILY (mnist, cnn, preact, preact-mlp, sgwidth, decay, decay-wide, orth, floor, floor-orth, sgrate, cifar10, cifar10-cnn, fashion-mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
 each family's commit, so regenerating the tables never restamps another family's results."""
 import glob
 import json
@@ -162,19 +162,39 @@ if decay:
         gaps = [gap(stats[m][0], stats["backprop"][0]) for m in ("dni", "wide", "cdni")]
         out.append(f"| {layers} | " + " | ".join([stats[m][1] for m in ("backprop", "dni", "wide", "cdni")] + gaps) + " |")
     out += took("decay-sweep-time", len(decay)) + took("decaywide-sweep-time", len(wide), "The 2,048-unit M_i's")[1:] + [""]
+orth = finished("orth-")
+if orth:
+    out += section("Orthogonal initial blocks, the decayed protocol, 3 seeds", [
+        f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh orth` at commit `{commits.get('orth', '?')}`: the table",
+        "above, every method with its FC blocks starting from random orthogonal weights",
+        "(`--orthogonal-init`) instead of Kaiming-uniform ones. *Kaiming*: that table's DNI gap.",
+    ], ["layers", "backprop", "DNI, pre-activation, MLP M_i", "cDNI", "DNI − backprop",
+        "cDNI − backprop", "DNI − backprop, Kaiming"])
+    for layers in (3, 4, 5, 6):
+        stats = {m: stat(orth, f"orth-{m}-l{layers}-") for m in ("backprop", "dni", "cdni")}
+        before = {m: stat(decay, f"decay-{m}-l{layers}-")[0] for m in ("backprop", "dni")}
+        gaps = [gap(stats[m][0], stats["backprop"][0]) for m in ("dni", "cdni")]
+        gaps.append(gap(before["dni"], before["backprop"]))
+        out.append(f"| {layers} | " + " | ".join([stats[m][1] for m in ("backprop", "dni", "cdni")] + gaps) + " |")
+    out += took("orth-sweep-time", len(orth)) + [""]
 floor = finished("floor-l")
+floor_orth = finished("floor-orth-")
 if floor:
     out += section("What the synthetic gradients teach the blocks, 3 seeds", [
         f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh floor` at commit `{commits.get('floor', '?')}`: every block frozen",
         "at its random start (`--freeze LAYERS`), so that the classifier alone learns, on random",
         "features. A method's blocks have learned from their gradients by as much as it is below this.",
-        "DNI and backprop from the tables above.",
-    ], ["layers", "classifier alone", "DNI, output", "DNI, pre-activation", "backprop"])
-    groups = [("floor", floor), ("depth-dni", depth), ("preact-dni", pre), ("depth-backprop", depth)]
+        "DNI and backprop from the tables above. *Orthogonal*: the same with orthogonal initial",
+        f"blocks (`--orthogonal-init`), made by `EPOCHS={epochs} experiments/dni-mnist.sh floor-orth` at commit",
+        f"`{commits.get('floor-orth', '?')}`.",
+    ], ["layers", "classifier alone", "classifier alone, orthogonal", "DNI, output", "DNI, pre-activation", "backprop"])
+    groups = [("floor", floor), ("floor-orth", floor_orth), ("depth-dni", depth), ("preact-dni", pre),
+              ("depth-backprop", depth)]
     for layers in (3, 4, 5, 6):
         cells = [stat(g, f"{name}-l{layers}-")[1] for name, g in groups]
         out.append(f"| {layers} | " + " | ".join(cells) + " |")
-    out += took("floor-sweep-time", len(floor)) + [""]
+    out += took("floor-sweep-time", len(floor))
+    out += took("floor-orth-sweep-time", len(floor_orth), "The orthogonal ones")[1:] + [""]
 stoch = {k: v for k, v in runs.items() if k.startswith("stochastic-")}
 if stoch:
     out += section("Stochastic updates, cDNI, 3 layers (paper Section 3.3)", [
