@@ -194,7 +194,7 @@ if floor:
         cells = [stat(g, f"{name}-l{layers}-")[1] for name, g in groups]
         out.append(f"| {layers} | " + " | ".join(cells) + " |")
     out += took("floor-sweep-time", len(floor))
-    out += took("floor-orth-sweep-time", len(floor_orth), "The orthogonal ones")[1:] + [""]
+    out += took("floor-orth-sweep-time", len(floor_orth), "The orthogonal floor's")[1:] + [""]
 stoch = {k: v for k, v in runs.items() if k.startswith("stochastic-")}
 if stoch:
     out += section("Stochastic updates, cDNI, 3 layers (paper Section 3.3)", [
