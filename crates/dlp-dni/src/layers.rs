@@ -247,10 +247,11 @@ impl Net {
 
     /// The same network with every FC block's weight matrix replaced by a random (semi-)
     /// orthogonal one (Saxe et al. 2014; `[input, output]` with orthonormal columns when
-    /// `input ≥ output`); biases, batch norm and the classifier keep their initialisation. Random Kaiming-uniform
-    /// blocks, burn's and PyTorch's default, lose more of the input with every block (see the
-    /// README's floor table); orthogonal ones keep its geometry, which matters most where the
-    /// blocks learn little, as under unconditional DNI. Panics for convolutional blocks.
+    /// `input ≥ output`); biases, batch norm and the classifier keep their initialisation.
+    /// Random Kaiming-uniform blocks, burn's and PyTorch's default, lose more of the input with
+    /// every block (see the README's floor table); orthogonal ones keep its geometry, which
+    /// matters most where the blocks learn little, as under unconditional DNI. Panics for
+    /// convolutional blocks.
     pub fn orthogonalised(mut self, device: &Device) -> Self {
         for block in &mut self.blocks {
             let Block::Fc(b) = block else {
