@@ -66,6 +66,10 @@ pub enum Command {
         /// Kaiming-uniform ones.
         #[arg(long)]
         orthogonal_init: bool,
+        /// As --orthogonal-init, and the square FC blocks (all but the first) start at the
+        /// identity.
+        #[arg(long)]
+        identity_init: bool,
         #[arg(long, default_value_t = 256)]
         batch_size: usize,
         /// Continue from the latest checkpoint in --out (written after every epoch; sequential
@@ -222,6 +226,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             sg_hidden,
             interface,
             orthogonal_init,
+            identity_init,
             batch_size,
             resume,
         } => {
@@ -283,6 +288,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 sg_hidden: *sg_hidden,
                 interface,
                 orthogonal_init: *orthogonal_init,
+                identity_init: *identity_init,
                 batch_size: *batch_size,
                 seed: common.seed,
                 ..TrainConfig::default()

@@ -25,7 +25,7 @@
 //! assert_eq!(logits.dims(), [3, 10]);
 //! ```
 
-use burn::module::{Module, RunningState};
+use burn::module::{Module, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2dConfig, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
@@ -263,6 +263,23 @@ impl Net {
         self
     }
 
+    /// The same network with every square FC block's weight matrix set to the identity (the
+    /// others unchanged): such a block then starts as batch norm of its input, so that the
+    /// input reaches the classifier with nothing lost but the ReLUs' negative halves. Panics
+    /// for convolutional blocks.
+    pub fn with_identity_blocks(mut self, device: &Device) -> Self {
+        for block in &mut self.blocks {
+            let Block::Fc(b) = block else {
+                panic!("identity initialisation is for FC blocks")
+            };
+            let [input, output] = b.linear.weight.dims();
+            if input == output {
+                b.linear.weight = Param::from_tensor(Tensor::<2>::eye(input, device));
+            }
+        }
+        self
+    }
+
     /// Whether the top block leaves its ReLU to the classifier (a pre-activation interface).
     pub fn top_relu(&self) -> bool {
         matches!(self.blocks.last(), Some(Block::Fc(top)) if !top.relu_out)
@@ -343,6 +360,20 @@ mod tests {
             assert!(off_orthonormal(o) < 1e-5, "{}", off_orthonormal(o));
             // Kaiming-uniform columns are far from orthonormal, so the check can fail.
             assert!(off_orthonormal(p) > 0.1, "{}", off_orthonormal(p));
+        }
+    }
+
+    #[test]
+    fn identity_blocks_are_the_identity_and_the_first_stays_orthogonal() {
+        let device = Device::flex();
+        let net = Net::new(Arch::Fc, 20, 8, 3, 4, &device)
+            .orthogonalised(&device)
+            .with_identity_blocks(&device);
+        assert!(off_orthonormal(&net.blocks[0]) < 1e-5);
+        for block in &net.blocks[1..] {
+            let Block::Fc(b) = block else { panic!("FC") };
+            let eye = Tensor::<2>::eye(8, &device).into_data();
+            assert_eq!(b.linear.weight.val().into_data(), eye);
         }
     }
 

@@ -75,6 +75,10 @@ pub struct TrainConfig {
     /// Kaiming-uniform ones.
     #[serde(default)]
     pub orthogonal_init: bool,
+    /// As `orthogonal_init`, and square FC blocks start at the identity
+    /// ([`Net::with_identity_blocks`]).
+    #[serde(default)]
+    pub identity_init: bool,
     /// Stochastic updates (paper, Section 3.3): each module updates its layer with this
     /// probability at each step (1: always). Synthetic-gradient methods only.
     pub update_prob: f64,
@@ -102,6 +106,7 @@ impl Default for TrainConfig {
             sg_hidden: 0,
             interface: Interface::Output,
             orthogonal_init: false,
+            identity_init: false,
             update_prob: 1.0,
             lambda: 0.0,
             freeze: 0,
@@ -129,10 +134,13 @@ impl TrainConfig {
     pub fn net(&self, input: usize, classes: usize, device: &Device) -> Net {
         let net = Net::new(self.arch, input, self.width, self.layers, classes, device)
             .with_interface(self.interface);
-        if self.orthogonal_init {
-            net.orthogonalised(device)
-        } else {
-            net
+        match (
+            self.orthogonal_init || self.identity_init,
+            self.identity_init,
+        ) {
+            (_, true) => net.orthogonalised(device).with_identity_blocks(device),
+            (true, false) => net.orthogonalised(device),
+            (false, false) => net,
         }
     }
 
@@ -163,7 +171,7 @@ impl TrainConfig {
         if self.interface == Interface::Preactivation && self.arch != Arch::Fc {
             return bad("interface preactivation is for the FC nets".into());
         }
-        if self.orthogonal_init && self.arch != Arch::Fc {
+        if (self.orthogonal_init || self.identity_init) && self.arch != Arch::Fc {
             return bad("orthogonal initialisation is for the FC nets".into());
         }
         if self.freeze > self.layers {
