@@ -2,7 +2,7 @@
 
     python3 experiments/dni_tables.py RES FAMILY COMMIT EPOCHS
 
-FAMILY (mnist, cnn, preact, preact-mlp, sgwidth, decay, decay-wide, orth, floor, floor-orth, sgrate, cifar10, cifar10-cnn, fashion-mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
+FAMILY (mnist, cnn, preact, preact-mlp, sgwidth, decay, decay-wide, orth, identity, floor, floor-orth, sgrate, cifar10, cifar10-cnn, fashion-mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
 each family's commit, so regenerating the tables never restamps another family's results."""
 import glob
 import json
@@ -162,21 +162,29 @@ if decay:
         gaps = [gap(stats[m][0], stats["backprop"][0]) for m in ("dni", "wide", "cdni")]
         out.append(f"| {layers} | " + " | ".join([stats[m][1] for m in ("backprop", "dni", "wide", "cdni")] + gaps) + " |")
     out += took("decay-sweep-time", len(decay)) + took("decaywide-sweep-time", len(wide), "The 2,048-unit M_i's")[1:] + [""]
-orth = finished("orth-")
-if orth:
-    out += section("Orthogonal initial blocks, the decayed protocol, 3 seeds", [
-        f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh orth` at commit `{commits.get('orth', '?')}`: the table",
-        "above, every method with its FC blocks starting from random orthogonal weights",
-        "(`--orthogonal-init`) instead of Kaiming-uniform ones. *Kaiming*: that table's DNI gap.",
+starts = [("orth", "Orthogonal initial blocks", "its FC blocks starting from random orthogonal weights",
+           "`--orthogonal-init`"),
+          ("identity", "Identity initial blocks", "its square FC blocks starting at the identity and the first at a\n"
+           "random orthogonal matrix", "`--identity-init`")]
+for name, title, what, flag in starts:
+    group = finished(f"{name}-")
+    if not group:
+        continue
+    out += section(f"{title}, the decayed protocol, 3 seeds", [
+        f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh {name}` at commit `{commits.get(name, '?')}`: the decayed",
+        f"protocol above, every method with {what}",
+        f"({flag}) instead of Kaiming-uniform ones. *Kaiming*: the decayed table's DNI gap.",
     ], ["layers", "backprop", "DNI, pre-activation, MLP M_i", "cDNI", "DNI − backprop",
         "cDNI − backprop", "DNI − backprop, Kaiming"])
     for layers in (3, 4, 5, 6):
-        stats = {m: stat(orth, f"orth-{m}-l{layers}-") for m in ("backprop", "dni", "cdni")}
+        stats = {m: stat(group, f"{name}-{m}-l{layers}-") for m in ("backprop", "dni", "cdni")}
+        if all(v[0] is None for v in stats.values()):
+            continue
         before = {m: stat(decay, f"decay-{m}-l{layers}-")[0] for m in ("backprop", "dni")}
         gaps = [gap(stats[m][0], stats["backprop"][0]) for m in ("dni", "cdni")]
         gaps.append(gap(before["dni"], before["backprop"]))
         out.append(f"| {layers} | " + " | ".join([stats[m][1] for m in ("backprop", "dni", "cdni")] + gaps) + " |")
-    out += took("orth-sweep-time", len(orth)) + [""]
+    out += took(f"{name}-sweep-time", len(group)) + [""]
 floor = finished("floor-l")
 floor_orth = finished("floor-orth-")
 if floor:
