@@ -134,10 +134,7 @@ impl TrainConfig {
     pub fn net(&self, input: usize, classes: usize, device: &Device) -> Net {
         let net = Net::new(self.arch, input, self.width, self.layers, classes, device)
             .with_interface(self.interface);
-        match (
-            self.orthogonal_init || self.identity_init,
-            self.identity_init,
-        ) {
+        match (self.orthogonal_init, self.identity_init) {
             (_, true) => net.orthogonalised(device).with_identity_blocks(device),
             (true, false) => net.orthogonalised(device),
             (false, false) => net,
