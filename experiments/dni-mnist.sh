@@ -31,12 +31,13 @@
 #  13. decay-wide (not in the default): decay's DNI with M_i of 2,048 units at 4 to 6 layers.
 #  14. orth and floor-orth (not in the default): decay and floor with every FC block starting
 #      from random orthogonal weights (`--orthogonal-init`) instead of Kaiming-uniform ones.
-#  15. identity (not in the default): orth with the square blocks starting at the identity
-#      (`--identity-init`); LAYERS (default 3 4 5 6) picks the depths, here and in decay and orth.
+#  15. identity and floor-identity (not in the default): orth and floor with the square blocks
+#      starting at the identity (`--identity-init`); LAYERS (default 3 4 5 6) picks the depths in
+#      decay, orth and identity.
 # Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them; `table` stamps
 # the tables of FAMILY (default mnist; cnn, sgrate) with the current commit.
 #
-#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|sgwidth|decay|decay-wide|orth|identity|floor|floor-orth|sgrate|cifar10|fashion-mnist|cifar10-cnn|table]...   # default: depth stochastic forward table
+#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|sgwidth|decay|decay-wide|orth|identity|floor|floor-orth|floor-identity|sgrate|cifar10|fashion-mnist|cifar10-cnn|table]...   # default: depth stochastic forward table
 #   FAMILY=cnn experiments/dni-mnist.sh cnn table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -127,9 +128,10 @@ for part in "${parts[@]}"; do
       done; done
       echo "{\"part\": \"decay-wide\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/decaywide-sweep-time.json"
       ;;
-    floor|floor-orth)
+    floor|floor-orth|floor-identity)
       start=$(date +%s)
       init=(); [ "$part" = floor-orth ] && init=(--orthogonal-init)
+      [ "$part" = floor-identity ] && init=(--identity-init)
       for layers in 3 4 5 6; do for seed in 0 1 2; do
         run "$part-l$layers-s$seed" --method backprop ${init[@]+"${init[@]}"} --freeze $layers --layers $layers --epochs "$EPOCHS" --seed $seed
       done; done
