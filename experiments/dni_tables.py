@@ -2,7 +2,7 @@
 
     python3 experiments/dni_tables.py RES FAMILY COMMIT EPOCHS
 
-FAMILY (mnist, cnn, preact, preact-mlp, sgwidth, decay, decay-wide, orth, identity, floor, floor-orth, sgrate, cifar10, cifar10-cnn, fashion-mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
+FAMILY (mnist, cnn, preact, preact-mlp, sgwidth, decay, decay-wide, orth, identity, floor, floor-orth, floor-identity, sgrate, cifar10, cifar10-cnn, fashion-mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
 each family's commit, so regenerating the tables never restamps another family's results."""
 import glob
 import json
@@ -187,6 +187,7 @@ for name, title, what, flag in starts:
     out += took(f"{name}-sweep-time", len(group)) + [""]
 floor = finished("floor-l")
 floor_orth = finished("floor-orth-")
+floor_identity = finished("floor-identity-")
 if floor:
     out += section("What the synthetic gradients teach the blocks, 3 seeds", [
         f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh floor` at commit `{commits.get('floor', '?')}`: every block frozen",
@@ -194,15 +195,19 @@ if floor:
         "features. A method's blocks have learned from their gradients by as much as it is below this.",
         "DNI and backprop from the tables above. *Orthogonal*: the same with orthogonal initial",
         f"blocks (`--orthogonal-init`), made by `EPOCHS={epochs} experiments/dni-mnist.sh floor-orth` at commit",
-        f"`{commits.get('floor-orth', '?')}`.",
-    ], ["layers", "classifier alone", "classifier alone, orthogonal", "DNI, output", "DNI, pre-activation", "backprop"])
-    groups = [("floor", floor), ("floor-orth", floor_orth), ("depth-dni", depth), ("preact-dni", pre),
-              ("depth-backprop", depth)]
+        f"`{commits.get('floor-orth', '?')}`. *Identity*: the square blocks frozen at the identity and the first",
+        f"at a random orthogonal matrix (`--identity-init`), made by `EPOCHS={epochs} experiments/dni-mnist.sh",
+        f"floor-identity` at commit `{commits.get('floor-identity', '?')}`.",
+    ], ["layers", "classifier alone", "classifier alone, orthogonal", "classifier alone, identity", "DNI, output",
+        "DNI, pre-activation", "backprop"])
+    groups = [("floor", floor), ("floor-orth", floor_orth), ("floor-identity", floor_identity), ("depth-dni", depth),
+              ("preact-dni", pre), ("depth-backprop", depth)]
     for layers in (3, 4, 5, 6):
         cells = [stat(g, f"{name}-l{layers}-")[1] for name, g in groups]
         out.append(f"| {layers} | " + " | ".join(cells) + " |")
     out += took("floor-sweep-time", len(floor))
-    out += took("floor-orth-sweep-time", len(floor_orth), "The orthogonal floor's")[1:] + [""]
+    out += took("floor-orth-sweep-time", len(floor_orth), "The orthogonal floor's")[1:]
+    out += took("floor-identity-sweep-time", len(floor_identity), "The identity floor's")[1:] + [""]
 stoch = {k: v for k, v in runs.items() if k.startswith("stochastic-")}
 if stoch:
     out += section("Stochastic updates, cDNI, 3 layers (paper Section 3.3)", [
