@@ -9,8 +9,9 @@
 //! bootstrapped target δ_{i−1} (the gradient of h_i · ĝ_i w.r.t. its input; the classifier: the
 //! true gradient) goes to the module below: at once inside a worker, on an unbounded channel to
 //! the worker below otherwise, where it trains M_{i−1} when that worker next looks (`try_recv`),
-//! matched to the h_{i−1} it kept for that batch, stale by a batch or two, as in asynchronous
-//! DNI. Each worker has a [`Device`]; activations and targets move to it on arrival, so that a
+//! matched to the prediction ĝ_{i−1} it kept for that batch (with its graph, so that M_{i−1}
+//! runs forward once per batch, as in the sequential trainer), stale by a batch or two, as in
+//! asynchronous DNI. Each worker has a [`Device`]; activations and targets move to it on arrival, so that a
 //! worker can sit on another device.
 //!
 //! Each module's costs are measured: forward F, backward and update B, synthetic-gradient work S
@@ -72,7 +73,8 @@ struct BlockModule {
     sg: Option<SyntheticGradient>,
     opt: ModuleOptimizer,
     sg_opt: ModuleOptimizer,
-    kept: BTreeMap<u64, (Tensor<2>, Vec<usize>)>,
+    /// ĝ_i of the last few batches, still attached to M_i's graph, awaiting their targets.
+    kept: BTreeMap<u64, Tensor<2>>,
     rng: Rng,
     /// Left at its random initialisation (`TrainConfig::freeze`).
     frozen: bool,
@@ -98,16 +100,18 @@ enum Stage {
 }
 
 impl BlockModule {
-    /// Trains M_i on a target, if the h_i of its batch is still kept.
+    /// Trains M_i on a target, if the prediction ĝ_i for its batch is still kept. Where M_i
+    /// has stepped since that prediction (targets from another worker), the gradient is the
+    /// one at the older weights, as in asynchronous SGD.
     fn train_sg(&mut self, t: Target, sg_lr: f64) {
-        let Some((h, y)) = self.kept.remove(&t.id) else {
+        let Some(g_hat) = self.kept.remove(&t.id) else {
             return;
         };
         let sg = self.sg.take().expect("synthetic-gradient model");
         let mut s = 0.0;
         let sg = timed(&mut s, || {
-            let delta = t.delta.to_device(&h.device());
-            let loss = (sg.forward(h, Some(&y)) - delta).square().mean();
+            let delta = t.delta.to_device(&g_hat.device());
+            let loss = (g_hat - delta).square().mean();
             let grads = GradientsParams::from_grads(loss.backward(), &sg);
             self.sg_opt.step(sg_lr, sg, grads)
         });
@@ -133,10 +137,10 @@ impl BlockModule {
         let h = timed(&mut self.cost.forward, || block.forward(xin.clone()));
         let sg = self.sg.as_ref().expect("synthetic-gradient model");
         let g_hat = timed(&mut self.cost.synthetic, || {
-            sg.forward(h.clone().detach(), Some(&msg.labels)).detach()
+            sg.forward(h.clone().detach(), Some(&msg.labels))
         });
         let (block, delta) = timed(&mut self.cost.backward, || {
-            let grads = (h.clone() * (g_hat / b)).sum().backward();
+            let grads = (h.clone() * (g_hat.clone().detach() / b)).sum().backward();
             let delta = want_delta
                 .then(|| xin.grad(&grads))
                 .flatten()
@@ -154,7 +158,7 @@ impl BlockModule {
         });
         self.block = Some(block);
         let h = h.detach();
-        self.kept.insert(msg.id, (h.clone(), msg.labels.clone()));
+        self.kept.insert(msg.id, g_hat);
         while self.kept.len() > 8 {
             self.kept.pop_first();
         }
