@@ -33,11 +33,13 @@
 #      from random orthogonal weights (`--orthogonal-init`) instead of Kaiming-uniform ones.
 #  15. identity and floor-identity (not in the default): orth and floor with the square blocks
 #      starting at the identity (`--identity-init`); LAYERS (default 3 4 5 6) picks the depths in
-#      decay, orth and identity.
+#      decay, orth, identity and identity-workers.
+#  16. identity-workers (not in the default): identity with DNI and cDNI on the concurrent
+#      trainer, 2 workers of one thread (`--workers 2`; backprop is locked and runs sequentially).
 # Summaries go to results/dni/*.json; results/dni/README.md is rebuilt from them; `table` stamps
 # the tables of FAMILY (default mnist; cnn, sgrate) with the current commit.
 #
-#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|sgwidth|decay|decay-wide|orth|identity|floor|floor-orth|floor-identity|sgrate|cifar10|fashion-mnist|cifar10-cnn|table]...   # default: depth stochastic forward table
+#   experiments/dni-mnist.sh [depth|stochastic|forward|cnn|preact|preact-mlp|sgwidth|decay|decay-wide|orth|identity|identity-workers|floor|floor-orth|floor-identity|sgrate|cifar10|fashion-mnist|cifar10-cnn|table]...   # default: depth stochastic forward table
 #   FAMILY=cnn experiments/dni-mnist.sh cnn table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -109,17 +111,18 @@ for part in "${parts[@]}"; do
       done
       echo "{\"part\": \"sgwidth\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/sgwidth-sweep-time.json"
       ;;
-    decay|orth|identity)
+    decay|orth|identity|identity-workers)
       start=$(date +%s)
+      name=${part//-/}
       init=(); [ "$part" = orth ] && init=(--orthogonal-init)
-      [ "$part" = identity ] && init=(--identity-init)
+      [[ "$part" = identity* ]] && init=(--identity-init)
+      workers=(); [ "$part" = identity-workers ] && workers=(--workers 2)
       for layers in ${LAYERS:-3 4 5 6}; do for seed in 0 1 2; do
-        for m in backprop cdni; do
-          run "$part-$m-l$layers-s$seed" --method $m --lr-decay ${init[@]+"${init[@]}"} --layers $layers --epochs "$EPOCHS" --seed $seed
-        done
-        run "$part-dni-l$layers-s$seed" --method dni --lr-decay ${init[@]+"${init[@]}"} --interface preactivation --sg-hidden 1024 --sg-lr 1e-2 --layers $layers --epochs "$EPOCHS" --seed $seed
+        run "$name-backprop-l$layers-s$seed" --method backprop --lr-decay ${init[@]+"${init[@]}"} --layers $layers --epochs "$EPOCHS" --seed $seed
+        run "$name-cdni-l$layers-s$seed" --method cdni --lr-decay ${init[@]+"${init[@]}"} ${workers[@]+"${workers[@]}"} --layers $layers --epochs "$EPOCHS" --seed $seed
+        run "$name-dni-l$layers-s$seed" --method dni --lr-decay ${init[@]+"${init[@]}"} ${workers[@]+"${workers[@]}"} --interface preactivation --sg-hidden 1024 --sg-lr 1e-2 --layers $layers --epochs "$EPOCHS" --seed $seed
       done; done
-      echo "{\"part\": \"$part\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/$part-sweep-time.json"
+      echo "{\"part\": \"$part\", \"epochs\": $EPOCHS, \"seconds\": $(( $(date +%s) - start ))}" > "$RES/$name-sweep-time.json"
       ;;
     decay-wide)
       start=$(date +%s)

@@ -2,7 +2,7 @@
 
     python3 experiments/dni_tables.py RES FAMILY COMMIT EPOCHS
 
-FAMILY (mnist, cnn, preact, preact-mlp, sgwidth, decay, decay-wide, orth, identity, floor, floor-orth, floor-identity, sgrate, cifar10, cifar10-cnn, fashion-mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
+FAMILY (mnist, cnn, preact, preact-mlp, sgwidth, decay, decay-wide, orth, identity, identityworkers, floor, floor-orth, floor-identity, sgrate, cifar10, cifar10-cnn, fashion-mnist, copy or charlm) is the experiment that just ran at COMMIT; RES/commits.json keeps
 each family's commit, so regenerating the tables never restamps another family's results."""
 import glob
 import json
@@ -165,13 +165,20 @@ if decay:
 starts = [("orth", "Orthogonal initial blocks", "its FC blocks starting from random orthogonal weights",
            "`--orthogonal-init`"),
           ("identity", "Identity initial blocks", "its square FC blocks starting at the identity and the first at a\n"
-           "random orthogonal matrix", "`--identity-init`")]
+           "random orthogonal matrix", "`--identity-init`"),
+          ("identityworkers", "Identity initial blocks, DNI and cDNI on two workers", "its square FC blocks starting at\n"
+           "the identity and the first at a random orthogonal matrix; DNI and cDNI on the concurrent trainer, 2 workers\n"
+           "of one thread", "`--identity-init`, `--workers 2`")]
 for name, title, what, flag in starts:
     group = finished(f"{name}-")
     if not group:
         continue
+    # The family's own length, from a run's command line (EPOCHS is the family just run).
+    args = next(iter(group.values())).get("args", "").split()
+    ep = args[args.index("--epochs") + 1] if "--epochs" in args else epochs
     out += section(f"{title}, the decayed protocol, 3 seeds", [
-        f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh {name}` at commit `{commits.get(name, '?')}`: the decayed",
+        f"Made by `EPOCHS={ep} experiments/dni-mnist.sh {name.replace('workers', '-workers')}` at commit "
+        f"`{commits.get(name, '?')}`: the decayed",
         f"protocol above, every method with {what}",
         f"({flag}) instead of Kaiming-uniform ones. *Kaiming*: the decayed table's DNI gap.",
     ], ["layers", "backprop", "DNI, pre-activation, MLP M_i", "cDNI", "DNI − backprop",
