@@ -58,6 +58,8 @@ def stat(group, prefix):
 def took(name, count, what="These"):
     """The line saying how long the sweep timed in RES/`name`.json took for its `count` runs."""
     t = runs.get(name)
+    if t and "note" in t:  # a sweep made in parts says so itself
+        return ["", t["note"]]
     return ["", f"{what} {count} runs took {t['seconds'] / 60:.1f} minutes."] if t else []
 
 
@@ -162,14 +164,14 @@ if decay:
         gaps = [gap(stats[m][0], stats["backprop"][0]) for m in ("dni", "wide", "cdni")]
         out.append(f"| {layers} | " + " | ".join([stats[m][1] for m in ("backprop", "dni", "wide", "cdni")] + gaps) + " |")
     out += took("decay-sweep-time", len(decay)) + took("decaywide-sweep-time", len(wide), "The 2,048-unit M_i's")[1:] + [""]
-starts = [("orth", "Orthogonal initial blocks", "its FC blocks starting from random orthogonal weights",
+starts = [("orth", "orth", "Orthogonal initial blocks", "its FC blocks starting from random orthogonal weights",
            "`--orthogonal-init`"),
-          ("identity", "Identity initial blocks", "its square FC blocks starting at the identity and the first at a\n"
+          ("identity", "identity", "Identity initial blocks", "its square FC blocks starting at the identity and the first at a\n"
            "random orthogonal matrix", "`--identity-init`"),
-          ("identityworkers", "Identity initial blocks, DNI and cDNI on two workers", "its square FC blocks starting at\n"
+          ("identityworkers", "identity-workers", "Identity initial blocks, DNI and cDNI on two workers", "its square FC blocks starting at\n"
            "the identity and the first at a random orthogonal matrix; DNI and cDNI on the concurrent trainer, 2 workers\n"
            "of one thread", "`--identity-init`, `--workers 2`")]
-for name, title, what, flag in starts:
+for name, part, title, what, flag in starts:
     group = finished(f"{name}-")
     if not group:
         continue
@@ -177,7 +179,7 @@ for name, title, what, flag in starts:
     args = next(iter(group.values())).get("args", "").split()
     ep = args[args.index("--epochs") + 1] if "--epochs" in args else epochs
     out += section(f"{title}, the decayed protocol, 3 seeds", [
-        f"Made by `EPOCHS={ep} experiments/dni-mnist.sh {name.replace('workers', '-workers')}` at commit "
+        f"Made by `EPOCHS={ep} experiments/dni-mnist.sh {part}` at commit "
         f"`{commits.get(name, '?')}`: the decayed",
         f"protocol above, every method with {what}",
         f"({flag}) instead of Kaiming-uniform ones. *Kaiming*: the decayed table's DNI gap.",

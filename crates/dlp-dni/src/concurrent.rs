@@ -11,8 +11,8 @@
 //! the worker below otherwise, where it trains M_{i−1} when that worker next looks (`try_recv`),
 //! matched to the prediction ĝ_{i−1} it kept for that batch (with its graph, so that M_{i−1}
 //! runs forward once per batch, as in the sequential trainer), stale by a batch or two, as in
-//! asynchronous DNI. Each worker has a [`Device`]; activations and targets move to it on arrival, so that a
-//! worker can sit on another device.
+//! asynchronous DNI. Each worker has a [`Device`]; activations and targets move to it on
+//! arrival, so that a worker can sit on another device.
 //!
 //! Each module's costs are measured: forward F, backward and update B, synthetic-gradient work S
 //! (M_i's forward and training) and communication C (handing tensors over). The summary reports
