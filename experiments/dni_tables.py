@@ -63,6 +63,13 @@ def took(name, count, what="These"):
     return ["", f"{what} {count} runs took {t['seconds'] / 60:.1f} minutes."] if t else []
 
 
+def epochs_of(group):
+    """The epochs a family ran, from one of its runs' command lines (EPOCHS, the family just run,
+    where none says), so that rebuilding after another family never restamps this one's length."""
+    args = next(iter(group.values()), {}).get("args", "").split() if group else []
+    return args[args.index("--epochs") + 1] if "--epochs" in args else epochs
+
+
 def section(title, intro, columns):
     """A section's heading, its introduction (lines) and the head of its table."""
     return [f"## {title}", "", *intro, "", "| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
@@ -83,7 +90,7 @@ def cnn_rows(group, prefix):
 out = [
     "# DNI on MNIST, Fashion-MNIST and CIFAR-10",
     "",
-    f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh` at commit `{commits.get('mnist', '?')}`, 2 threads, on the",
+    f"Made by `EPOCHS={epochs_of(finished('depth-'))} experiments/dni-mnist.sh` at commit `{commits.get('mnist', '?')}`, 2 threads, on the",
     "2-core development machine. Test error in percent; every method of a table gets the same number of",
     "updates (epochs of 60,000 examples in batches of 256); Adam 1e-3 for the layers, 1e-2 for the",
     "linear synthetic-gradient models.",
@@ -114,11 +121,11 @@ pre = finished("preact-dni-")
 mlp = finished("preactmlp-dni-")
 if pre:
     out += section("DNI at the pre-activation interface, 3 seeds", [
-        f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh preact` at commit `{commits.get('preact', '?')}`: unconditional DNI",
+        f"Made by `EPOCHS={epochs_of(pre)} experiments/dni-mnist.sh preact` at commit `{commits.get('preact', '?')}`: unconditional DNI",
         "with modules meeting after batch norm and before the ReLU (`--interface preactivation`), so that",
         "M_i predicts ∂L/∂z_i; synthetic-gradient rate 3e-3 (chosen on 3 layers, seed 0, among 3e-4 to",
         "3e-2). *MLP M_i*: the same with M_i of 1,024 hidden units (Linear, batch norm, ReLU;",
-        f"`--sg-hidden 1024`), made by `EPOCHS={epochs} experiments/dni-mnist.sh preact-mlp` at commit",
+        f"`--sg-hidden 1024`), made by `EPOCHS={epochs_of(mlp)} experiments/dni-mnist.sh preact-mlp` at commit",
         f"`{commits.get('preact-mlp', '?')}`. Backprop and DNI at the output interface from the table above.",
     ], ["layers", "DNI, pre-activation", "DNI, pre-activation, MLP M_i", "DNI, output", "backprop",
         "pre-activation − backprop", "MLP M_i − backprop"])
@@ -133,7 +140,7 @@ if pre:
 widths = finished("sgwidth-")
 if widths:
     out += section("The width of M_i, DNI at the pre-activation, 4 layers", [
-        f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh sgwidth` at commit `{commits.get('sgwidth', '?')}`: M_i with one",
+        f"Made by `EPOCHS={epochs_of(finished('sgwidth-'))} experiments/dni-mnist.sh sgwidth` at commit `{commits.get('sgwidth', '?')}`: M_i with one",
         "hidden layer (Linear, batch norm, ReLU) of the given width, synthetic-gradient rate 3e-3; 1,024 is",
         "the pre-activation table's. Backprop at 4 layers from the first table.",
     ], ["hidden units", "seed 0", "seeds 0-2", "seeds 0-2 − backprop"])
@@ -150,11 +157,11 @@ decay = finished("decay-")
 wide = finished("decaywide-")
 if decay:
     out += section("The depth protocol with a decayed rate, 3 seeds", [
-        f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh decay` at commit `{commits.get('decay', '?')}`: the first table's",
+        f"Made by `EPOCHS={epochs_of(decay)} experiments/dni-mnist.sh decay` at commit `{commits.get('decay', '?')}`: the first table's",
         "protocol with the layers' rate divided by 10 from 60% of the steps and by 100 from 80%",
         "(`--lr-decay`; M_i's rate stays) for every method; DNI at the pre-activation with an MLP M_i",
         "of 1,024 units (batch norm, ReLU) at synthetic-gradient rate 1e-2. *2,048 units*: the same",
-        f"DNI with M_i twice as wide, made by `EPOCHS={epochs} experiments/dni-mnist.sh decay-wide` at commit",
+        f"DNI with M_i twice as wide, made by `EPOCHS={epochs_of(finished('decaywide-'))} experiments/dni-mnist.sh decay-wide` at commit",
         f"`{commits.get('decay-wide', '?')}`.",
     ], ["layers", "backprop", "DNI, pre-activation, MLP M_i", "2,048 units", "cDNI",
         "DNI − backprop", "2,048 units − backprop", "cDNI − backprop"])
@@ -175,11 +182,8 @@ for name, part, title, what, flag in starts:
     group = finished(f"{name}-")
     if not group:
         continue
-    # The family's own length, from a run's command line (EPOCHS is the family just run).
-    args = next(iter(group.values())).get("args", "").split()
-    ep = args[args.index("--epochs") + 1] if "--epochs" in args else epochs
     out += section(f"{title}, the decayed protocol, 3 seeds", [
-        f"Made by `EPOCHS={ep} experiments/dni-mnist.sh {part}` at commit "
+        f"Made by `EPOCHS={epochs_of(group)} experiments/dni-mnist.sh {part}` at commit "
         f"`{commits.get(name, '?')}`: the decayed",
         f"protocol above, every method with {what}",
         f"({flag}) instead of Kaiming-uniform ones. *Kaiming*: the decayed table's DNI gap.",
@@ -199,13 +203,13 @@ floor_orth = finished("floor-orth-")
 floor_identity = finished("floor-identity-")
 if floor:
     out += section("What the synthetic gradients teach the blocks, 3 seeds", [
-        f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh floor` at commit `{commits.get('floor', '?')}`: every block frozen",
+        f"Made by `EPOCHS={epochs_of(floor)} experiments/dni-mnist.sh floor` at commit `{commits.get('floor', '?')}`: every block frozen",
         "at its random start (`--freeze LAYERS`), so that the classifier alone learns, on random",
         "features. A method's blocks have learned from their gradients by as much as it is below this.",
         "DNI and backprop from the tables above. *Orthogonal*: the same with orthogonal initial",
-        f"blocks (`--orthogonal-init`), made by `EPOCHS={epochs} experiments/dni-mnist.sh floor-orth` at commit",
+        f"blocks (`--orthogonal-init`), made by `EPOCHS={epochs_of(floor_orth)} experiments/dni-mnist.sh floor-orth` at commit",
         f"`{commits.get('floor-orth', '?')}`. *Identity*: the square blocks frozen at the identity and the first",
-        f"at a random orthogonal matrix (`--identity-init`), made by `EPOCHS={epochs} experiments/dni-mnist.sh",
+        f"at a random orthogonal matrix (`--identity-init`), made by `EPOCHS={epochs_of(floor_identity)} experiments/dni-mnist.sh",
         f"floor-identity` at commit `{commits.get('floor-identity', '?')}`.",
     ], ["layers", "classifier alone", "classifier alone, orthogonal", "classifier alone, identity", "DNI, output",
         "DNI, pre-activation", "backprop"])
@@ -262,7 +266,7 @@ for ds, title, examples, paper in (("cifar10", "CIFAR-10", "50,000", "paper Tabl
         continue
     seeds = sorted({k.rsplit("-s", 1)[1] for k in group if "-l" in k})
     out += section(f"{title}, fully connected nets, {len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({paper})", [
-        f"Made by `EPOCHS={epochs} experiments/dni-mnist.sh {ds}` at commit `{commits.get(ds, '?')}`: the depth",
+        f"Made by `EPOCHS={epochs_of(group)} experiments/dni-mnist.sh {ds}` at commit `{commits.get(ds, '?')}`: the depth",
         f"protocol (epochs of {examples} examples in batches of 256, seeds {', '.join(seeds)}) on {title} (`dlp data fetch",
         f"{ds}`), plus DNI at the pre-activation (synthetic-gradient rate 3e-3, as on MNIST).",
     ], ["layers", "backprop", "DNI", "DNI, pre-activation", "cDNI", "DNI − backprop", "cDNI − backprop"])
