@@ -244,7 +244,6 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                     layers + 1
                 )));
             }
-            let device = setup(common)?;
             let spec = registry::find(dataset)
                 .filter(|d| d.kind == registry::Kind::Images)
                 .ok_or_else(|| {
@@ -252,28 +251,18 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                         "--dataset: `{dataset}` (expected mnist, fashion-mnist or cifar10)"
                     ))
                 })?;
-            let root = data_dir(common.data_dir.as_deref());
-            let train_images = LabelledImages::load_dataset(spec, &root, Split::Train)?;
+            // The CNN's image shape comes from the data; validate() looks only at the kind, so
+            // the settings are checked before anything is read.
             let (arch, default_width) = match model.as_str() {
                 "fc" => (Arch::Fc, 256),
-                "cnn" => {
-                    let t = &train_images;
-                    (
-                        Arch::Cnn {
-                            image: [t.channels, t.height, t.width],
-                        },
-                        128,
-                    )
-                }
+                "cnn" => (Arch::Cnn { image: [0; 3] }, 128),
                 other => {
                     return Err(Error::Usage(format!(
                         "--model: `{other}` (expected fc or cnn)"
                     )));
                 }
             };
-            let train_set = examples(&train_images);
-            let test_set = examples(&LabelledImages::load_dataset(spec, &root, Split::Test)?);
-            let cfg = TrainConfig {
+            let mut cfg = TrainConfig {
                 method,
                 arch,
                 width: width.unwrap_or(default_width),
@@ -294,6 +283,15 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 ..TrainConfig::default()
             };
             cfg.validate()?;
+            let device = setup(common)?;
+            let root = data_dir(common.data_dir.as_deref());
+            let train_images = LabelledImages::load_dataset(spec, &root, Split::Train)?;
+            if let Arch::Cnn { image } = &mut cfg.arch {
+                let t = &train_images;
+                *image = [t.channels, t.height, t.width];
+            }
+            let train_set = examples(&train_images);
+            let test_set = examples(&LabelledImages::load_dataset(spec, &root, Split::Test)?);
             let s = if *workers == 1 {
                 train(
                     &cfg,

@@ -511,15 +511,33 @@ fn dni_train_reports_test_error() {
     let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(s["workers"].as_array().map(Vec::len), Some(4), "{s}");
     let data = root.to_str().unwrap();
+    // Settings are checked before any data is read: an empty data directory never answers first.
+    let empty = tempfile::tempdir().unwrap();
+    let dir = empty.path().to_str().unwrap();
     for (args, message) in [
         (&["--workers", "5"][..], "--workers: 5 for 4 modules"),
         (
-            &["--model", "rnn", "--data-dir", data],
+            &["--model", "rnn", "--data-dir", dir],
             "--model: `rnn` (expected fc or cnn)",
         ),
         (
-            &["--layers", "1", "--data-dir", data],
+            &["--layers", "1", "--data-dir", dir],
             "layers: 1 (at least 2 blocks",
+        ),
+        (
+            &["--update-prob", "0", "--data-dir", dir],
+            "update_prob: 0 is not in (0, 1]",
+        ),
+        (
+            &[
+                "--model",
+                "cnn",
+                "--interface",
+                "preactivation",
+                "--data-dir",
+                dir,
+            ],
+            "interface preactivation is for the FC nets",
         ),
         (
             &["--freeze", "4", "--data-dir", data],
@@ -540,8 +558,6 @@ fn dni_train_reports_test_error() {
         assert!(text(&out.stderr).contains(message), "{args:?}");
     }
     // A dataset that is not there names the file and the command that fetches it.
-    let empty = tempfile::tempdir().unwrap();
-    let dir = empty.path().to_str().unwrap();
     let out = dlp(&["dni", "train", "--dataset", "cifar10", "--data-dir", dir]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
