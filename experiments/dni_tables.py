@@ -66,7 +66,7 @@ def took(name, count, what="These"):
 def epochs_of(group):
     """The epochs a family ran, from one of its runs' command lines (EPOCHS, the family just run,
     where none says), so that rebuilding after another family never restamps this one's length."""
-    args = next(iter(group.values()), {}).get("args", "").split() if group else []
+    args = next(iter(group.values()), {}).get("args", "").split()
     return args[args.index("--epochs") + 1] if "--epochs" in args else epochs
 
 
@@ -87,16 +87,16 @@ def cnn_rows(group, prefix):
     return rows
 
 
+depth = finished("depth-")
 out = [
     "# DNI on MNIST, Fashion-MNIST and CIFAR-10",
     "",
-    f"Made by `EPOCHS={epochs_of(finished('depth-'))} experiments/dni-mnist.sh` at commit `{commits.get('mnist', '?')}`, 2 threads, on the",
+    f"Made by `EPOCHS={epochs_of(depth)} experiments/dni-mnist.sh` at commit `{commits.get('mnist', '?')}`, 2 threads, on the",
     "2-core development machine. Test error in percent; every method of a table gets the same number of",
     "updates (epochs of 60,000 examples in batches of 256); Adam 1e-3 for the layers, 1e-2 for the",
     "linear synthetic-gradient models.",
     "",
 ]
-depth = finished("depth-")
 if depth:
     out += [
         "## Fully connected nets, 3 seeds (paper Table 1)",
@@ -140,7 +140,7 @@ if pre:
 widths = finished("sgwidth-")
 if widths:
     out += section("The width of M_i, DNI at the pre-activation, 4 layers", [
-        f"Made by `EPOCHS={epochs_of(finished('sgwidth-'))} experiments/dni-mnist.sh sgwidth` at commit `{commits.get('sgwidth', '?')}`: M_i with one",
+        f"Made by `EPOCHS={epochs_of(widths)} experiments/dni-mnist.sh sgwidth` at commit `{commits.get('sgwidth', '?')}`: M_i with one",
         "hidden layer (Linear, batch norm, ReLU) of the given width, synthetic-gradient rate 3e-3; 1,024 is",
         "the pre-activation table's. Backprop at 4 layers from the first table.",
     ], ["hidden units", "seed 0", "seeds 0-2", "seeds 0-2 − backprop"])
@@ -161,7 +161,7 @@ if decay:
         "protocol with the layers' rate divided by 10 from 60% of the steps and by 100 from 80%",
         "(`--lr-decay`; M_i's rate stays) for every method; DNI at the pre-activation with an MLP M_i",
         "of 1,024 units (batch norm, ReLU) at synthetic-gradient rate 1e-2. *2,048 units*: the same",
-        f"DNI with M_i twice as wide, made by `EPOCHS={epochs_of(finished('decaywide-'))} experiments/dni-mnist.sh decay-wide` at commit",
+        f"DNI with M_i twice as wide, made by `EPOCHS={epochs_of(wide)} experiments/dni-mnist.sh decay-wide` at commit",
         f"`{commits.get('decay-wide', '?')}`.",
     ], ["layers", "backprop", "DNI, pre-activation, MLP M_i", "2,048 units", "cDNI",
         "DNI − backprop", "2,048 units − backprop", "cDNI − backprop"])
