@@ -89,6 +89,72 @@ CONFIGS = {
 }
 
 
+def ms(f, reps=10):
+    """Milliseconds per call of f, after one warm-up call."""
+    f()
+    s = time.perf_counter()
+    for _ in range(reps):
+        f()
+    return (time.perf_counter() - s) * 1000 / reps
+
+
+def op_table():
+    """The U-Net's building blocks on [64, 32, 28, 28], with the same keys as unet_speed.rs."""
+    y = torch.randn(64, 32, 28, 28)
+    conv, gn = nn.Conv2d(32, 32, 3, padding=1), nn.GroupNorm(32, 32)
+    r = torch.randn(64, 32, 28, 28)
+
+    def backward(f):
+        x = y.clone().requires_grad_()
+        (f(x) * r).sum().backward()
+
+    with torch.no_grad():
+        fwd = {"conv3x3_forward_ms": ms(lambda: conv(y)), "groupnorm_silu_forward_ms": ms(lambda: F.silu(gn(y))),
+               "silu_ms": ms(lambda: F.silu(y)), "exp_ms": ms(lambda: torch.exp(y))}
+    return {**fwd, "conv3x3_forward_backward_ms": ms(lambda: backward(conv)),
+            "groupnorm_silu_forward_backward_ms": ms(lambda: backward(lambda x: F.silu(gn(x))))}
+
+
+def gemm_gflops(n=2048):
+    """The machine's single-precision matrix-product rate on these threads (best of 3)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    best = min(ms(lambda: a @ b, reps=3) for _ in range(3))
+    return 2 * n ** 3 / best / 1e6
+
+
+def step_flops(net, shape, t):
+    """FLOPs of one training step (forward and backward), by PyTorch's own counter."""
+    from torch.utils.flop_counter import FlopCounterMode
+    x = torch.randn(shape)
+    with FlopCounterMode(display=False) as counter:
+        (net(x, t) - x).pow(2).mean().backward()
+    net.zero_grad()
+    return counter.get_total_flops()
+
+
+def compiled_step_seconds(c, shape, t, steps=5):
+    """The training step under torch.compile (None where it does not run on this machine)."""
+    try:
+        torch.manual_seed(0)
+        net = UNet(**c)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        fwd = torch.compile(net)
+        times = []
+        for i in range(steps + 2):
+            x = torch.randn(shape)
+            s = time.perf_counter()
+            loss = (fwd(x, t) - x).pow(2).mean()
+            opt.zero_grad(); loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            if i > 1:
+                times.append(time.perf_counter() - s)
+        return sorted(times)[len(times) // 2]
+    except Exception as e:  # no C++ compiler or an unsupported CPU: say so, keep the rest
+        print(f"torch.compile did not run: {e}", file=__import__("sys").stderr)
+        return None
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--config", default="mnist")
@@ -96,6 +162,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--ddim-steps", type=int, default=10)
+    p.add_argument("--compile", action="store_true", help="also time the step under torch.compile")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -121,27 +188,19 @@ def main():
         for k in range(a.ddim_steps):
             x = x - 0.01 * net(x, torch.full((a.batch,), 999 - k * 10))
         sample_s = time.perf_counter() - s
-    y = torch.randn(64, 32, 28, 28)
-    conv, gn = nn.Conv2d(32, 32, 3, padding=1), nn.GroupNorm(32, 32)
-
-    def ms(f):
-        with torch.no_grad():
-            f()
-            s = time.perf_counter()
-            for _ in range(10):
-                f()
-            return (time.perf_counter() - s) * 100
-
-    ops = {"conv3x3_32_ms": ms(lambda: conv(y)), "groupnorm_ms": ms(lambda: gn(y)), "silu_ms": ms(lambda: F.silu(y)),
-           "sigmoid_ms": ms(lambda: torch.sigmoid(y)),
-           "exp_ms": ms(lambda: torch.exp(y)), "mul_ms": ms(lambda: y * y)}
+    ops = op_table()
+    step_gflop = step_flops(net, shape, t) / 1e9
+    compiled = compiled_step_seconds(c, shape, t) if a.compile else None
     print(json.dumps({
         "framework": f"pytorch {torch.__version__}", "config": a.config, "batch": a.batch,
         "threads": a.threads, "parameters": sum(p.numel() for p in net.parameters()),
         "train_step_seconds": sorted(times)[len(times) // 2],
         "ddim_image_steps_per_second": a.batch * a.ddim_steps / sample_s,
         "forward_seconds": sample_s / a.ddim_steps,
-        "ops_forward_ms": ops,
+        "ops_ms": ops,
+        "step_gflop": step_gflop,
+        "gemm_gflops": gemm_gflops(),
+        "compiled_train_step_seconds": compiled,
     }))
 
 

@@ -73,7 +73,7 @@ pub struct ServeArgs {
 
 pub fn serve(a: &ServeArgs, _common: &Common) -> dlp_core::Result<()> {
     use dlp_kg::store::serve::{Endpoint, ServeOptions};
-    let kg = open(&a.store)?;
+    let kg = open(&a.store, false)?;
     let endpoint = Endpoint::bind(
         kg,
         ServeOptions {
@@ -155,14 +155,19 @@ pub struct CheckArgs {
     limit: usize,
 }
 
-pub(crate) fn open(store: &std::path::Path) -> dlp_core::Result<KnowledgeGraph> {
+/// Opens a local store; `create` only for the commands that write (import, add, merge).
+pub(crate) fn open(store: &std::path::Path, create: bool) -> dlp_core::Result<KnowledgeGraph> {
     if is_remote(&store.to_string_lossy()) {
         return Err(Error::Usage(format!(
             "--store {}: this command needs a local store (import, export, query, stats, add, check and retract also take an endpoint)",
             store.display()
         )));
     }
-    KnowledgeGraph::open(store)
+    if create {
+        KnowledgeGraph::create(store)
+    } else {
+        KnowledgeGraph::open(store)
+    }
 }
 
 /// A `--store`: a directory (RocksDB) or a SPARQL 1.1 endpoint (`http://…/sparql`).
@@ -171,10 +176,13 @@ enum Target {
     Remote(RemoteGraph),
 }
 
-fn target(store: &std::path::Path) -> dlp_core::Result<Target> {
+/// Opens `store`; a local one is created when absent only if `create` (import, add, merge).
+fn target(store: &std::path::Path, create: bool) -> dlp_core::Result<Target> {
     let s = store.to_string_lossy();
     Ok(if is_remote(&s) {
         Target::Remote(RemoteGraph::new(&s))
+    } else if create {
+        Target::Local(KnowledgeGraph::create(store)?)
     } else {
         Target::Local(KnowledgeGraph::open(store)?)
     })
@@ -229,7 +237,7 @@ impl Target {
 }
 
 pub fn import(a: &ImportArgs, common: &Common) -> dlp_core::Result<()> {
-    let store = target(&a.store)?;
+    let store = target(&a.store, true)?;
     let opts = ImportOptions {
         lenient: a.lenient,
         threads: common.threads.unwrap_or(0),
@@ -268,7 +276,7 @@ pub fn import(a: &ImportArgs, common: &Common) -> dlp_core::Result<()> {
 }
 
 pub fn export(a: &ExportArgs, common: &Common) -> dlp_core::Result<()> {
-    let kg = target(&a.store)?.readable()?;
+    let kg = target(&a.store, false)?.readable()?;
     let summary = if a.split {
         let [tr, va, te] = kg.export_link_prediction(&a.file)?;
         json!({"dir": a.file, "train": tr, "valid": va, "test": te})
@@ -282,14 +290,14 @@ pub fn export(a: &ExportArgs, common: &Common) -> dlp_core::Result<()> {
 pub fn query(a: &QueryArgs, _common: &Common) -> dlp_core::Result<()> {
     let format = OutputFormat::parse(&a.format)?;
     let mut out = std::io::stdout().lock();
-    match target(&a.store)? {
+    match target(&a.store, false)? {
         Target::Local(kg) => kg.query(&a.query, format, &mut out),
         Target::Remote(r) => r.query(&a.query, format, &mut out),
     }
 }
 
 pub fn stats(a: &StoreArg, common: &Common) -> dlp_core::Result<()> {
-    let s = target(&a.store)?.readable()?.stats()?;
+    let s = target(&a.store, false)?.readable()?.stats()?;
     let summary = serde_json::to_value(&s).expect("stats serialise");
     let mut text = format!(
         "{} quads: {} instances, {} concepts, {} relations, {} value properties\n",
@@ -303,7 +311,7 @@ pub fn stats(a: &StoreArg, common: &Common) -> dlp_core::Result<()> {
 }
 
 pub fn retract(a: &RetractArgs, common: &Common) -> dlp_core::Result<()> {
-    let n = match target(&a.store)? {
+    let n = match target(&a.store, false)? {
         Target::Local(kg) => kg.retract(&a.source)?,
         Target::Remote(r) => r.retract(&a.source)?,
     };
@@ -369,7 +377,7 @@ pub fn complete(a: &CompleteArgs, common: &Common) -> dlp_core::Result<()> {
         min_score: a.min_score,
         relation,
     };
-    let c = open(&a.store)?.complete(scorer.as_ref(), &data, &opts, &run, &model)?;
+    let c = open(&a.store, false)?.complete(scorer.as_ref(), &data, &opts, &run, &model)?;
     let summary =
         json!({"source": c.source, "facts": c.facts, "queries": c.queries, "model": model});
     emit(
@@ -406,7 +414,7 @@ pub fn add(a: &AddArgs, common: &Common) -> dlp_core::Result<()> {
     if triples.is_empty() {
         return Err(Error::Usage("nothing to add: give --file or a fact".into()));
     }
-    let store = target(&a.store)?;
+    let store = target(&a.store, true)?;
     match store.write(a.strict, |kg| kg.add(&triples, &a.curator, a.strict))? {
         Ok(n) => {
             let summary = json!({"added": n, "source": format!("curator:{}", a.curator), "store_quads": store.len()?});
@@ -430,7 +438,7 @@ pub fn add(a: &AddArgs, common: &Common) -> dlp_core::Result<()> {
 }
 
 pub fn check(a: &CheckArgs, common: &Common) -> dlp_core::Result<()> {
-    let kg = target(&a.store)?.readable()?;
+    let kg = target(&a.store, false)?.readable()?;
     let violations = kg.check()?;
     let mut by_rule = std::collections::BTreeMap::new();
     for v in &violations {

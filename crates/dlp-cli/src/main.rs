@@ -23,7 +23,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const EXAMPLES: &str = "\
 Examples:
-  dlp demo                                   train the demo classifier, write runs/demo-*/
+  dlp demo                                   every system's demo on generated data, into runs/demo-*/
   dlp demo --out runs/demo --json            same, into runs/demo, summary as JSON on stdout
   dlp data list                              the datasets dlp knows and whether they are present
   dlp data verify mnist --data-dir ../shared/data
@@ -74,18 +74,19 @@ pub struct Common {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the main job on its embedded default: offline, no data needed.
+    /// Run every system's demo on generated data: offline, no data needed (about 15 s).
     Demo(demo::Args),
-    /// Datasets: list, verify, fetch, stats.
+    /// Datasets: list, verify, fetch, stats, and audit (duplicates, leakage, balance, label errors).
     #[command(subcommand)]
     Data(data::Command),
     /// Diffusion (DDPM, Ho et al. 2020): schedule, train, sample, eval.
     #[command(subcommand)]
     Ddpm(ddpm::Command),
-    /// Synthetic gradients (DNI, Jaderberg et al. 2017): train.
+    /// Synthetic gradients (DNI, Jaderberg et al. 2017): train (MLP, CNN), copy (LSTM), charlm.
     #[command(subcommand)]
     Dni(dni::Command),
-    /// Knowledge graphs (Yuan et al. 2022): embeddings and rules for link prediction.
+    /// Knowledge graphs (Yuan et al. 2022): completion (embed, rules), the store (import, query,
+    /// serve, ...), extraction from text, alignment and merge.
     #[command(subcommand)]
     Kg(kg::Command),
 }

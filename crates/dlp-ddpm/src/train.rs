@@ -51,7 +51,9 @@ pub enum ModelConfig {
 }
 
 /// Everything a training run needs; written to `config.toml` and read back by sample and eval.
+/// An unknown key is an error, so that a misspelt field (`min_snr_gama`) is not silently ignored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrainConfig {
     /// A 2D set (8gaussians, swissroll, moons) or an image dataset (mnist, fashion-mnist, cifar10).
     pub dataset: String,
@@ -74,6 +76,78 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// Checks every field a run divides by, allocates from or indexes with; the error names the
+    /// field (`config field `log_every`: must be at least 1, got 0`).
+    pub fn validate(&self) -> Result<()> {
+        let field =
+            |name: &str, msg: String| Err(Error::Usage(format!("config field `{name}`: {msg}")));
+        for (name, v) in [
+            ("steps", self.steps),
+            ("batch_size", self.batch_size),
+            ("timesteps", self.timesteps),
+            ("checkpoint_every", self.checkpoint_every),
+            ("log_every", self.log_every),
+        ] {
+            if v == 0 {
+                return field(name, "must be at least 1, got 0".into());
+            }
+        }
+        if self.batch_size > 1 << 20 {
+            return field(
+                "batch_size",
+                format!("{} is more than 2^20", self.batch_size),
+            );
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return field(
+                "learning_rate",
+                format!("must be a positive number, got {}", self.learning_rate),
+            );
+        }
+        if !(self.grad_clip.is_finite() && self.grad_clip >= 0.0) {
+            return field(
+                "grad_clip",
+                format!("must be 0 or more, got {}", self.grad_clip),
+            );
+        }
+        for (name, v) in [
+            ("ema_decay", self.ema_decay),
+            ("class_dropout", self.class_dropout),
+        ] {
+            if !(0.0..1.0).contains(&v) {
+                return field(name, format!("must be in [0, 1), got {v}"));
+            }
+        }
+        if let Some(g) = self.min_snr_gamma
+            && !(g.is_finite() && g > 0.0)
+        {
+            return field(
+                "min_snr_gamma",
+                format!("must be a positive number, got {g}"),
+            );
+        }
+        match &self.model {
+            ModelConfig::Mlp { hidden, layers } => {
+                if *hidden == 0 || *hidden > 1 << 16 {
+                    return field(
+                        "model.hidden",
+                        format!("must be in 1..=65536, got {hidden}"),
+                    );
+                }
+                if *layers > 1024 {
+                    return field(
+                        "model.layers",
+                        format!("must be at most 1024, got {layers}"),
+                    );
+                }
+                Ok(())
+            }
+            ModelConfig::Unet(u) => u
+                .validate()
+                .map_err(|msg| Error::Usage(format!("config field `model.{msg}"))),
+        }
+    }
+
     /// Good settings for a dataset, so that `dlp ddpm train --dataset NAME` works first time.
     pub fn for_dataset(name: &str) -> Result<Self> {
         let base = Self {
@@ -168,10 +242,13 @@ pub fn read_config(run: &Path) -> Result<TrainConfig> {
 /// Reads a training configuration from a TOML file; an error names the file, line and field.
 pub fn read_config_file(path: &Path) -> Result<TrainConfig> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    toml::from_str(&text).map_err(|e| {
+    let cfg: TrainConfig = toml::from_str(&text).map_err(|e| {
         let line = e.span().map(|s| text[..s.start].lines().count().max(1));
-        Error::format(path, line, e.message().to_string())
-    })
+        Error::format(path, line, e.message().trim().replace('\n', " "))
+    })?;
+    cfg.validate()
+        .map_err(|e| Error::format(path, None, e.to_string()))?;
+    Ok(cfg)
 }
 
 /// Loads the EMA network of a run's latest checkpoint.
@@ -222,6 +299,7 @@ pub fn train<const D: usize, W: Workload<D>>(
     device: &Device,
     resume: bool,
 ) -> Result<Value> {
+    cfg.validate()?;
     let start = Instant::now();
     let d = GaussianDiffusion::new(cfg.schedule, cfg.timesteps);
     let train_device = device.clone().autodiff();

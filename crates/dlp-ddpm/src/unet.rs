@@ -37,6 +37,7 @@ use burn::nn::{
 };
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use dlp_kernels::{conv2d, group_norm};
 use serde::{Deserialize, Serialize};
 
 /// The shape of a U-Net.
@@ -59,6 +60,43 @@ pub struct UNetConfig {
 }
 
 impl UNetConfig {
+    /// Checks the shape: `Err("field`: why")` names the field at fault.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        for (name, v) in [
+            ("in_channels", self.in_channels),
+            ("resolution", self.resolution),
+            ("ch", self.ch),
+        ] {
+            if v == 0 || v > 4096 {
+                return Err(format!("{name}`: must be in 1..=4096, got {v}"));
+            }
+        }
+        if self.ch_mult.is_empty() || self.ch_mult.iter().any(|&m| m == 0 || m > 64) {
+            return Err(format!(
+                "ch_mult`: needs one or more multipliers in 1..=64, got {:?}",
+                self.ch_mult
+            ));
+        }
+        if self.num_res_blocks > 64 {
+            return Err(format!(
+                "num_res_blocks`: must be at most 64, got {}",
+                self.num_res_blocks
+            ));
+        }
+        let halvings = self.ch_mult.len() - 1;
+        if halvings >= usize::BITS as usize || !self.resolution.is_multiple_of(1 << halvings) {
+            return Err(format!(
+                "resolution`: {} is not divisible by 2^{halvings} (one halving between each of the {} levels of ch_mult)",
+                self.resolution,
+                self.ch_mult.len()
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!("dropout`: must be in [0, 1), got {}", self.dropout));
+        }
+        Ok(())
+    }
+
     /// The paper's CIFAR-10 model (35.7M parameters).
     pub fn cifar10() -> Self {
         Self {
@@ -149,7 +187,7 @@ impl UNetConfig {
             down,
             mid,
             up,
-            norm_out: group_norm(width, device),
+            norm_out: new_group_norm(width, device),
             conv_out: zero_conv3(width, self.in_channels, device),
             upsample: Interpolate2dConfig::new()
                 .with_scale_factor(Some([2.0, 2.0]))
@@ -177,7 +215,7 @@ fn conv3(cin: usize, cout: usize, stride: usize, device: &Device) -> Conv2d {
 }
 
 /// GroupNorm with 32 groups (the paper's), or the largest count below 32 that divides `channels`.
-fn group_norm(channels: usize, device: &Device) -> GroupNorm {
+fn new_group_norm(channels: usize, device: &Device) -> GroupNorm {
     let groups = (1..=32)
         .rev()
         .find(|g| channels.is_multiple_of(*g))
@@ -228,7 +266,7 @@ impl Stage {
         device: &Device,
     ) -> Self {
         let attn = attn.then(|| AttnBlock {
-            norm: group_norm(cout, device),
+            norm: new_group_norm(cout, device),
             q: LinearConfig::new(cout, cout).init(device),
             k: LinearConfig::new(cout, cout).init(device),
             v: LinearConfig::new(cout, cout).init(device),
@@ -237,10 +275,10 @@ impl Stage {
                 .init(device),
         });
         Stage::Block(ResBlock {
-            norm1: group_norm(cin, device),
+            norm1: new_group_norm(cin, device),
             conv1: conv3(cin, cout, 1, device),
             temb_proj: LinearConfig::new(temb, cout).init(device),
-            norm2: group_norm(cout, device),
+            norm2: new_group_norm(cout, device),
             dropout: DropoutConfig::new(dropout).init(),
             conv2: zero_conv3(cout, cout, device),
             shortcut: (cin != cout).then(|| Conv2dConfig::new([cin, cout], [1, 1]).init(device)),
@@ -251,17 +289,12 @@ impl Stage {
 
 impl ResBlock {
     fn forward(&self, x: Tensor<4>, temb: &Tensor<2>) -> Tensor<4> {
-        let h = self.conv1.forward(silu(self.norm1.forward(x.clone())));
-        let [b, c] = [h.dims()[0], h.dims()[1]];
-        let h = h + self
-            .temb_proj
-            .forward(silu(temb.clone()))
-            .reshape([b, c, 1, 1]);
-        let h = self
-            .conv2
-            .forward(self.dropout.forward(silu(self.norm2.forward(h))));
+        let h = conv2d(&self.conv1, group_norm(&self.norm1, x.clone(), None, true));
+        let temb = self.temb_proj.forward(silu(temb.clone()));
+        let h = group_norm(&self.norm2, h, Some(temb), true);
+        let h = conv2d(&self.conv2, self.dropout.forward(h));
         let skip = match &self.shortcut {
-            Some(conv) => conv.forward(x),
+            Some(conv) => conv2d(conv, x),
             None => x,
         };
         let out = skip + h;
@@ -275,9 +308,7 @@ impl ResBlock {
 impl AttnBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [b, c, h, w] = x.dims();
-        let seq = self
-            .norm
-            .forward(x.clone())
+        let seq = group_norm(&self.norm, x.clone(), None, false)
             .reshape([b, c, h * w])
             .swap_dims(1, 2);
         let (q, k, v) = (
@@ -329,12 +360,12 @@ impl UNet {
             let idx = Tensor::<2, Int>::from_data(TensorData::new(labels, [t.len(), 1]), &device);
             temb = temb + emb.forward(idx).reshape([t.len(), 4 * self.ch]);
         }
-        let mut h = self.conv_in.forward(x);
+        let mut h = conv2d(&self.conv_in, x);
         let mut skips = vec![h.clone()];
         for stage in &self.down {
             h = match stage {
                 Stage::Block(b) => b.forward(h, &temb),
-                Stage::Down(conv) => conv.forward(h),
+                Stage::Down(conv) => conv2d(conv, h),
                 Stage::Up(_) => unreachable!("no upsampling on the way down"),
             };
             skips.push(h.clone());
@@ -350,11 +381,11 @@ impl UNet {
                     let skip = skips.pop().expect("one skip per up block");
                     b.forward(Tensor::cat(vec![h, skip], 1), &temb)
                 }
-                Stage::Up(conv) => conv.forward(self.upsample.forward(h)),
+                Stage::Up(conv) => conv2d(conv, self.upsample.forward(h)),
                 Stage::Down(_) => unreachable!("no downsampling on the way up"),
             };
         }
-        self.conv_out.forward(silu(self.norm_out.forward(h)))
+        conv2d(&self.conv_out, group_norm(&self.norm_out, h, None, true))
     }
 }
 

@@ -113,7 +113,7 @@ impl ConvBlock {
 
     fn pre_norm(&self, x: Tensor<2>) -> Tensor<4> {
         let ([c, h, w], b) = (self.input, x.dims()[0]);
-        self.conv.forward(x.reshape([b, c, h, w]))
+        dlp_kernels::conv2d(&self.conv, x.reshape([b, c, h, w]))
     }
 }
 

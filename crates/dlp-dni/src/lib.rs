@@ -3,7 +3,7 @@
 //! | module | what |
 //! | --- | --- |
 //! | [`synthetic`] | M_i: ĝ_i = M_i(h_i[, y]), zero-initialised output; I_i: ĥ_{i−1} = I_i(x) |
-//! | [`layers`] | a fully connected block (Linear, batch norm, ReLU) and a network of them |
+//! | [`layers`] | a fully connected block (Linear, batch norm, ReLU), the paper's convolutional block, and a network of them |
 //! | [`dni`] | [`dni::Dni`], the entry type: one step of backprop, DNI, cDNI or decoupled, BP(λ) |
 //! | [`train`] | settings, examples and the sequential training loop |
 //! | [`concurrent`] | modules grouped onto worker threads, channels, per-module costs |
@@ -12,8 +12,6 @@
 //! | [`recurrent`] | truncated BPTT with synthetic gradients between windows ([`recurrent::Windows`]), Copy curriculum |
 //! | [`charlm`] | character-level language modelling in bits per character |
 //! | [`demo`] | the DNI stage of `dlp demo` |
-//!
-//! Still to come (see the DNI issue): the CNN.
 
 pub mod charlm;
 pub mod concurrent;

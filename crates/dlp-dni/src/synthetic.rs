@@ -157,9 +157,9 @@ impl SyntheticGradient {
                     x = Tensor::cat(vec![x, planes], 1);
                 }
                 for layer in &m.hidden {
-                    x = relu(layer.forward(x));
+                    x = relu(dlp_kernels::conv2d(layer, x));
                 }
-                m.output.forward(x).flatten(1, 3)
+                dlp_kernels::conv2d(&m.output, x).flatten(1, 3)
             }
         }
     }

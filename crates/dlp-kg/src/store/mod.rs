@@ -52,10 +52,40 @@ pub(crate) fn store_err(what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 impl KnowledgeGraph {
-    /// Opens (or creates) an on-disk store in `dir`.
+    /// Opens the on-disk store in `dir`, which must already be one (RocksDB's `CURRENT` file);
+    /// commands that only read use this, so a mistyped path is refused instead of created.
     pub fn open(dir: &Path) -> Result<Self> {
-        let store = Store::open(dir)
-            .map_err(|e| Error::format(dir, None, format!("cannot open the store: {e}")))?;
+        if !dir.join("CURRENT").is_file() {
+            let what = if dir.is_file() {
+                "is a file, not a store"
+            } else if dir.exists() {
+                "is not a store (no RocksDB CURRENT file)"
+            } else {
+                "does not exist"
+            };
+            return Err(Error::format(
+                dir,
+                None,
+                format!("{what}; `dlp kg import`, `add` or `merge` create one"),
+            ));
+        }
+        Self::create(dir)
+    }
+
+    /// Opens the on-disk store in `dir`, creating it (and its parent folders) when absent.
+    pub fn create(dir: &Path) -> Result<Self> {
+        let store = Store::open(dir).map_err(|e| {
+            let e = e.to_string();
+            if e.contains("LOCK") || e.contains("lock") {
+                Error::format(
+                    dir,
+                    None,
+                    "the store is in use by another process (a running `dlp kg serve`?)",
+                )
+            } else {
+                Error::format(dir, None, format!("cannot open the store: {e}"))
+            }
+        })?;
         Ok(KnowledgeGraph { store })
     }
 

@@ -1,0 +1,66 @@
+//! The whole U-Net with dlp-kernels against the same U-Net on burn's own ops: the loss and every
+//! parameter's gradient agree. (Its own test binary: it switches the kernels off process-wide.)
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::{Device, Distribution, Tensor};
+use dlp_ddpm::model::Denoiser;
+use dlp_ddpm::unet::UNetConfig;
+
+/// Every parameter's gradient, flattened, in visiting order.
+struct Grads<'a>(&'a burn::tensor::Gradients, Vec<Vec<f32>>);
+
+impl ModuleVisitor for Grads<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if let Some(g) = param.val().grad(self.0) {
+            self.1
+                .push(g.into_data().convert::<f32>().to_vec().unwrap());
+        }
+    }
+}
+
+fn loss_and_grads(on: bool) -> (f32, Vec<Vec<f32>>) {
+    dlp_kernels::set_enabled(on);
+    let device = Device::flex().autodiff();
+    device.seed(3);
+    let cfg = UNetConfig {
+        in_channels: 1,
+        resolution: 12,
+        ch: 16,
+        ch_mult: vec![1, 2],
+        num_res_blocks: 1,
+        attn_resolutions: vec![6],
+        dropout: 0.0,
+        num_classes: 0,
+    };
+    let net = cfg.init(&device);
+    let x = Tensor::<4>::random([3, 1, 12, 12], Distribution::Normal(0.0, 1.0), &device);
+    let loss = (net.forward(x.clone(), &[5, 500, 999]) - x).square().mean();
+    let value = loss.clone().into_scalar::<f32>();
+    let grads = loss.backward();
+    let mut v = Grads(&grads, Vec::new());
+    net.visit(&mut v);
+    (value, v.1)
+}
+
+#[test]
+fn unet_loss_and_gradients_agree_with_burns_ops() {
+    let (ours, g_ours) = loss_and_grads(true);
+    let (burns, g_burns) = loss_and_grads(false);
+    dlp_kernels::set_enabled(true);
+    assert!(
+        (ours - burns).abs() <= 1e-4 * burns.abs(),
+        "loss {ours} against {burns}"
+    );
+    assert_eq!(g_ours.len(), g_burns.len());
+    let mut nonzero = 0;
+    for (i, (a, b)) in g_ours.iter().zip(&g_burns).enumerate() {
+        let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let diff = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(
+            diff <= 1e-3 * scale.max(1e-6),
+            "parameter {i}: difference {diff}, scale {scale}"
+        );
+        nonzero += usize::from(scale > 0.0);
+    }
+    assert!(nonzero > g_ours.len() / 2, "most parameters get a gradient");
+}

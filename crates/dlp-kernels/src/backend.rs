@@ -1,0 +1,229 @@
+//! The kernels as a burn backend extension: one trait, its `Flex` implementation (forward) and its
+//! `Autodiff<Flex>` implementation (forward, saving what the hand-written backward needs).
+
+use crate::conv::{self, ConvShape};
+use crate::norm::{self, NormShape, Stats};
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Flex, backend_extension};
+use burn::tensor::TensorData;
+use std::borrow::Cow;
+
+/// Our operations on a backend. `bias` and `add` are always given (zeros where a layer has none).
+#[backend_extension(Flex, Autodiff)]
+pub trait KernelBackend: Backend {
+    /// `conv2d(x, weight) + bias`, NCHW.
+    fn dlp_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        shape: ConvShape,
+    ) -> FloatTensor<Self>;
+
+    /// `[SiLU](GroupNorm(x + add[b, c]))` with affine γ, β.
+    fn dlp_group_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        add: FloatTensor<Self>,
+        shape: NormShape,
+    ) -> FloatTensor<Self>;
+}
+
+/// The `f32` contents of a flex tensor, in row-major order (copied only when it is a view).
+fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(
+            t.to_contiguous()
+                .as_slice::<f32>()
+                .expect("contiguous f32")
+                .to_vec(),
+        ),
+    }
+}
+
+fn tensor(v: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(v, shape))
+}
+
+fn conv_forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, s: ConvShape) -> FlexTensor {
+    let [ho, wo] = s.out_hw();
+    let mut y = vec![0f32; s.batch * s.c_out * ho * wo];
+    conv::forward(&values(x), &values(w), &values(b), s, &mut y);
+    tensor(y, vec![s.batch, s.c_out, ho, wo])
+}
+
+fn norm_forward(
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    add: &FlexTensor,
+    s: NormShape,
+) -> (FlexTensor, Stats) {
+    let xv = values(x);
+    let mut out = vec![0f32; xv.len()];
+    let stats = norm::forward(
+        &xv,
+        &values(gamma),
+        &values(beta),
+        Some(&values(add)),
+        s,
+        &mut out,
+    );
+    let shape = x.layout().shape().to_vec();
+    (tensor(out, shape), stats)
+}
+
+impl KernelBackend for Flex {
+    fn dlp_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, s: ConvShape) -> FlexTensor {
+        conv_forward(&x, &weight, &bias, s)
+    }
+
+    fn dlp_group_norm(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        add: FlexTensor,
+        s: NormShape,
+    ) -> FlexTensor {
+        norm_forward(&x, &gamma, &beta, &add, s).0
+    }
+}
+
+#[derive(Debug)]
+struct ConvBackward;
+
+impl Backward<Flex, 3> for ConvBackward {
+    type State = (FlexTensor, FlexTensor, ConvShape);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let dy = grads.consume::<Flex>(&ops.node);
+        let (x, w, s) = ops.state;
+        let dy = values(&dy);
+        if let Some(node) = node_x {
+            let dx = conv::backward_input(&values(&w), &dy, s);
+            grads.register::<Flex>(node.id, tensor(dx, vec![s.batch, s.c_in, s.h, s.w]));
+        }
+        if node_w.is_some() || node_b.is_some() {
+            let (dw, db) = conv::backward_weight(&values(&x), &dy, s);
+            if let Some(node) = node_w {
+                let [kh, kw] = s.kernel;
+                grads.register::<Flex>(node.id, tensor(dw, vec![s.c_out, s.c_in, kh, kw]));
+            }
+            if let Some(node) = node_b {
+                grads.register::<Flex>(node.id, tensor(db, vec![s.c_out]));
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct NormBackward;
+
+impl Backward<Flex, 4> for NormBackward {
+    type State = (
+        FlexTensor,
+        FlexTensor,
+        FlexTensor,
+        FlexTensor,
+        Stats,
+        NormShape,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_g, node_b, node_a] = ops.parents;
+        let d_out = grads.consume::<Flex>(&ops.node);
+        let (x, gamma, beta, add, stats, s) = ops.state;
+        let shape = x.layout().shape().to_vec();
+        let add_v = values(&add);
+        let g = norm::backward(
+            &values(&x),
+            &values(&gamma),
+            &values(&beta),
+            Some(&add_v),
+            &stats,
+            &values(&d_out),
+            s,
+        );
+        if let Some(node) = node_x {
+            grads.register::<Flex>(node.id, tensor(g.x, shape));
+        }
+        if let Some(node) = node_g {
+            grads.register::<Flex>(node.id, tensor(g.gamma, vec![s.channels]));
+        }
+        if let Some(node) = node_b {
+            grads.register::<Flex>(node.id, tensor(g.beta, vec![s.channels]));
+        }
+        if let (Some(node), Some(da)) = (node_a, g.add) {
+            grads.register::<Flex>(node.id, tensor(da, vec![s.batch, s.channels]));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> KernelBackend for Autodiff<Flex, C> {
+    fn dlp_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        s: ConvShape,
+    ) -> FloatTensor<Self> {
+        match ConvBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
+                let y = conv_forward(&xp, &wp, bias.primitive(), s);
+                prep.finish((xp, wp, s), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(conv_forward(
+                x.primitive(),
+                weight.primitive(),
+                bias.primitive(),
+                s,
+            )),
+        }
+    }
+
+    fn dlp_group_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        add: FloatTensor<Self>,
+        s: NormShape,
+    ) -> FloatTensor<Self> {
+        match NormBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node(), add.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (xp, gp, bp, ap) = (
+                    x.primitive().clone(),
+                    gamma.primitive().clone(),
+                    beta.primitive().clone(),
+                    add.primitive().clone(),
+                );
+                let (out, stats) = norm_forward(&xp, &gp, &bp, &ap, s);
+                prep.finish((xp, gp, bp, ap, stats, s), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                let (out, _) = norm_forward(
+                    x.primitive(),
+                    gamma.primitive(),
+                    beta.primitive(),
+                    add.primitive(),
+                    s,
+                );
+                prep.finish(out)
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Our own CPU kernels for the ops that dominate the DDPM U-Net and the DNI CNN, with forward and
+//! backward, under burn's ordinary run-time [`Device`]: a 2D convolution ([`conv2d`]) and a
+//! GroupNorm fused with the per-channel add before it and the SiLU after it ([`group_norm`]).
+//!
+//! On the `flex` CPU device (with or without autodiff) and `f32` data these run our kernels
+//! ([`conv`], [`norm`], through the backend extension in [`backend`]); on any other device or
+//! dtype they run burn's own ops, so a GPU device keeps burn's kernels. Each kernel is tested
+//! against burn's composition of the same op, forward and every gradient.
+//!
+//! ```
+//! use burn::nn::conv::Conv2dConfig;
+//! use burn::tensor::{Device, Distribution, Tensor};
+//! let device = Device::flex();
+//! let conv = Conv2dConfig::new([3, 8], [3, 3]).init(&device);
+//! let x = Tensor::<4>::random([2, 3, 9, 9], Distribution::Normal(0.0, 1.0), &device);
+//! let ours = dlp_kernels::conv2d(&conv, x.clone());
+//! let burns = conv.forward(x);
+//! let diff = (ours - burns).abs().max().into_scalar::<f32>();
+//! assert!(diff < 1e-4);
+//! ```
+
+pub mod backend;
+pub mod conv;
+pub mod norm;
+pub mod simd;
+
+use backend::KernelBackend;
+use burn::backend::Dispatch;
+use burn::backend::DispatchDevice;
+use burn::nn::conv::Conv2d;
+use burn::nn::{GroupNorm, PaddingConfig2d};
+use burn::tensor::{DType, Device, Tensor};
+use conv::ConvShape;
+use norm::NormShape;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Turns our kernels on (the default) or off for the whole process, so that a benchmark or a
+/// test can run the same model on burn's own ops.
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
+
+/// Whether our kernels serve tensors on `device` with `dtype`: the flex CPU device, f32.
+pub fn serves(device: &Device, dtype: DType) -> bool {
+    let flex = match device.as_dispatch() {
+        DispatchDevice::Flex(_) => true,
+        DispatchDevice::Autodiff(inner) => matches!(**inner, DispatchDevice::Flex(_)),
+        #[allow(unreachable_patterns)]
+        _ => false,
+    };
+    flex && dtype == DType::F32 && ENABLED.load(Ordering::Relaxed)
+}
+
+/// `conv.forward(x)` for an ungrouped, undilated convolution with explicit or valid padding; other
+/// convolutions (and other devices) go to burn's own.
+pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => Some([0, 0]),
+        PaddingConfig2d::Explicit(t, l, b, r) if t == b && l == r => Some([t, l]),
+        _ => None,
+    };
+    let weight = conv.weight.val();
+    let [c_out, c_in, kh, kw] = weight.dims();
+    let [batch, cx, h, w] = x.dims();
+    let fits = |p: [usize; 2]| h + 2 * p[0] >= kh && w + 2 * p[1] >= kw;
+    match padding {
+        Some(padding)
+            if conv.groups == 1
+                && conv.dilation == [1, 1]
+                && cx == c_in
+                && fits(padding)
+                && serves(&x.device(), x.dtype()) =>
+        {
+            let shape = ConvShape {
+                batch,
+                c_in,
+                h,
+                w,
+                c_out,
+                kernel: [kh, kw],
+                stride: conv.stride,
+                padding,
+            };
+            let bias = match &conv.bias {
+                Some(b) => b.val(),
+                None => Tensor::zeros([c_out], &x.device()),
+            };
+            Tensor::from_dispatch(<Dispatch as KernelBackend>::dlp_conv2d(
+                x.into_dispatch(),
+                weight.into_dispatch(),
+                bias.into_dispatch(),
+                shape,
+            ))
+        }
+        _ => conv.forward(x),
+    }
+}
+
+/// `GroupNorm(x + add[b, c])`, then SiLU when `silu`; `add` is `[batch, channels]`.
+pub fn group_norm(norm: &GroupNorm, x: Tensor<4>, add: Option<Tensor<2>>, silu: bool) -> Tensor<4> {
+    let [batch, channels, h, w] = x.dims();
+    let device = x.device();
+    let (gamma, beta) = match (&norm.gamma, &norm.beta) {
+        (Some(g), Some(b)) => (g.val(), b.val()),
+        _ => (
+            Tensor::ones([channels], &device),
+            Tensor::zeros([channels], &device),
+        ),
+    };
+    if !serves(&device, x.dtype()) || channels != norm.num_channels {
+        let x = match add {
+            Some(a) => x + a.reshape([batch, channels, 1, 1]),
+            None => x,
+        };
+        let y = norm.forward(x);
+        return if silu {
+            burn::tensor::activation::silu(y)
+        } else {
+            y
+        };
+    }
+    let add = add.unwrap_or_else(|| Tensor::zeros([batch, channels], &device));
+    let shape = NormShape {
+        batch,
+        channels,
+        spatial: h * w,
+        groups: norm.num_groups,
+        epsilon: norm.epsilon as f32,
+        silu,
+    };
+    Tensor::from_dispatch(<Dispatch as KernelBackend>::dlp_group_norm(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        add.into_dispatch(),
+        shape,
+    ))
+}

@@ -1,0 +1,320 @@
+//! Each kernel against burn's own composition of the same op, forward and every gradient, to 1e-4
+//! relative (of the largest magnitude), on awkward shapes, on 1 and 2 threads; and against finite
+//! differences on small shapes.
+
+use burn::module::Param;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{GroupNorm, GroupNormConfig, PaddingConfig2d};
+use burn::tensor::{Device, Distribution, Tensor};
+
+fn close(what: &str, ours: Tensor<1>, theirs: Tensor<1>, tol: f32) {
+    close_above(what, ours, theirs, tol, 1e-6)
+}
+
+/// As [`close`], the scale at least `floor`: a gradient that is zero in exact arithmetic (the add's
+/// with one channel per group, which the normalisation removes) is rounding noise on both sides.
+fn close_above(what: &str, ours: Tensor<1>, theirs: Tensor<1>, tol: f32, floor: f32) {
+    let scale = theirs.clone().abs().max().into_scalar::<f32>().max(floor);
+    let diff = (ours - theirs).abs().max().into_scalar::<f32>();
+    assert!(
+        diff <= tol * scale,
+        "{what}: max difference {diff} against scale {scale}"
+    );
+}
+
+fn flat<const D: usize>(t: Tensor<D>) -> Tensor<1> {
+    let n = t.shape().num_elements();
+    t.reshape([n])
+}
+
+fn on_threads(threads: usize, f: impl FnOnce() + Send) {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f);
+}
+
+/// (batch, c_in, h, w, c_out, kernel, stride, padding)
+const CONVS: [(usize, usize, usize, usize, usize, usize, usize, usize); 7] = [
+    (1, 3, 7, 5, 5, 3, 1, 1),
+    (3, 5, 9, 8, 4, 3, 2, 1),
+    (5, 6, 7, 7, 3, 3, 2, 1),
+    (2, 4, 6, 6, 6, 1, 1, 0),
+    (2, 3, 10, 10, 7, 5, 1, 2),
+    (2, 2, 5, 5, 3, 5, 1, 0),
+    (4, 17, 11, 13, 9, 1, 2, 0),
+];
+
+fn conv_layer(
+    c: (usize, usize, usize, usize, usize, usize, usize, usize),
+    bias: bool,
+    d: &Device,
+) -> Conv2d {
+    let (_, ci, _, _, co, k, s, p) = c;
+    let mut conv = Conv2dConfig::new([ci, co], [k, k])
+        .with_stride([s, s])
+        .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+        .with_bias(bias)
+        .init(d);
+    if let Some(b) = &conv.bias {
+        conv.bias = Some(Param::from_tensor(
+            b.val().random_like(Distribution::Normal(0.0, 1.0)),
+        ));
+    }
+    conv
+}
+
+#[test]
+fn conv2d_matches_burn_forward_and_gradients() {
+    for threads in [1, 2] {
+        on_threads(threads, || {
+            for (i, c) in CONVS.into_iter().enumerate() {
+                let d = Device::flex().autodiff();
+                d.seed(i as u64);
+                let conv = conv_layer(c, i != 2, &d);
+                let (b, ci, h, w, ..) = c;
+                let x = Tensor::<4>::random([b, ci, h, w], Distribution::Normal(0.0, 1.0), &d)
+                    .require_grad();
+                let ours = dlp_kernels::conv2d(&conv, x.clone());
+                let theirs = conv.forward(x.clone());
+                assert_eq!(ours.dims(), theirs.dims(), "{c:?}");
+                let r = theirs.random_like(Distribution::Normal(0.0, 1.0));
+                let what = format!("{c:?} on {threads} threads");
+                close(
+                    &format!("{what} y"),
+                    flat(ours.clone()),
+                    flat(theirs.clone()),
+                    1e-4,
+                );
+                let g_ours = (ours * r.clone()).sum().backward();
+                let g_theirs = (theirs * r).sum().backward();
+                close(
+                    &format!("{what} dx"),
+                    flat(x.grad(&g_ours).unwrap()),
+                    flat(x.grad(&g_theirs).unwrap()),
+                    1e-4,
+                );
+                let (wo, wt) = (
+                    conv.weight.grad(&g_ours).unwrap(),
+                    conv.weight.grad(&g_theirs).unwrap(),
+                );
+                close(&format!("{what} dw"), flat(wo), flat(wt), 1e-4);
+                if let Some(bias) = &conv.bias {
+                    close(
+                        &format!("{what} db"),
+                        bias.grad(&g_ours).unwrap(),
+                        bias.grad(&g_theirs).unwrap(),
+                        1e-4,
+                    );
+                }
+            }
+        });
+    }
+}
+
+fn norm_layer(groups: usize, channels: usize, d: &Device) -> GroupNorm {
+    let mut gn = GroupNormConfig::new(groups, channels).init(d);
+    gn.gamma = Some(Param::from_tensor(Tensor::random(
+        [channels],
+        Distribution::Normal(1.0, 0.5),
+        d,
+    )));
+    gn.beta = Some(Param::from_tensor(Tensor::random(
+        [channels],
+        Distribution::Normal(0.0, 0.5),
+        d,
+    )));
+    gn
+}
+
+#[test]
+fn group_norm_silu_matches_burn_forward_and_gradients() {
+    // (batch, channels, h, w, groups)
+    let cases = [
+        (1, 32, 5, 3, 32),
+        (3, 6, 7, 7, 3),
+        (2, 5, 4, 4, 1),
+        (2, 64, 8, 8, 32),
+        (1, 12, 1, 1, 4),
+    ];
+    for threads in [1, 2] {
+        on_threads(threads, || {
+            for (i, (b, c, h, w, g)) in cases.into_iter().enumerate() {
+                for (with_add, silu) in [(false, false), (false, true), (true, true), (true, false)]
+                {
+                    let d = Device::flex().autodiff();
+                    d.seed(i as u64);
+                    let gn = norm_layer(g, c, &d);
+                    let x = Tensor::<4>::random([b, c, h, w], Distribution::Normal(0.5, 2.0), &d)
+                        .require_grad();
+                    let add = with_add.then(|| {
+                        Tensor::<2>::random([b, c], Distribution::Normal(0.0, 1.0), &d)
+                            .require_grad()
+                    });
+                    let ours = dlp_kernels::group_norm(&gn, x.clone(), add.clone(), silu);
+                    let pre = match &add {
+                        Some(a) => x.clone() + a.clone().reshape([b, c, 1, 1]),
+                        None => x.clone(),
+                    };
+                    let theirs = gn.forward(pre);
+                    let theirs = if silu {
+                        burn::tensor::activation::silu(theirs)
+                    } else {
+                        theirs
+                    };
+                    let what = format!(
+                        "{:?} add {with_add} silu {silu} on {threads} threads",
+                        (b, c, h, w, g)
+                    );
+                    close(
+                        &format!("{what} y"),
+                        flat(ours.clone()),
+                        flat(theirs.clone()),
+                        1e-4,
+                    );
+                    let r = theirs.random_like(Distribution::Normal(0.0, 1.0));
+                    let g_ours = (ours * r.clone()).sum().backward();
+                    let g_theirs = (theirs * r).sum().backward();
+                    let dx = flat(x.grad(&g_theirs).unwrap());
+                    let dx_scale = dx.clone().abs().max().into_scalar::<f32>();
+                    close(
+                        &format!("{what} dx"),
+                        flat(x.grad(&g_ours).unwrap()),
+                        dx,
+                        1e-4,
+                    );
+                    for (name, p) in [
+                        ("dgamma", gn.gamma.as_ref().unwrap()),
+                        ("dbeta", gn.beta.as_ref().unwrap()),
+                    ] {
+                        close(
+                            &format!("{what} {name}"),
+                            p.grad(&g_ours).unwrap(),
+                            p.grad(&g_theirs).unwrap(),
+                            1e-4,
+                        );
+                    }
+                    if let Some(a) = &add {
+                        let (ours, theirs) = (
+                            flat(a.grad(&g_ours).unwrap()),
+                            flat(a.grad(&g_theirs).unwrap()),
+                        );
+                        close_above(&format!("{what} dadd"), ours, theirs, 1e-4, dx_scale);
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// d loss / d input by central differences in f64 on the kernel functions themselves.
+#[test]
+fn kernels_match_finite_differences() {
+    use dlp_kernels::conv::{self, ConvShape};
+    use dlp_kernels::norm::{self, NormShape};
+    let s = ConvShape {
+        batch: 2,
+        c_in: 2,
+        h: 5,
+        w: 4,
+        c_out: 3,
+        kernel: [3, 3],
+        stride: [2, 1],
+        padding: [1, 1],
+    };
+    let [ho, wo] = s.out_hw();
+    let n_out = s.batch * s.c_out * ho * wo;
+    let mut seed = 1u32;
+    let mut rnd = || {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+    };
+    let x: Vec<f32> = (0..s.batch * s.c_in * s.h * s.w).map(|_| rnd()).collect();
+    let w: Vec<f32> = (0..s.c_out * s.c_in * 9).map(|_| rnd()).collect();
+    let bias: Vec<f32> = (0..s.c_out).map(|_| rnd()).collect();
+    let r: Vec<f32> = (0..n_out).map(|_| rnd()).collect();
+    let loss = |x: &[f32], w: &[f32]| {
+        let mut y = vec![0f32; n_out];
+        conv::forward(x, w, &bias, s, &mut y);
+        y.iter().zip(&r).map(|(a, b)| (a * b) as f64).sum::<f64>()
+    };
+    let dx = conv::backward_input(&w, &r, s);
+    let (dw, db) = conv::backward_weight(&x, &r, s);
+    let h = 1e-2f32;
+    for i in 0..x.len() {
+        let (mut xp, mut xm) = (x.clone(), x.clone());
+        xp[i] += h;
+        xm[i] -= h;
+        let fd = (loss(&xp, &w) - loss(&xm, &w)) / (2.0 * h as f64);
+        assert!(
+            (fd - dx[i] as f64).abs() < 1e-3,
+            "conv dx[{i}]: {fd} against {}",
+            dx[i]
+        );
+    }
+    for i in 0..w.len() {
+        let (mut wp, mut wm) = (w.clone(), w.clone());
+        wp[i] += h;
+        wm[i] -= h;
+        let fd = (loss(&x, &wp) - loss(&x, &wm)) / (2.0 * h as f64);
+        assert!(
+            (fd - dw[i] as f64).abs() < 1e-3,
+            "conv dw[{i}]: {fd} against {}",
+            dw[i]
+        );
+    }
+    let sum_r = |o: usize| (0..ho * wo).map(|p| r[o * ho * wo + p]).sum::<f32>();
+    for (o, &d) in db.iter().enumerate() {
+        let want = sum_r(o) + sum_r(s.c_out + o);
+        assert!((want - d).abs() < 1e-4, "conv db[{o}]: {want} against {d}");
+    }
+
+    let ns = NormShape {
+        batch: 2,
+        channels: 4,
+        spatial: 3,
+        groups: 2,
+        epsilon: 1e-5,
+        silu: true,
+    };
+    let nx: Vec<f32> = (0..24).map(|_| 2.0 * rnd()).collect();
+    let gamma: Vec<f32> = (0..4).map(|_| 1.0 + rnd()).collect();
+    let beta: Vec<f32> = (0..4).map(|_| rnd()).collect();
+    let add: Vec<f32> = (0..8).map(|_| rnd()).collect();
+    let nr: Vec<f32> = (0..24).map(|_| rnd()).collect();
+    let nloss = |x: &[f32], add: &[f32]| {
+        let mut out = vec![0f32; 24];
+        norm::forward(x, &gamma, &beta, Some(add), ns, &mut out);
+        out.iter()
+            .zip(&nr)
+            .map(|(a, b)| (a * b) as f64)
+            .sum::<f64>()
+    };
+    let mut out = vec![0f32; 24];
+    let stats = norm::forward(&nx, &gamma, &beta, Some(&add), ns, &mut out);
+    let g = norm::backward(&nx, &gamma, &beta, Some(&add), &stats, &nr, ns);
+    for i in 0..nx.len() {
+        let (mut p, mut m) = (nx.clone(), nx.clone());
+        p[i] += h;
+        m[i] -= h;
+        let fd = (nloss(&p, &add) - nloss(&m, &add)) / (2.0 * h as f64);
+        assert!(
+            (fd - g.x[i] as f64).abs() < 2e-3,
+            "norm dx[{i}]: {fd} against {}",
+            g.x[i]
+        );
+    }
+    let da = g.add.unwrap();
+    for i in 0..add.len() {
+        let (mut p, mut m) = (add.clone(), add.clone());
+        p[i] += h;
+        m[i] -= h;
+        let fd = (nloss(&nx, &p) - nloss(&nx, &m)) / (2.0 * h as f64);
+        assert!(
+            (fd - da[i] as f64).abs() < 2e-3,
+            "norm dadd[{i}]: {fd} against {}",
+            da[i]
+        );
+    }
+}

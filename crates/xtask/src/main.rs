@@ -1,0 +1,102 @@
+//! `cargo xtask`: the README's two commands, with the set-up they need.
+//!
+//! ```text
+//! cargo xtask demo [DLP DEMO FLAGS]   build dlp in release and run `dlp demo`
+//! cargo xtask test [TEST FILTERS]     the whole test suite (what CI runs)
+//! cargo xtask lint                    cargo fmt --check and cargo clippy -D warnings
+//! cargo xtask dlp ARGS...             any dlp command, e.g. `cargo xtask dlp kg --help`
+//! ```
+//!
+//! Each brings libclang when the machine has none (see `libclang.rs`), and `test` uses
+//! cargo-nextest when it is installed and plain `cargo test` otherwise.
+
+mod libclang;
+
+use std::env;
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+usage: cargo xtask <demo|test|lint|dlp> [ARGS...]
+  demo [FLAGS]   build dlp (release) and run `dlp demo FLAGS` (e.g. --json, --seed 1)
+  test [ARGS]    run every test in release: cargo nextest (or cargo test) and the doc tests
+  lint           cargo fmt --check, then cargo clippy --release --workspace --all-targets -D warnings
+  dlp ARGS       build dlp (release) and run it with ARGS";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let Some((task, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let env = match libclang::ensure() {
+        Ok(vars) => vars,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let run = |args: &[&str], extra: &[String]| -> bool {
+        let mut cmd = Command::new(&cargo);
+        cmd.args(args)
+            .args(extra)
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        match cmd.status() {
+            Ok(s) => s.success(),
+            Err(e) => {
+                eprintln!("xtask: cannot run {cargo}: {e}");
+                false
+            }
+        }
+    };
+    let ok = match task.as_str() {
+        "demo" => run(
+            &["run", "--release", "--package", "dlp-cli", "--", "demo"],
+            rest,
+        ),
+        "dlp" => run(&["run", "--release", "--package", "dlp-cli", "--"], rest),
+        "test" => {
+            let nextest = Command::new(&cargo)
+                .args(["nextest", "--version"])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if nextest {
+                run(&["nextest", "run", "--release", "--workspace"], rest)
+                    && run(&["test", "--release", "--workspace", "--doc"], &[])
+            } else {
+                eprintln!(
+                    "xtask: cargo-nextest is not installed; running the tests with cargo test"
+                );
+                run(&["test", "--release", "--workspace"], rest)
+            }
+        }
+        "lint" => {
+            run(&["fmt", "--all", "--", "--check"], &[])
+                && run(
+                    &[
+                        "clippy",
+                        "--release",
+                        "--workspace",
+                        "--all-targets",
+                        "--",
+                        "-D",
+                        "warnings",
+                    ],
+                    &[],
+                )
+        }
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            true
+        }
+        other => {
+            eprintln!("xtask: unknown task `{other}`\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
