@@ -126,6 +126,61 @@ pub fn forward(
     Stats { mean, rstd }
 }
 
+/// Backward pass 1 over one channel: dx̂ = γ·dy into `dx`; returns [Σ dy·x̂, Σ dy, Σ dx̂, Σ dx̂·x̂].
+#[inline(always)]
+fn pass1<const SILU: bool>(
+    dx: &mut [f32],
+    x: &[f32],
+    dout: &[f32],
+    shift: f32,
+    r: f32,
+    gm: f32,
+    bt: f32,
+) -> [f32; 4] {
+    let mut acc = [[0f32; 16]; 4];
+    let one = |d: &mut f32, v: f32, go: f32, acc: &mut [[f32; 16]; 4], l: usize| {
+        let xh = (v + shift) * r;
+        let dy = if SILU { go * silu_grad(xh * gm + bt) } else { go };
+        let dxh = dy * gm;
+        *d = dxh;
+        acc[0][l] += dy * xh;
+        acc[1][l] += dy;
+        acc[2][l] += dxh;
+        acc[3][l] += dxh * xh;
+    };
+    let n = x.len() / 16 * 16;
+    for ((d, v), go) in dx[..n].chunks_exact_mut(16).zip(x[..n].chunks_exact(16)).zip(dout[..n].chunks_exact(16)) {
+        for l in 0..16 {
+            one(&mut d[l], v[l], go[l], &mut acc, l);
+        }
+    }
+    for i in n..x.len() {
+        one(&mut dx[i], x[i], dout[i], &mut acc, 0);
+    }
+    acc.map(|a| a.iter().sum())
+}
+
+/// Backward pass 2 over one channel: dx' = r·(dx̂ − k1 − x̂·k2) in place; returns Σ dx'.
+#[inline(always)]
+fn pass2(dx: &mut [f32], x: &[f32], shift: f32, r: f32, k1: f32, k2: f32) -> f32 {
+    let mut acc = [0f32; 16];
+    let n = x.len() / 16 * 16;
+    for (d, v) in dx[..n].chunks_exact_mut(16).zip(x[..n].chunks_exact(16)) {
+        for l in 0..16 {
+            let xh = (v[l] + shift) * r;
+            d[l] = r * (d[l] - k1 - xh * k2);
+            acc[l] += d[l];
+        }
+    }
+    let mut rest = 0f32;
+    for i in n..x.len() {
+        let xh = (x[i] + shift) * r;
+        dx[i] = r * (dx[i] - k1 - xh * k2);
+        rest += dx[i];
+    }
+    acc.iter().sum::<f32>() + rest
+}
+
 /// Gradients of the forward pass.
 pub struct Grads {
     pub x: Vec<f32>,
@@ -164,46 +219,22 @@ pub fn backward(
                 for c in 0..cpg {
                     let (gm, bt, shift) = (gamma[c0 + c], beta[c0 + c], a(c) - m);
                     let range = c * hw..(c + 1) * hw;
-                    let (mut dg, mut db, mut c1, mut c2) =
-                        ([0f32; 8], [0f32; 8], [0f32; 8], [0f32; 8]);
-                    for (i, ((d, &v), &go)) in dx[range.clone()]
-                        .iter_mut()
-                        .zip(&x[range.clone()])
-                        .zip(&dout[range])
-                        .enumerate()
-                    {
-                        let xh = (v + shift) * r;
-                        let dy = if s.silu {
-                            go * silu_grad(xh * gm + bt)
-                        } else {
-                            go
-                        };
-                        let dxh = dy * gm;
-                        *d = dxh;
-                        let l = i & 7;
-                        dg[l] += dy * xh;
-                        db[l] += dy;
-                        c1[l] += dxh;
-                        c2[l] += dxh * xh;
-                    }
-                    sums[c][0] = dg.iter().sum();
-                    sums[c][1] = db.iter().sum();
-                    s1 += c1.iter().sum::<f32>();
-                    s2 += c2.iter().sum::<f32>();
+                    let sums_c = if s.silu {
+                        pass1::<true>(&mut dx[range.clone()], &x[range.clone()], &dout[range], shift, r, gm, bt)
+                    } else {
+                        pass1::<false>(&mut dx[range.clone()], &x[range.clone()], &dout[range], shift, r, gm, bt)
+                    };
+                    sums[c][0] = sums_c[0];
+                    sums[c][1] = sums_c[1];
+                    s1 += sums_c[2];
+                    s2 += sums_c[3];
                 }
                 // Pass 2: dx' from dx̂.
                 let n = (cpg * hw) as f32;
                 let (k1, k2) = (s1 / n, s2 / n);
                 for c in 0..cpg {
-                    let shift = a(c) - m;
                     let range = c * hw..(c + 1) * hw;
-                    let mut da = [0f32; 8];
-                    for (i, (d, &v)) in dx[range.clone()].iter_mut().zip(&x[range]).enumerate() {
-                        let xh = (v + shift) * r;
-                        *d = r * (*d - k1 - xh * k2);
-                        da[i & 7] += *d;
-                    }
-                    sums[c][2] = da.iter().sum();
+                    sums[c][2] = pass2(&mut dx[range.clone()], &x[range], a(c) - m, r, k1, k2);
                 }
             })
         });
