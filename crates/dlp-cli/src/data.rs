@@ -10,11 +10,14 @@ use serde_json::{Value, json};
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// The datasets of the registry and whether each is present in the data directory.
+    #[command(after_help = "Example:\n  dlp data list")]
     List,
     /// Check presence and SHA-256 of every file of a dataset against the registry.
+    #[command(after_help = "Example:\n  dlp data verify mnist --data-dir ../shared/data")]
     Verify { name: String },
     /// Download a dataset from its published address (or --mirror), checked and renamed
     /// into place atomically.
+    #[command(after_help = "Example:\n  dlp data fetch fashion-mnist --data-dir data")]
     Fetch {
         name: String,
         /// Base URL of a mirror that holds the published files under their published names.
@@ -22,10 +25,12 @@ pub enum Command {
         mirror: Option<String>,
     },
     /// Load a dataset with its reader and print its counts.
+    #[command(after_help = "Example:\n  dlp data stats fb15k-237")]
     Stats { name: String },
     /// Audit a dataset for duplication, leakage, imbalance, coverage and label errors; writes
     /// summary.json, report.md, report.html and PNGs into --out (default runs/audit-NAME).
     /// NAME may also be a text file (one record a line; for TSV the last column).
+    #[command(after_help = "Example:\n  dlp data audit wn18rr --out runs/audit-wn18rr")]
     Audit { name: String },
 }
 

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Print a noise schedule: betas, alphas_cumprod and the posterior (Eqs. 6-7), in f64.
+    #[command(after_help = "Example:\n  dlp ddpm schedule --schedule cosine --steps 1000 --json")]
     Schedule {
         /// linear, quadratic, cosine or sigmoid.
         #[arg(long, default_value = "linear")]
@@ -27,8 +28,12 @@ pub enum Command {
     },
     /// Train a denoiser by L_simple (2D: 8gaussians, swissroll, moons; images: mnist,
     /// fashion-mnist, cifar10 from --data-dir).
+    #[command(after_help = "Example:\n  dlp ddpm train --dataset 8gaussians --out runs/8g")]
     Train(TrainArgs),
     /// Draw samples from a trained run's EMA model (safetensors and a PNG in the run).
+    #[command(
+        after_help = "Example:\n  dlp ddpm sample --run runs/8g --sampler ddim --sampling-steps 50"
+    )]
     Sample {
         /// The run directory of `dlp ddpm train`.
         #[arg(long)]
@@ -45,6 +50,7 @@ pub enum Command {
     /// Evaluate a trained run. 2D: MMD to held-out data beside the data-vs-data floor, and
     /// mode coverage for 8 Gaussians. Images: classifier-FID beside the real-vs-real baseline,
     /// the predicted-class histogram, the mean top probability.
+    #[command(after_help = "Example:\n  dlp ddpm eval --run runs/8g --json")]
     Eval {
         /// The run directory of `dlp ddpm train`.
         #[arg(long)]

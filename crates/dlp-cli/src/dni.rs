@@ -10,7 +10,11 @@ use dlp_dni::train::{Examples, TrainConfig, train};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Train an FC network by backprop, DNI or cDNI (sequential execution) and report test error.
+    /// Train an FC network or the paper's CNN by backprop, DNI, cDNI or decoupled, sequentially or
+    /// on concurrent workers (--workers), and report test error.
+    #[command(
+        after_help = "Example:\n  dlp dni train --dataset mnist --layers 3 --method cdni --epochs 20 --json"
+    )]
     Train {
         /// mnist, fashion-mnist or cifar10 (from --data-dir).
         #[arg(long, default_value = "mnist")]
@@ -79,6 +83,9 @@ pub enum Command {
     },
     /// Train an LSTM on Copy or Repeat Copy by truncated BPTT, with or without synthetic
     /// gradients between windows, under a curriculum; report the longest sequence solved.
+    #[command(
+        after_help = "Example:\n  dlp dni copy --task copy --truncation 3 --method dni --json"
+    )]
     Copy {
         /// copy or repeat-copy.
         #[arg(long, default_value = "copy")]
@@ -91,6 +98,9 @@ pub enum Command {
     },
     /// Character-level language modelling on a text file (plain or .gz, split 90/5/5) by
     /// truncated BPTT, with or without synthetic gradients; report bits per character.
+    #[command(
+        after_help = "Example:\n  dlp dni charlm --text corpus.txt --truncation 5 --method dni --out runs/lm"
+    )]
     Charlm {
         /// The text file.
         #[arg(long)]

@@ -19,44 +19,75 @@ use std::time::Instant;
 pub enum Command {
     /// Knowledge-graph embeddings: train, eval.
     #[command(subcommand)]
+    #[command(after_help = "Example:\n  dlp kg embed train --dataset umls --json")]
     Embed(Embed),
     /// AMIE-style Horn rules: mine, eval.
     #[command(subcommand)]
+    #[command(after_help = "Example:\n  dlp kg rules mine --dataset umls --out runs/umls-rules")]
     Rules(Rules),
     /// Import RDF (.nt .nq .ttl .trig .rdf) or link-prediction TSV (.txt .tsv), plain or .gz.
+    #[command(after_help = "Example:\n  dlp kg import --store runs/kg fb15k-237/train.txt.gz")]
     Import(crate::kg_store::ImportArgs),
     /// Export to .nt, .ttl, .nq or .trig, or (--split) the {train,valid,test}.txt of a dataset.
+    #[command(after_help = "Example:\n  dlp kg export --store runs/kg out.ttl")]
     Export(crate::kg_store::ExportArgs),
-    /// Run a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE).
+    /// Run a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE). The default graph is the union
+    /// of the source graphs; `GRAPH ?g { ... }` gives each fact's source.
+    #[command(
+        after_help = "Example:\n  dlp kg query --store runs/kg 'SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 10'"
+    )]
     Query(crate::kg_store::QueryArgs),
     /// Counts of instances, concepts, relations, values, and facts per source.
+    #[command(after_help = "Example:\n  dlp kg stats --store runs/kg")]
     Stats(crate::kg_store::StoreArg),
     /// Add curated facts (one on the command line, or CSV/TOML files) under a curator's name.
+    #[command(
+        after_help = "Example:\n  dlp kg add --store runs/kg --curator ann --file people.csv --strict"
+    )]
     Add(crate::kg_store::AddArgs),
     /// List every triple that breaks the schema (domain, range, datatype, functional,
     /// undeclared terms); exits 1 if there is any.
+    #[command(after_help = "Example:\n  dlp kg check --store runs/kg")]
     Check(crate::kg_store::CheckArgs),
     /// Remove every fact of one source (as listed by stats), e.g. `import:train.txt`.
+    #[command(after_help = "Example:\n  dlp kg retract --store runs/kg import:train.txt")]
     Retract(crate::kg_store::RetractArgs),
     /// Write a model's or rule set's top predictions into their own source graph.
+    #[command(
+        after_help = "Example:\n  dlp kg complete --store runs/kg --dataset fb15k-237 --run runs/fb --top-k 3"
+    )]
     Complete(crate::kg_store::CompleteArgs),
     /// Candidate facts from text into the review graph `review:RUN` (or --eval on Re-DocRED).
+    #[command(after_help = "Example:\n  dlp kg extract --store runs/kg --run wiki docs.tsv")]
     Extract(crate::kg_extract::ExtractArgs),
     /// List the candidates of an extraction run; accept or reject them (by id or confidence).
+    #[command(
+        after_help = "Example:\n  dlp kg review --store runs/kg --run wiki --accept-above 0.7"
+    )]
     Review(crate::kg_extract::ReviewArgs),
-    /// Serve the store as a SPARQL 1.1 Protocol endpoint (/sparql) with an HTML page (/).
+    /// Serve the store as a SPARQL 1.1 Protocol endpoint (/sparql) with an HTML page (/). The
+    /// default graph is the union of the source graphs; `GRAPH ?g` gives each fact's source.
+    #[command(after_help = "Example:\n  dlp kg serve --store runs/kg")]
     Serve(crate::kg_store::ServeArgs),
     /// Align the entities of two graphs from seed links (DBP15K layout); report Hits@1/10, MRR.
+    #[command(after_help = "Example:\n  dlp kg align --pair dbp15k-fr_en --method combined --json")]
     Align(crate::kg_align::AlignArgs),
     /// Merge the two graphs of a pair into a store: canonical instances, sources kept, conflicts listed.
+    #[command(
+        after_help = "Example:\n  dlp kg merge --pair dbp15k-fr_en --links runs/fr-links.tsv --store runs/merged --json"
+    )]
     Merge(crate::kg_align::MergeArgs),
 }
 
 #[derive(clap::Subcommand)]
 pub enum Embed {
     /// Train an embedding model; report filtered test metrics of the best validated model.
+    #[command(after_help = "Example:\n  dlp kg embed train --dataset umls --json")]
     Train(Box<TrainArgs>),
     /// Evaluate a trained model (`--run DIR` of `embed train`) on a dataset's test split.
+    #[command(
+        after_help = "Example:\n  dlp kg embed eval --run runs/fb --dataset fb15k-237 --json"
+    )]
     Eval {
         #[arg(long)]
         run: PathBuf,
@@ -71,6 +102,7 @@ pub enum Embed {
 #[derive(clap::Subcommand)]
 pub enum Rules {
     /// Mine closed Horn rules from the training split; write rules.tsv into --out.
+    #[command(after_help = "Example:\n  dlp kg rules mine --dataset umls --out runs/umls-rules")]
     Mine {
         #[arg(long)]
         dataset: String,
@@ -85,6 +117,9 @@ pub enum Rules {
         min_pca_confidence: f64,
     },
     /// Evaluate a rules file as a link predictor on the test split (filtered ranks).
+    #[command(
+        after_help = "Example:\n  dlp kg rules eval --dataset umls --rules runs/umls-rules/rules.tsv"
+    )]
     Eval {
         #[arg(long)]
         dataset: String,

@@ -73,7 +73,8 @@ pub struct ServeArgs {
 
 pub fn serve(a: &ServeArgs, _common: &Common) -> dlp_core::Result<()> {
     use dlp_kg::store::serve::{Endpoint, ServeOptions};
-    let kg = open(&a.store, false)?;
+    // A writable endpoint creates its store, as import does; a read-only one needs a store.
+    let kg = open(&a.store, a.allow_writes)?;
     let endpoint = Endpoint::bind(
         kg,
         ServeOptions {

@@ -75,19 +75,24 @@ pub struct Common {
 #[derive(Subcommand)]
 enum Command {
     /// Run every system's demo on generated data: offline, no data needed (about 15 s).
+    #[command(after_help = "Example:\n  dlp demo --out runs/demo --json")]
     Demo(demo::Args),
     /// Datasets: list, verify, fetch, stats, and audit (duplicates, leakage, balance, label errors).
     #[command(subcommand)]
+    #[command(after_help = "Example:\n  dlp data list")]
     Data(data::Command),
     /// Diffusion (DDPM, Ho et al. 2020): schedule, train, sample, eval.
     #[command(subcommand)]
+    #[command(after_help = "Example:\n  dlp ddpm train --dataset 8gaussians --out runs/8g")]
     Ddpm(ddpm::Command),
     /// Synthetic gradients (DNI, Jaderberg et al. 2017): train (MLP, CNN), copy (LSTM), charlm.
     #[command(subcommand)]
+    #[command(after_help = "Example:\n  dlp dni train --method cdni --epochs 3")]
     Dni(dni::Command),
     /// Knowledge graphs (Yuan et al. 2022): completion (embed, rules), the store (import, query,
     /// serve, ...), extraction from text, alignment and merge.
     #[command(subcommand)]
+    #[command(after_help = "Example:\n  dlp kg embed train --dataset umls --json")]
     Kg(kg::Command),
 }
 
@@ -127,4 +132,33 @@ pub fn setup(common: &Common) -> Result<burn::tensor::Device, Error> {
         .device
         .parse::<dlp_core::device::DeviceSpec>()?
         .device()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command and group, at every depth, shows an example of itself in its help.
+    #[test]
+    fn every_subcommand_help_has_an_example() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                let path = format!("{path} {}", sub.get_name());
+                let help = sub
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                let names_itself =
+                    |l: &str| l.trim() == path || l.trim().starts_with(&format!("{path} "));
+                if !help.lines().any(names_itself) {
+                    missing.push(path.clone());
+                }
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "dlp", &mut missing);
+        assert!(missing.is_empty(), "no example in the help of: {missing:?}");
+        super::Cli::command().debug_assert();
+    }
 }

@@ -1,7 +1,7 @@
 //! The whole U-Net with dlp-kernels against the same U-Net on burn's own ops: the loss and every
 //! parameter's gradient agree. (Its own test binary: it switches the kernels off process-wide.)
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Device, Distribution, Tensor};
 use dlp_ddpm::model::Denoiser;
 use dlp_ddpm::unet::UNetConfig;
@@ -13,8 +13,17 @@ impl ModuleVisitor for Grads<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let Some(g) = param.val().grad(self.0) {
             self.1
-                .push(g.into_data().convert::<f32>().to_vec().unwrap());
+                .push(g.into_data().convert::<f32>().try_to_vec::<f32>().unwrap());
         }
+    }
+}
+
+/// Every parameter drawn afresh, so that no gradient is zero by the zero-initialised layers.
+struct Perturb;
+
+impl ModuleMapper for Perturb {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        param.map(|t| t.random_like(Distribution::Normal(0.0, 0.2)).require_grad())
     }
 }
 
@@ -32,7 +41,7 @@ fn loss_and_grads(on: bool) -> (f32, Vec<Vec<f32>>) {
         dropout: 0.0,
         num_classes: 0,
     };
-    let net = cfg.init(&device);
+    let net = cfg.init(&device).map(&mut Perturb);
     let x = Tensor::<4>::random([3, 1, 12, 12], Distribution::Normal(0.0, 1.0), &device);
     let loss = (net.forward(x.clone(), &[5, 500, 999]) - x).square().mean();
     let value = loss.clone().into_scalar::<f32>();
@@ -52,15 +61,23 @@ fn unet_loss_and_gradients_agree_with_burns_ops() {
         "loss {ours} against {burns}"
     );
     assert_eq!(g_ours.len(), g_burns.len());
+    // A bias just before a GroupNorm of one channel per group (16 channels here) has a zero
+    // gradient in exact arithmetic, rounding noise in both runs: such a gradient is measured
+    // against a hundredth of the largest gradient of the network.
+    let largest = g_burns.iter().flatten().fold(0f32, |m, v| m.max(v.abs()));
     let mut nonzero = 0;
     for (i, (a, b)) in g_ours.iter().zip(&g_burns).enumerate() {
         let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
         let diff = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
         assert!(
-            diff <= 1e-3 * scale.max(1e-6),
+            diff <= 1e-3 * scale.max(1e-2 * largest),
             "parameter {i}: difference {diff}, scale {scale}"
         );
-        nonzero += usize::from(scale > 0.0);
+        nonzero += usize::from(scale > 1e-4 * largest);
     }
-    assert!(nonzero > g_ours.len() / 2, "most parameters get a gradient");
+    assert!(
+        nonzero > g_ours.len() / 2,
+        "most parameters get a gradient: {nonzero} of {}",
+        g_ours.len()
+    );
 }

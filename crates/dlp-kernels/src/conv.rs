@@ -10,6 +10,66 @@
 
 use gemm::Parallelism;
 use rayon::prelude::*;
+use std::cell::RefCell;
+
+thread_local! {
+    /// Each thread's patch buffer, kept between calls: a fresh one of up to a few MB per call
+    /// costs page faults (the kernel zeroing pages) on every step.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// This thread's patch buffer of `len` values (contents unspecified), given back on drop.
+struct Scratch(Vec<f32>);
+
+impl Scratch {
+    fn take(len: usize) -> Self {
+        let mut v = SCRATCH.with(|c| std::mem::take(&mut *c.borrow_mut()));
+        if v.len() < len {
+            v.resize(len, 0.0);
+        }
+        v.truncate(len);
+        Scratch(v)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let v = std::mem::take(&mut self.0);
+        SCRATCH.with(|c| {
+            let mut kept = c.borrow_mut();
+            if v.capacity() > kept.capacity() {
+                *kept = v;
+            }
+        });
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Scratch {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.0
+    }
+}
+
+/// Copies `src` into `dst` (same length) in 16-value blocks, without a call per short row.
+#[inline(always)]
+fn copy_row(dst: &mut [f32], src: &[f32]) {
+    let mut d = dst.chunks_exact_mut(16);
+    let mut s = src.chunks_exact(16);
+    for (a, b) in (&mut d).zip(&mut s) {
+        let a: &mut [f32; 16] = a.try_into().unwrap();
+        *a = *<&[f32; 16]>::try_from(b).unwrap();
+    }
+    for (a, b) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *a = *b;
+    }
+}
 
 /// Sizes of one convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,9 +141,11 @@ fn im2col(x: &[f32], s: &ConvShape, col: &mut [f32]) {
                     let hi = ((s.w + pw).saturating_sub(kj)).div_ceil(sw).clamp(lo, wo);
                     out[..lo].fill(0.0);
                     out[hi..].fill(0.0);
-                    if sw == 1 {
+                    if hi == lo {
+                        // No valid column on this row (a kernel wider than the padded image).
+                    } else if sw == 1 {
                         let start = lo + kj - pw;
-                        out[lo..hi].copy_from_slice(&src[start..start + hi - lo]);
+                        copy_row(&mut out[lo..hi], &src[start..start + hi - lo]);
                     } else {
                         for (ox, o) in out.iter_mut().enumerate().take(hi).skip(lo) {
                             *o = src[ox * sw + kj - pw];
@@ -115,7 +177,9 @@ fn col2im(col: &[f32], s: &ConvShape, dx: &mut [f32]) {
                     let lo = pw.saturating_sub(kj).div_ceil(sw).min(wo);
                     let hi = ((s.w + pw).saturating_sub(kj)).div_ceil(sw).clamp(lo, wo);
                     let line = &src[oy * wo..(oy + 1) * wo];
-                    if sw == 1 {
+                    if hi == lo {
+                        // No valid column on this row (a kernel wider than the padded image).
+                    } else if sw == 1 {
                         let start = lo + kj - pw;
                         for (d, v) in dst[start..start + hi - lo].iter_mut().zip(&line[lo..hi]) {
                             *d += v;
@@ -181,11 +245,7 @@ pub fn forward(x: &[f32], w: &[f32], bias: &[f32], s: ConvShape, y: &mut [f32]) 
     y.par_chunks_mut(per_task * co * n)
         .zip(x.par_chunks(per_task * s.in_size()))
         .for_each(|(ys, xs)| {
-            let mut col = if s.direct() {
-                Vec::new()
-            } else {
-                vec![0f32; k * n]
-            };
+            let mut col = Scratch::take(if s.direct() { 0 } else { k * n });
             for (yb, xb) in ys.chunks_mut(co * n).zip(xs.chunks(s.in_size())) {
                 for (row, &b) in yb.chunks_mut(n).zip(bias) {
                     row.fill(b);
@@ -209,11 +269,7 @@ pub fn backward_input(w: &[f32], dy: &[f32], s: ConvShape) -> Vec<f32> {
     dx.par_chunks_mut(per_task * s.in_size())
         .zip(dy.par_chunks(per_task * co * n))
         .for_each(|(dxs, dys)| {
-            let mut col = if s.direct() {
-                Vec::new()
-            } else {
-                vec![0f32; k * n]
-            };
+            let mut col = Scratch::take(if s.direct() { 0 } else { k * n });
             for (dxb, dyb) in dxs.chunks_mut(s.in_size()).zip(dys.chunks(co * n)) {
                 if s.direct() {
                     matmul(k, n, co, dxb, false, w, [1, k], dyb, [n, 1], par);
@@ -234,11 +290,7 @@ pub fn backward_weight(x: &[f32], dy: &[f32], s: ConvShape) -> (Vec<f32>, Vec<f3
         .par_chunks(per_task * s.in_size())
         .zip(dy.par_chunks(per_task * co * n))
         .map(|(xs, dys)| {
-            let mut col = if s.direct() {
-                Vec::new()
-            } else {
-                vec![0f32; k * n]
-            };
+            let mut col = Scratch::take(if s.direct() { 0 } else { k * n });
             let mut dw = vec![0f32; co * k];
             let mut db = vec![0f32; co];
             for (i, (xb, dyb)) in xs.chunks(s.in_size()).zip(dys.chunks(co * n)).enumerate() {

@@ -140,7 +140,11 @@ fn pass1<const SILU: bool>(
     let mut acc = [[0f32; 16]; 4];
     let one = |d: &mut f32, v: f32, go: f32, acc: &mut [[f32; 16]; 4], l: usize| {
         let xh = (v + shift) * r;
-        let dy = if SILU { go * silu_grad(xh * gm + bt) } else { go };
+        let dy = if SILU {
+            go * silu_grad(xh * gm + bt)
+        } else {
+            go
+        };
         let dxh = dy * gm;
         *d = dxh;
         acc[0][l] += dy * xh;
@@ -149,7 +153,11 @@ fn pass1<const SILU: bool>(
         acc[3][l] += dxh * xh;
     };
     let n = x.len() / 16 * 16;
-    for ((d, v), go) in dx[..n].chunks_exact_mut(16).zip(x[..n].chunks_exact(16)).zip(dout[..n].chunks_exact(16)) {
+    for ((d, v), go) in dx[..n]
+        .chunks_exact_mut(16)
+        .zip(x[..n].chunks_exact(16))
+        .zip(dout[..n].chunks_exact(16))
+    {
         for l in 0..16 {
             one(&mut d[l], v[l], go[l], &mut acc, l);
         }
@@ -220,9 +228,25 @@ pub fn backward(
                     let (gm, bt, shift) = (gamma[c0 + c], beta[c0 + c], a(c) - m);
                     let range = c * hw..(c + 1) * hw;
                     let sums_c = if s.silu {
-                        pass1::<true>(&mut dx[range.clone()], &x[range.clone()], &dout[range], shift, r, gm, bt)
+                        pass1::<true>(
+                            &mut dx[range.clone()],
+                            &x[range.clone()],
+                            &dout[range],
+                            shift,
+                            r,
+                            gm,
+                            bt,
+                        )
                     } else {
-                        pass1::<false>(&mut dx[range.clone()], &x[range.clone()], &dout[range], shift, r, gm, bt)
+                        pass1::<false>(
+                            &mut dx[range.clone()],
+                            &x[range.clone()],
+                            &dout[range],
+                            shift,
+                            r,
+                            gm,
+                            bt,
+                        )
                     };
                     sums[c][0] = sums_c[0];
                     sums[c][1] = sums_c[1];

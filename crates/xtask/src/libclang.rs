@@ -18,7 +18,7 @@ pub fn ensure() -> Result<Vec<(String, String)>, String> {
     if env::var_os("LIBCLANG_PATH").is_some() || system_has_libclang() {
         return Ok(Vec::new());
     }
-    let dir = cache_dir()?.join("libclang-18.1.1");
+    let dir = cache_dir()?.join("libclang");
     let lib = dir.join(lib_name());
     if !lib.exists() {
         eprintln!(

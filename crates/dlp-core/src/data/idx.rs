@@ -225,11 +225,24 @@ impl LabelledImages {
                 ),
             ));
         }
-        if dataset.name == "cifar10" {
-            Self::load_cifar10(&dir, split)
+        let data = if dataset.name == "cifar10" {
+            Self::load_cifar10(&dir, split)?
         } else {
-            Self::load(&dir, split)
+            Self::load(&dir, split)?
+        };
+        // Every image set of the registry has 10 classes; a label past them would index out of
+        // bounds in a classifier.
+        if let Some((i, l)) = data.labels.iter().enumerate().find(|(_, l)| **l >= 10) {
+            return Err(Error::format(
+                &dir,
+                None,
+                format!(
+                    "{split:?} labels: example {i} has label {l}, but {} has 10 classes (0-9)",
+                    dataset.name
+                ),
+            ));
         }
+        Ok(data)
     }
 
     /// Number of examples.

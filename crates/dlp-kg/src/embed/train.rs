@@ -231,7 +231,24 @@ pub fn train(
         .filter(|_| resume)
         .map(|r| r.path("checkpoint.safetensors"))
     {
-        Some(path) if path.exists() => super::checkpoint::load(&path, config)?,
+        Some(path) if path.exists() => {
+            let state = super::checkpoint::load(&path, config)?;
+            let m = &state.model;
+            if (m.num_entities, m.num_relations) != (ne, nr)
+                || m.kind != kind
+                || m.dim != config.dim
+            {
+                return Err(Error::format(
+                    &path,
+                    None,
+                    format!(
+                        "was made for {} entities and {} relations ({:?}, dim {}), but the dataset has {ne} and {nr} ({kind:?}, dim {}): resume a run of the same dataset and model, or give another --out",
+                        m.num_entities, m.num_relations, m.kind, m.dim, config.dim
+                    ),
+                ));
+            }
+            state
+        }
         _ => {
             let model = Kge::new(kind, config.dim, ne, nr, config.reciprocal, config.seed);
             let opt_ent = RowOptimizer::new(config.optimizer, config.lr, model.entities.len());

@@ -120,7 +120,8 @@ pub(super) fn render(endpoint: &Endpoint, params: &[(String, String)]) -> String
          table{{border-collapse:collapse}}textarea{{width:100%}}.err{{color:#b00}}</style></head><body>\
          <h1>dlp kg</h1><form action=/ method=get>Look up an instance: <input name=iri size=60> <button>Look up</button></form>\
          <form action=/ method=get><textarea name=query rows=5>{}</textarea><br><button>Run query</button> \
-         (the SPARQL 1.1 Protocol endpoint is <code>/sparql</code>)</form>{body}</body></html>",
+         (the SPARQL 1.1 Protocol endpoint is <code>/sparql</code>; the default graph is the union of \
+         the source graphs, <code>GRAPH ?g</code> gives each fact's source)</form>{body}</body></html>",
         esc(&query)
     )
 }

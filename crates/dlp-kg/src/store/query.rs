@@ -7,7 +7,7 @@ use dlp_core::error::{Error, Result};
 use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxigraph::model::{Literal, NamedNode, Quad, Term};
 use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
-use oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use oxigraph::sparql::{PreparedSparqlQuery, QueryResults, SparqlEvaluator, SparqlSyntaxError};
 use serde::Serialize;
 use std::io::Write;
 
@@ -73,11 +73,25 @@ SELECT (COUNT(DISTINCT ?i) AS ?instances) WHERE {
   FILTER NOT EXISTS { GRAPH ?h { ?x ?i ?y } }
 }"#;
 
+/// Parses `query` with the default graph as the union of every source graph, as Oxigraph's server
+/// (`--union-default-graph`), Virtuoso and Fuseki users expect, so that a plain
+/// `SELECT * WHERE { ?s ?p ?o }` sees the data; `GRAPH ?g` still gives each fact's source, and a
+/// query with its own `FROM` keeps its dataset.
+pub fn parse_union(
+    evaluator: SparqlEvaluator,
+    query: &str,
+) -> std::result::Result<PreparedSparqlQuery, SparqlSyntaxError> {
+    let mut prepared = evaluator.parse_query(query)?;
+    if prepared.dataset().is_default_dataset() {
+        prepared.dataset_mut().set_default_graph_as_union();
+    }
+    Ok(prepared)
+}
+
 impl KnowledgeGraph {
     /// Runs `sparql` and writes the results to `out` in `format`.
     pub fn query(&self, sparql: &str, format: OutputFormat, out: &mut impl Write) -> Result<()> {
-        let results = SparqlEvaluator::new()
-            .parse_query(sparql)
+        let results = parse_union(SparqlEvaluator::new(), sparql)
             .map_err(|e| Error::Usage(format!("query: {e}")))?
             .on_store(&self.store)
             .execute()
@@ -88,8 +102,7 @@ impl KnowledgeGraph {
     /// The rows of a SELECT query, each term in the order of the query's variables (unbound:
     /// `None`); other query forms give no rows.
     pub fn select(&self, query: &str) -> Result<Vec<Vec<Option<Term>>>> {
-        let results = SparqlEvaluator::new()
-            .parse_query(query)
+        let results = parse_union(SparqlEvaluator::new(), query)
             .map_err(|e| store_err("query", e))?
             .on_store(&self.store)
             .execute()

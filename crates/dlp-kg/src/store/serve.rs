@@ -231,10 +231,11 @@ impl Endpoint {
         f: impl FnOnce(QueryResults<'_>) -> std::result::Result<T, QueryEvaluationError>,
     ) -> std::result::Result<T, Answer> {
         let token = CancellationToken::new();
-        let prepared = SparqlEvaluator::new()
-            .with_cancellation_token(token.clone())
-            .parse_query(query)
-            .map_err(|e| Answer::text(400, format!("query: {e}")))?;
+        let prepared = super::query::parse_union(
+            SparqlEvaluator::new().with_cancellation_token(token.clone()),
+            query,
+        )
+        .map_err(|e| Answer::text(400, format!("query: {e}")))?;
         let (done, wait) = mpsc::channel::<()>();
         let timeout = self.opts.timeout;
         let watchdog = std::thread::spawn(move || {

@@ -1,0 +1,267 @@
+//! Inputs that once crashed `dlp` (a segfault, panics): each now gets one clear line naming the
+//! file or field, and exit 1 or 2, never 101 (panic), 134 (abort) or 139 (segfault).
+
+mod common;
+
+use common::{dlp, serve};
+use std::fs;
+use std::process::Output;
+
+/// The command failed cleanly with `code`, its last line on stderr the error, saying `needle`.
+fn refused(out: &Output, code: i32, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    let last = err.trim().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: ") && last.contains(needle),
+        "stderr lacks `{needle}`: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn small_store(dir: &std::path::Path) -> String {
+    let facts = dir.join("facts.txt");
+    fs::write(&facts, "a\tlikes\tb\nb\tlikes\tc\n").unwrap();
+    let store = dir.join("store");
+    let out = dlp(&[
+        "kg",
+        "import",
+        "--store",
+        store.to_str().unwrap(),
+        facts.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    store.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_store_that_cannot_be_opened_is_named_not_a_segfault() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain-file");
+    fs::write(&file, "not a store").unwrap();
+    let out = dlp(&["kg", "query", "--store", file.to_str().unwrap(), "ASK {}"]);
+    refused(&out, 1, "is a file, not a store");
+
+    // A reading command refuses a path that is not a store and does not create one.
+    let typo = dir.path().join("missing/typo");
+    refused(
+        &dlp(&["kg", "stats", "--store", typo.to_str().unwrap()]),
+        1,
+        "does not exist",
+    );
+    assert!(!typo.exists() && !dir.path().join("missing").exists());
+
+    // A store held by a running server is in use: said so, no crash.
+    let store = small_store(dir.path());
+    let (_server, _url) = serve(store.as_ref(), &[]);
+    refused(
+        &dlp(&["kg", "query", "--store", &store, "ASK {}"]),
+        1,
+        "in use by another process",
+    );
+    refused(
+        &dlp(&[
+            "kg",
+            "add",
+            "--store",
+            &store,
+            "--curator",
+            "x",
+            "urn:x:a",
+            "urn:x:likes",
+            "urn:x:c",
+        ]),
+        1,
+        "in use",
+    );
+}
+
+#[test]
+fn ddpm_configs_with_zero_or_unknown_fields_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    let out = dlp(&[
+        "ddpm",
+        "train",
+        "--dataset",
+        "8gaussians",
+        "--steps",
+        "2",
+        "--out",
+        base.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = fs::read_to_string(base.join("config.toml")).unwrap();
+    for (field, line) in [
+        ("log_every", "log_every = 0"),
+        ("checkpoint_every", "checkpoint_every = 0"),
+        ("batch_size", "batch_size = 0"),
+        ("hidden", "hidden = 0"),
+    ] {
+        let key = line.split(' ').next().unwrap();
+        let bad: String = config
+            .lines()
+            .map(|l| {
+                if l.starts_with(&format!("{key} =")) {
+                    line.to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_ne!(bad, config, "{key} is in the written config");
+        let path = dir.path().join(format!("{field}.toml"));
+        fs::write(&path, bad).unwrap();
+        let out_dir = dir.path().join(format!("run-{field}"));
+        let out = dlp(&[
+            "ddpm",
+            "train",
+            "--config",
+            path.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        refused(&out, 1, field);
+    }
+    let path = dir.path().join("typo.toml");
+    fs::write(&path, format!("min_snr_gama = 5.0\n{config}")).unwrap();
+    let out = dlp(&["ddpm", "train", "--config", path.to_str().unwrap()]);
+    refused(&out, 1, "min_snr_gama");
+}
+
+/// Writes MNIST's four IDX files (gzipped) with `n` 28×28 images and the given labels.
+fn write_mnist(dir: &std::path::Path, labels: &[u8]) {
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+    fs::create_dir_all(dir).unwrap();
+    let n = labels.len() as u32;
+    for prefix in ["train", "t10k"] {
+        let mut img = vec![0, 0, 8, 3];
+        for d in [n, 28, 28] {
+            img.extend(d.to_be_bytes());
+        }
+        img.extend((0..n as usize * 784).map(|i| (i % 251) as u8));
+        let mut lbl = vec![0, 0, 8, 1];
+        lbl.extend(n.to_be_bytes());
+        lbl.extend(labels);
+        for (kind, bytes) in [("images-idx3", img), ("labels-idx1", lbl)] {
+            let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+            gz.write_all(&bytes).unwrap();
+            fs::write(
+                dir.join(format!("{prefix}-{kind}-ubyte.gz")),
+                gz.finish().unwrap(),
+            )
+            .unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_label_past_the_classes_is_named_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut labels: Vec<u8> = (0..64).map(|i| i % 10).collect();
+    labels[17] = 200;
+    write_mnist(&dir.path().join("mnist"), &labels);
+    let data = dir.path().to_str().unwrap();
+    let out = dlp(&[
+        "dni",
+        "train",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        data,
+        "--epochs",
+        "1",
+    ]);
+    refused(&out, 1, "example 17 has label 200");
+}
+
+#[test]
+fn resuming_an_embedding_run_of_another_dataset_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, n) in [("small", 6), ("large", 9)] {
+        let d = dir.path().join(name);
+        fs::create_dir_all(&d).unwrap();
+        let triples: String = (0..n)
+            .map(|i| format!("e{i}\tr{}\te{}\n", i % 2, (i + 1) % n))
+            .collect();
+        for split in ["train", "valid", "test"] {
+            fs::write(d.join(format!("{split}.txt")), &triples).unwrap();
+        }
+    }
+    let run = dir.path().join("run");
+    let (small, large, run) = (
+        dir.path().join("small"),
+        dir.path().join("large"),
+        run.to_str().unwrap().to_string(),
+    );
+    let cfg = dir.path().join("cfg.toml");
+    fs::write(&cfg, "dim = 8\nepochs = 2\n").unwrap();
+    let out = dlp(&[
+        "kg",
+        "embed",
+        "train",
+        "--dataset",
+        small.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        &run,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = dlp(&[
+        "kg",
+        "embed",
+        "train",
+        "--dataset",
+        large.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        &run,
+        "--resume",
+    ]);
+    refused(&out, 1, "was made for 6 entities");
+}
+
+#[test]
+fn plain_sparql_sees_the_union_of_the_source_graphs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = small_store(dir.path());
+    let count = |q: &str| {
+        let out = dlp(&["kg", "query", "--store", &store, "--format", "csv", q]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(count("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"), "2");
+    assert_eq!(
+        count("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"),
+        "2"
+    );
+    assert_eq!(
+        count("SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"),
+        "1"
+    );
+}
