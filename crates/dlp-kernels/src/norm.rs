@@ -256,9 +256,9 @@ pub fn backward(
                 // Pass 2: dx' from dx̂.
                 let n = (cpg * hw) as f32;
                 let (k1, k2) = (s1 / n, s2 / n);
-                for c in 0..cpg {
+                for (c, sum) in sums.iter_mut().enumerate() {
                     let range = c * hw..(c + 1) * hw;
-                    sums[c][2] = pass2(&mut dx[range.clone()], &x[range], a(c) - m, r, k1, k2);
+                    sum[2] = pass2(&mut dx[range.clone()], &x[range], a(c) - m, r, k1, k2);
                 }
             })
         });

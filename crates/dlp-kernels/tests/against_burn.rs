@@ -36,7 +36,9 @@ fn on_threads(threads: usize, f: impl FnOnce() + Send) {
 }
 
 /// (batch, c_in, h, w, c_out, kernel, stride, padding)
-const CONVS: [(usize, usize, usize, usize, usize, usize, usize, usize); 9] = [
+type ConvCase = (usize, usize, usize, usize, usize, usize, usize, usize);
+
+const CONVS: [ConvCase; 9] = [
     (2, 3, 1, 1, 4, 5, 1, 2),
     (1, 2, 2, 3, 3, 5, 2, 2),
     (1, 3, 7, 5, 5, 3, 1, 1),
