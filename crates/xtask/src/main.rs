@@ -41,6 +41,25 @@ fn main() -> ExitCode {
         cmd.args(args)
             .args(extra)
             .envs(env.iter().map(|(k, v)| (k, v)));
+        // `cargo run` gave this process the xtask package's variables; build scripts that watch
+        // them (ring's) would see a change and rebuild against a plain `cargo build`.
+        for (key, _) in env::vars_os() {
+            let key = key.to_string_lossy();
+            let from_cargo_run = key.starts_with("CARGO_PKG_")
+                || key.starts_with("CARGO_BIN_")
+                || matches!(
+                    &*key,
+                    "CARGO_MANIFEST_DIR"
+                        | "CARGO_MANIFEST_PATH"
+                        | "CARGO_MANIFEST_LINKS"
+                        | "CARGO_CRATE_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "OUT_DIR"
+                );
+            if from_cargo_run {
+                cmd.env_remove(&*key);
+            }
+        }
         match cmd.status() {
             Ok(s) => s.success(),
             Err(e) => {
