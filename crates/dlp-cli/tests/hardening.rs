@@ -138,8 +138,8 @@ fn ddpm_configs_with_zero_or_unknown_fields_are_refused_by_name() {
     refused(&out, 1, "min_snr_gama");
 }
 
-/// Writes MNIST's four IDX files (gzipped) with `n` 28×28 images and the given labels.
-fn write_mnist(dir: &std::path::Path, labels: &[u8]) {
+/// Writes MNIST's four IDX files (gzipped, or plain) with 28×28 images and the given labels.
+fn write_mnist(dir: &std::path::Path, labels: &[u8], gz: bool) {
     use flate2::{Compression, write::GzEncoder};
     use std::io::Write;
     fs::create_dir_all(dir).unwrap();
@@ -154,13 +154,14 @@ fn write_mnist(dir: &std::path::Path, labels: &[u8]) {
         lbl.extend(n.to_be_bytes());
         lbl.extend(labels);
         for (kind, bytes) in [("images-idx3", img), ("labels-idx1", lbl)] {
-            let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
-            gz.write_all(&bytes).unwrap();
-            fs::write(
-                dir.join(format!("{prefix}-{kind}-ubyte.gz")),
-                gz.finish().unwrap(),
-            )
-            .unwrap();
+            let name = format!("{prefix}-{kind}-ubyte");
+            if gz {
+                let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+                enc.write_all(&bytes).unwrap();
+                fs::write(dir.join(format!("{name}.gz")), enc.finish().unwrap()).unwrap();
+            } else {
+                fs::write(dir.join(name), bytes).unwrap();
+            }
         }
     }
 }
@@ -170,7 +171,7 @@ fn a_label_past_the_classes_is_named_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let mut labels: Vec<u8> = (0..64).map(|i| i % 10).collect();
     labels[17] = 200;
-    write_mnist(&dir.path().join("mnist"), &labels);
+    write_mnist(&dir.path().join("mnist"), &labels, true);
     let data = dir.path().to_str().unwrap();
     let out = dlp(&[
         "dni",
@@ -263,5 +264,24 @@ fn plain_sparql_sees_the_union_of_the_source_graphs() {
     assert_eq!(
         count("SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"),
         "1"
+    );
+}
+
+#[test]
+fn plain_idx_files_serve_as_the_gz_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels: Vec<u8> = (0..30).map(|i| i % 10).collect();
+    write_mnist(&dir.path().join("mnist"), &labels, false);
+    let out = dlp(&[
+        "data",
+        "stats",
+        "mnist",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

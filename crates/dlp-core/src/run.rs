@@ -89,19 +89,53 @@ pub fn read_metrics(path: &Path) -> Result<Vec<Value>> {
         .collect()
 }
 
-/// A fresh default run directory, `runs/<what>-<unix seconds>`.
+/// A fresh default run directory, `runs/<what>-<unix seconds>` (then `-2`, `-3`, ... when that
+/// is taken), created here: creating a directory is atomic, so two runs started in the same second
+/// never share one.
 pub fn default_out(what: &str) -> PathBuf {
+    fresh_dir(Path::new("runs"), what)
+}
+
+/// The first `<parent>/<what>-<unix seconds>[-n]` that this call creates.
+pub fn fresh_dir(parent: &Path, what: &str) -> PathBuf {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    PathBuf::from("runs").join(format!("{what}-{secs}"))
+    let _ = std::fs::create_dir_all(parent);
+    let mut n = 1;
+    loop {
+        let name = match n {
+            1 => format!("{what}-{secs}"),
+            _ => format!("{what}-{secs}-{n}"),
+        };
+        let path = parent.join(name);
+        match std::fs::create_dir(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            // Created, or an error that the run's own create will name.
+            _ => return path,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn runs_started_together_get_their_own_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs: Vec<PathBuf> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| fresh_dir(tmp.path(), "kg-embed-umls")))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let unique: std::collections::HashSet<_> = dirs.iter().collect();
+        assert_eq!(unique.len(), 8, "{dirs:?}");
+        assert!(dirs.iter().all(|d| d.is_dir()));
+    }
 
     #[test]
     fn writes_config_metrics_and_summary() {

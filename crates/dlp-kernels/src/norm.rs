@@ -227,27 +227,20 @@ pub fn backward(
                 for c in 0..cpg {
                     let (gm, bt, shift) = (gamma[c0 + c], beta[c0 + c], a(c) - m);
                     let range = c * hw..(c + 1) * hw;
-                    let sums_c = if s.silu {
-                        pass1::<true>(
-                            &mut dx[range.clone()],
-                            &x[range.clone()],
-                            &dout[range],
-                            shift,
-                            r,
-                            gm,
-                            bt,
-                        )
+                    let pass = if s.silu {
+                        pass1::<true>
                     } else {
-                        pass1::<false>(
-                            &mut dx[range.clone()],
-                            &x[range.clone()],
-                            &dout[range],
-                            shift,
-                            r,
-                            gm,
-                            bt,
-                        )
+                        pass1::<false>
                     };
+                    let sums_c = pass(
+                        &mut dx[range.clone()],
+                        &x[range.clone()],
+                        &dout[range],
+                        shift,
+                        r,
+                        gm,
+                        bt,
+                    );
                     sums[c][0] = sums_c[0];
                     sums[c][1] = sums_c[1];
                     s1 += sums_c[2];

@@ -83,10 +83,17 @@ fn main() -> ExitCode {
                 run(&["nextest", "run", "--release", "--workspace"], rest)
                     && run(&["test", "--release", "--workspace", "--doc"], &[])
             } else {
+                // One test at a time: some tests seed burn's process-wide RNG and need it to
+                // themselves, as nextest's process per test gives them.
                 eprintln!(
-                    "xtask: cargo-nextest is not installed; running the tests with cargo test"
+                    "xtask: cargo-nextest is not installed; running the tests with cargo test, one at a time"
                 );
-                run(&["test", "--release", "--workspace"], rest)
+                let mut args = rest.to_vec();
+                if !args.iter().any(|a| a == "--") {
+                    args.push("--".into());
+                }
+                args.push("--test-threads=1".into());
+                run(&["test", "--release", "--workspace"], &args)
             }
         }
         "lint" => {

@@ -213,8 +213,11 @@ impl LabelledImages {
         split: Split,
     ) -> Result<Self> {
         let dir = data_dir.join(dataset.dir);
-        let stored =
-            |name: &str| dir.join(name).is_file() || dir.join(format!("{name}.gz")).is_file();
+        // The registry names the published `.gz` files; a plain (decompressed) copy serves too.
+        let stored = |name: &str| {
+            let plain = name.strip_suffix(".gz").unwrap_or(name);
+            dir.join(plain).is_file() || dir.join(format!("{plain}.gz")).is_file()
+        };
         if let Some(spec) = dataset.files.iter().find(|f| !stored(f.name)) {
             return Err(Error::format(
                 &dir,
