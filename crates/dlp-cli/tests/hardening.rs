@@ -265,6 +265,25 @@ fn plain_sparql_sees_the_union_of_the_source_graphs() {
         count("SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"),
         "1"
     );
+    // The table shows a number as a number; CSV and JSON keep their own forms.
+    let out = dlp(&[
+        "kg",
+        "query",
+        "--store",
+        &store,
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+    ]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !table.contains("XMLSchema"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.trim().trim_matches('|').trim() == "2"),
+        "{table}"
+    );
 }
 
 #[test]

@@ -73,6 +73,35 @@ SELECT (COUNT(DISTINCT ?i) AS ?instances) WHERE {
   FILTER NOT EXISTS { GRAPH ?h { ?x ?i ?y } }
 }"#;
 
+/// A term as the table shows it: numbers, booleans and plain strings by their value, as a reader
+/// expects (`15989`, not `"15989"^^<…#integer>`); IRIs, language-tagged and other typed literals
+/// in N-Triples syntax. The JSON, CSV and N-Triples formats keep every term's typed form.
+fn cell(term: &Term) -> String {
+    if let Term::Literal(l) = term {
+        let plain = l.language().is_none()
+            && l.datatype()
+                .as_str()
+                .strip_prefix("http://www.w3.org/2001/XMLSchema#")
+                .is_some_and(|t| {
+                    matches!(
+                        t,
+                        "string"
+                            | "integer"
+                            | "decimal"
+                            | "double"
+                            | "float"
+                            | "boolean"
+                            | "long"
+                            | "int"
+                    )
+                });
+        if plain {
+            return l.value().to_string();
+        }
+    }
+    term.to_string()
+}
+
 /// Parses `query` with the default graph as the union of every source graph, as Oxigraph's server
 /// (`--union-default-graph`), Virtuoso and Fuseki users expect, so that a plain
 /// `SELECT * WHERE { ?s ?p ?o }` sees the data; `GRAPH ?g` still gives each fact's source, and a
@@ -237,7 +266,7 @@ pub(crate) fn write_results(
                     let s = s.map_err(qe)?;
                     rows.push(
                         vars.iter()
-                            .map(|v| s.get(v).map_or(String::new(), |t| t.to_string()))
+                            .map(|v| s.get(v).map_or(String::new(), cell))
                             .collect::<Vec<_>>(),
                     );
                 }
