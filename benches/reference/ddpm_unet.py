@@ -132,24 +132,28 @@ def step_flops(net, shape, t):
     return counter.get_total_flops()
 
 
+def train_step_seconds(fwd, net, opt, shape, t, steps, warmup):
+    """Median seconds of a training step (loss, backward, clipping, Adam) after `warmup` steps."""
+    times = []
+    for i in range(steps + warmup):
+        x = torch.randn(shape)
+        s = time.perf_counter()
+        loss = (fwd(x, t) - x).pow(2).mean()
+        opt.zero_grad(); loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        if i >= warmup:
+            times.append(time.perf_counter() - s)
+    return sorted(times)[len(times) // 2]
+
+
 def compiled_step_seconds(c, shape, t, steps=5):
     """The training step under torch.compile (None where it does not run on this machine)."""
     try:
         torch.manual_seed(0)
         net = UNet(**c)
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-        fwd = torch.compile(net)
-        times = []
-        for i in range(steps + 2):
-            x = torch.randn(shape)
-            s = time.perf_counter()
-            loss = (fwd(x, t) - x).pow(2).mean()
-            opt.zero_grad(); loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
-            if i > 1:
-                times.append(time.perf_counter() - s)
-        return sorted(times)[len(times) // 2]
+        return train_step_seconds(torch.compile(net), net, opt, shape, t, steps, warmup=2)
     except Exception as e:  # no C++ compiler or an unsupported CPU: say so, keep the rest
         print(f"torch.compile did not run: {e}", file=__import__("sys").stderr)
         return None
@@ -171,16 +175,7 @@ def main():
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     shape = (a.batch, c["in_ch"], c["res"], c["res"])
     t = torch.randint(0, 1000, (a.batch,))
-    times = []
-    for i in range(a.steps + 1):
-        x = torch.randn(shape)
-        s = time.perf_counter()
-        loss = (net(x, t) - x).pow(2).mean()
-        opt.zero_grad(); loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        if i > 0:
-            times.append(time.perf_counter() - s)
+    train_s = train_step_seconds(net, net, opt, shape, t, a.steps, warmup=1)
     net.eval()
     with torch.no_grad():
         x = torch.randn(shape)
@@ -194,7 +189,7 @@ def main():
     print(json.dumps({
         "framework": f"pytorch {torch.__version__}", "config": a.config, "batch": a.batch,
         "threads": a.threads, "parameters": sum(p.numel() for p in net.parameters()),
-        "train_step_seconds": sorted(times)[len(times) // 2],
+        "train_step_seconds": train_s,
         "ddim_image_steps_per_second": a.batch * a.ddim_steps / sample_s,
         "forward_seconds": sample_s / a.ddim_steps,
         "ops_ms": ops,

@@ -105,6 +105,8 @@ fn ddpm_configs_with_zero_or_unknown_fields_are_refused_by_name() {
         ("checkpoint_every", "checkpoint_every = 0"),
         ("batch_size", "batch_size = 0"),
         ("hidden", "hidden = 0"),
+        ("hidden", "hidden = 60000"),
+        ("timesteps", "timesteps = 1000000000"),
     ] {
         let key = line.split(' ').next().unwrap();
         let bad: String = config

@@ -92,6 +92,12 @@ impl TrainConfig {
                 return field(name, "must be at least 1, got 0".into());
             }
         }
+        if self.timesteps > 100_000 {
+            return field(
+                "timesteps",
+                format!("{} is more than 100000", self.timesteps),
+            );
+        }
         if self.batch_size > 1 << 20 {
             return field(
                 "batch_size",
@@ -138,6 +144,13 @@ impl TrainConfig {
                     return field(
                         "model.layers",
                         format!("must be at most 1024, got {layers}"),
+                    );
+                }
+                // hidden² weights per layer: refuse a model of more than 2^28 weights (1 GiB).
+                if hidden * hidden * (layers + 1) > 1 << 28 {
+                    return field(
+                        "model.hidden",
+                        format!("{hidden} units over {layers} layers is more than 2^28 weights"),
                     );
                 }
                 Ok(())

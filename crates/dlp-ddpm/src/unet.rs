@@ -91,6 +91,15 @@ impl UNetConfig {
                 self.ch_mult.len()
             ));
         }
+        // The widest level's 3×3 convolutions, about 4 per block: refuse more than 2^28 weights.
+        let widest = self.ch * self.ch_mult.iter().max().unwrap_or(&1);
+        let per_level = 9 * widest * widest * 4 * (self.num_res_blocks + 1);
+        if per_level.saturating_mul(self.ch_mult.len()) > 1 << 28 {
+            return Err(format!(
+                "ch`: {} with multipliers {:?} is more than 2^28 weights",
+                self.ch, self.ch_mult
+            ));
+        }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(format!("dropout`: must be in [0, 1), got {}", self.dropout));
         }

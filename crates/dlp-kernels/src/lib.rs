@@ -69,6 +69,8 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         Some(padding)
             if conv.groups == 1
                 && conv.dilation == [1, 1]
+                && batch * c_out * h * w > 0
+                && conv.stride.iter().all(|&s| s > 0)
                 && cx == c_in
                 && fits(padding)
                 && serves(&x.device(), x.dtype()) =>
@@ -109,7 +111,8 @@ pub fn group_norm(norm: &GroupNorm, x: Tensor<4>, add: Option<Tensor<2>>, silu: 
             Tensor::zeros([channels], &device),
         ),
     };
-    if !serves(&device, x.dtype()) || channels != norm.num_channels {
+    if !serves(&device, x.dtype()) || channels != norm.num_channels || batch * channels * h * w == 0
+    {
         let x = match add {
             Some(a) => x + a.reshape([batch, channels, 1, 1]),
             None => x,
