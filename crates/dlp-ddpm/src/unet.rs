@@ -37,7 +37,7 @@ use burn::nn::{
 };
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use dlp_kernels::{conv2d, group_norm};
+use dlp_kernels::{conv2d, group_norm, group_norm_silu_dropout};
 use serde::{Deserialize, Serialize};
 
 /// The shape of a U-Net.
@@ -300,8 +300,8 @@ impl ResBlock {
     fn forward(&self, x: Tensor<4>, temb: &Tensor<2>) -> Tensor<4> {
         let h = conv2d(&self.conv1, group_norm(&self.norm1, x.clone(), None, true));
         let temb = self.temb_proj.forward(silu(temb.clone()));
-        let h = group_norm(&self.norm2, h, Some(temb), true);
-        let h = conv2d(&self.conv2, self.dropout.forward(h));
+        let h = group_norm_silu_dropout(&self.norm2, h, Some(temb), &self.dropout);
+        let h = conv2d(&self.conv2, h);
         let skip = match &self.shortcut {
             Some(conv) => conv2d(conv, x),
             None => x,

@@ -1,6 +1,7 @@
 //! Our own CPU kernels for the ops that dominate the DDPM U-Net and the DNI CNN, with forward and
 //! backward, under burn's ordinary run-time [`Device`]: a 2D convolution ([`conv2d`]) and a
-//! GroupNorm fused with the per-channel add before it and the SiLU after it ([`group_norm`]).
+//! GroupNorm fused with the per-channel add before it and the SiLU (and dropout) after it
+//! ([`group_norm`], [`group_norm_silu_dropout`]).
 //!
 //! On the `flex` CPU device (with or without autodiff) and `f32` data these run our kernels
 //! ([`conv`], [`norm`], through the backend extension in [`backend`]); on any other device or
@@ -28,8 +29,8 @@ use backend::KernelBackend;
 use burn::backend::Dispatch;
 use burn::backend::DispatchDevice;
 use burn::nn::conv::Conv2d;
-use burn::nn::{GroupNorm, PaddingConfig2d};
-use burn::tensor::{DType, Device, Tensor};
+use burn::nn::{Dropout, GroupNorm, PaddingConfig2d};
+use burn::tensor::{DType, Device, Distribution, Tensor};
 use conv::ConvShape;
 use norm::NormShape;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -102,6 +103,29 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 
 /// `GroupNorm(x + add[b, c])`, then SiLU when `silu`; `add` is `[batch, channels]`.
 pub fn group_norm(norm: &GroupNorm, x: Tensor<4>, add: Option<Tensor<2>>, silu: bool) -> Tensor<4> {
+    norm_then(norm, x, add, silu, None)
+}
+
+/// `dropout(SiLU(GroupNorm(x + add[b, c])))` in one pass, as the second half of a residual block
+/// has it. The dropout acts as `dropout.forward` does (only on an autodiff device, when the layer
+/// is training); its mask comes from a seed drawn from the device's generator, so a run seeded
+/// the same way draws the same masks.
+pub fn group_norm_silu_dropout(
+    norm: &GroupNorm,
+    x: Tensor<4>,
+    add: Option<Tensor<2>>,
+    dropout: &Dropout,
+) -> Tensor<4> {
+    norm_then(norm, x, add, true, Some(dropout))
+}
+
+fn norm_then(
+    norm: &GroupNorm,
+    x: Tensor<4>,
+    add: Option<Tensor<2>>,
+    silu: bool,
+    dropout: Option<&Dropout>,
+) -> Tensor<4> {
     let [batch, channels, h, w] = x.dims();
     let device = x.device();
     let (gamma, beta) = match (&norm.gamma, &norm.beta) {
@@ -118,12 +142,32 @@ pub fn group_norm(norm: &GroupNorm, x: Tensor<4>, add: Option<Tensor<2>>, silu: 
             None => x,
         };
         let y = norm.forward(x);
-        return if silu {
+        let y = if silu {
             burn::tensor::activation::silu(y)
         } else {
             y
         };
+        return match dropout {
+            Some(d) => d.forward(y),
+            None => y,
+        };
     }
+    let keep = match dropout {
+        Some(d) if d.training.is_enabled() && device.is_autodiff() && d.prob > 0.0 => {
+            1.0 - d.prob as f32
+        }
+        _ => 1.0,
+    };
+    let seed = if keep < 1.0 {
+        let u = Tensor::<1>::random([2], Distribution::Uniform(0.0, 1.0), &device)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+        let bits = |i: usize| (u.get(i).copied().unwrap_or(0.0) as f64 * 4_294_967_296.0) as u64;
+        bits(0) << 32 | bits(1)
+    } else {
+        0
+    };
     let add = add.unwrap_or_else(|| Tensor::zeros([batch, channels], &device));
     let shape = NormShape {
         batch,
@@ -132,6 +176,8 @@ pub fn group_norm(norm: &GroupNorm, x: Tensor<4>, add: Option<Tensor<2>>, silu: 
         groups: norm.num_groups,
         epsilon: norm.epsilon as f32,
         silu,
+        keep,
+        seed,
     };
     Tensor::from_dispatch(<Dispatch as KernelBackend>::dlp_group_norm(
         x.into_dispatch(),

@@ -5,9 +5,12 @@
 //! sample b and group g of channels:
 //!
 //! μ = mean(x'), σ² = mean((x' − μ)²), x̂ = (x' − μ)/√(σ² + ε), y = γ_c·x̂ + β_c,
-//! out = SiLU(y) (or y).
+//! out = SiLU(y) (or y), then dropout: out·m_i/keep, with m_i = 1 with probability `keep`.
 //!
-//! Backward, with dy = d_out·SiLU'(y) and dx̂ = γ_c·dy, over the group's n elements:
+//! The dropout mask is a hash of (seed, element index) ([`dropout_scale`]), so the backward pass
+//! recomputes it instead of storing it, and any thread can draw any element's.
+//!
+//! Backward, with dy = d_out·m/keep·SiLU'(y) and dx̂ = γ_c·dy, over the group's n elements:
 //! dx' = (dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂))/√(σ² + ε), dγ_c = Σ dy·x̂, dβ_c = Σ dy,
 //! da[b, c] = Σ_hw dx'. A group is contiguous in NCHW, so each (b, g) is one task: two passes over
 //! its data forward and two backward, in parallel over the tasks.
@@ -26,12 +29,34 @@ pub struct NormShape {
     pub epsilon: f32,
     /// Apply SiLU after the affine map.
     pub silu: bool,
+    /// Dropout's probability of keeping an element (1: no dropout).
+    pub keep: f32,
+    /// Dropout's seed.
+    pub seed: u64,
 }
 
 impl NormShape {
     fn per_group(&self) -> usize {
         self.channels / self.groups
     }
+    /// The dropout mask's threshold (an element is kept when its hash is below it) and scale.
+    fn dropout(&self) -> Option<(u32, f32)> {
+        (self.keep < 1.0).then(|| ((self.keep as f64 * 4_294_967_296.0) as u32, 1.0 / self.keep))
+    }
+}
+
+/// Dropout's factor for element `i`: `scale` when the hash of (seed, i) falls below `threshold`,
+/// else 0. The hash is Wellons' lowbias32 (a bijective integer mixer) on the index offset by the
+/// seed; it vectorises (32-bit multiplies and shifts).
+#[inline(always)]
+pub fn dropout_scale(seed: u64, i: usize, threshold: u32, scale: f32) -> f32 {
+    let mut h = (i as u32 ^ (seed >> 32) as u32).wrapping_add(seed as u32);
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x21f0_aaad);
+    h ^= h >> 15;
+    h = h.wrapping_mul(0x735a_2d97);
+    h ^= h >> 15;
+    if h < threshold { scale } else { 0.0 }
 }
 
 /// Per-(b, g) statistics saved by the forward pass for the backward pass.
@@ -109,13 +134,24 @@ pub fn forward(
                     let scale = r * gamma[c0 + c];
                     let shift = beta[c0 + c] + (a(c) - m) * scale;
                     let (xs, os) = (&x[c * hw..(c + 1) * hw], &mut out[c * hw..(c + 1) * hw]);
-                    if s.silu {
-                        for (o, &v) in os.iter_mut().zip(xs) {
-                            *o = silu(v * scale + shift);
+                    let base = (unit * cpg + c) * hw;
+                    match (s.silu, s.dropout()) {
+                        (true, None) => {
+                            for (o, &v) in os.iter_mut().zip(xs) {
+                                *o = silu(v * scale + shift);
+                            }
                         }
-                    } else {
-                        for (o, &v) in os.iter_mut().zip(xs) {
-                            *o = v * scale + shift;
+                        (false, None) => {
+                            for (o, &v) in os.iter_mut().zip(xs) {
+                                *o = v * scale + shift;
+                            }
+                        }
+                        (silu_on, Some((threshold, inv))) => {
+                            for (j, (o, &v)) in os.iter_mut().zip(xs).enumerate() {
+                                let y = v * scale + shift;
+                                let y = if silu_on { silu(y) } else { y };
+                                *o = y * dropout_scale(s.seed, base + j, threshold, inv);
+                            }
                         }
                     }
                 }
@@ -126,19 +162,46 @@ pub fn forward(
     Stats { mean, rstd }
 }
 
+/// Where one channel sits and what was done to it, for backward pass 1.
+#[derive(Clone, Copy)]
+struct Channel {
+    /// x̂ = (x + shift)·r; y = γ·x̂ + β.
+    shift: f32,
+    r: f32,
+    gamma: f32,
+    beta: f32,
+    /// Index of the channel's first element in the tensor, and the dropout's seed, threshold and
+    /// scale (see [`dropout_scale`]).
+    base: usize,
+    seed: u64,
+    dropout: Option<(u32, f32)>,
+}
+
 /// Backward pass 1 over one channel: dx̂ = γ·dy into `dx`; returns [Σ dy·x̂, Σ dy, Σ dx̂, Σ dx̂·x̂].
 #[inline(always)]
-fn pass1<const SILU: bool>(
+fn pass1<const SILU: bool, const DROP: bool>(
     dx: &mut [f32],
     x: &[f32],
     dout: &[f32],
-    shift: f32,
-    r: f32,
-    gm: f32,
-    bt: f32,
+    ch: Channel,
 ) -> [f32; 4] {
+    let Channel {
+        shift,
+        r,
+        gamma: gm,
+        beta: bt,
+        base,
+        seed,
+        dropout,
+    } = ch;
+    let (threshold, inv) = dropout.unwrap_or((0, 1.0));
     let mut acc = [[0f32; 16]; 4];
-    let one = |d: &mut f32, v: f32, go: f32, acc: &mut [[f32; 16]; 4], l: usize| {
+    let one = |d: &mut f32, v: f32, go: f32, i: usize, acc: &mut [[f32; 16]; 4], l: usize| {
+        let go = if DROP {
+            go * dropout_scale(seed, base + i, threshold, inv)
+        } else {
+            go
+        };
         let xh = (v + shift) * r;
         let dy = if SILU {
             go * silu_grad(xh * gm + bt)
@@ -153,17 +216,18 @@ fn pass1<const SILU: bool>(
         acc[3][l] += dxh * xh;
     };
     let n = x.len() / 16 * 16;
-    for ((d, v), go) in dx[..n]
+    for (k, ((d, v), go)) in dx[..n]
         .chunks_exact_mut(16)
         .zip(x[..n].chunks_exact(16))
         .zip(dout[..n].chunks_exact(16))
+        .enumerate()
     {
         for l in 0..16 {
-            one(&mut d[l], v[l], go[l], &mut acc, l);
+            one(&mut d[l], v[l], go[l], 16 * k + l, &mut acc, l);
         }
     }
     for i in n..x.len() {
-        one(&mut dx[i], x[i], dout[i], &mut acc, 0);
+        one(&mut dx[i], x[i], dout[i], i, &mut acc, 0);
     }
     acc.map(|a| a.iter().sum())
 }
@@ -225,22 +289,23 @@ pub fn backward(
                 // Pass 1: dx̂ into dx; the group sums and the per-channel dγ, dβ.
                 let (mut s1, mut s2) = (0f32, 0f32);
                 for c in 0..cpg {
-                    let (gm, bt, shift) = (gamma[c0 + c], beta[c0 + c], a(c) - m);
-                    let range = c * hw..(c + 1) * hw;
-                    let pass = if s.silu {
-                        pass1::<true>
-                    } else {
-                        pass1::<false>
-                    };
-                    let sums_c = pass(
-                        &mut dx[range.clone()],
-                        &x[range.clone()],
-                        &dout[range],
-                        shift,
+                    let ch = Channel {
+                        shift: a(c) - m,
                         r,
-                        gm,
-                        bt,
-                    );
+                        gamma: gamma[c0 + c],
+                        beta: beta[c0 + c],
+                        base: (unit * cpg + c) * hw,
+                        seed: s.seed,
+                        dropout: s.dropout(),
+                    };
+                    let range = c * hw..(c + 1) * hw;
+                    let pass = match (s.silu, ch.dropout.is_some()) {
+                        (true, false) => pass1::<true, false>,
+                        (false, false) => pass1::<false, false>,
+                        (true, true) => pass1::<true, true>,
+                        (false, true) => pass1::<false, true>,
+                    };
+                    let sums_c = pass(&mut dx[range.clone()], &x[range.clone()], &dout[range], ch);
                     sums[c][0] = sums_c[0];
                     sums[c][1] = sums_c[1];
                     s1 += sums_c[2];

@@ -212,6 +212,126 @@ fn group_norm_silu_matches_burn_forward_and_gradients() {
     }
 }
 
+#[test]
+fn group_norm_silu_dropout_matches_burn_under_the_same_mask() {
+    use burn::nn::DropoutConfig;
+    use burn::tensor::TensorData;
+    let prob = 0.3;
+    let dropout = DropoutConfig::new(prob).init();
+    for threads in [1, 2] {
+        on_threads(threads, || {
+            for (i, (b, c, h, w, g)) in [(2, 6, 5, 7, 3), (3, 32, 8, 8, 32)].into_iter().enumerate()
+            {
+                let d = Device::flex().autodiff();
+                d.seed(i as u64);
+                let gn = norm_layer(g, c, &d);
+                let x = Tensor::<4>::random([b, c, h, w], Distribution::Normal(0.5, 2.0), &d)
+                    .require_grad();
+                let add =
+                    Tensor::<2>::random([b, c], Distribution::Normal(0.0, 1.0), &d).require_grad();
+                let ours = dlp_kernels::group_norm_silu_dropout(
+                    &gn,
+                    x.clone(),
+                    Some(add.clone()),
+                    &dropout,
+                );
+                // The mask our kernel drew, read off its output, applied to burn's composition.
+                let mask: Vec<f32> = ours
+                    .to_data()
+                    .try_to_vec::<f32>()
+                    .unwrap()
+                    .iter()
+                    .map(|&v| {
+                        if v == 0.0 {
+                            0.0
+                        } else {
+                            1.0 / (1.0 - prob as f32)
+                        }
+                    })
+                    .collect();
+                let mask = Tensor::<4>::from_data(TensorData::new(mask, [b, c, h, w]), &d);
+                let pre = x.clone() + add.clone().reshape([b, c, 1, 1]);
+                let theirs = burn::tensor::activation::silu(gn.forward(pre)) * mask;
+                let what = format!("{:?} dropout {prob} on {threads} threads", (b, c, h, w, g));
+                close(
+                    &format!("{what} y"),
+                    flat(ours.clone()),
+                    flat(theirs.clone()),
+                    1e-4,
+                );
+                let r = theirs.random_like(Distribution::Normal(0.0, 1.0));
+                let g_ours = (ours * r.clone()).sum().backward();
+                let g_theirs = (theirs * r).sum().backward();
+                let dx = flat(x.grad(&g_theirs).unwrap());
+                let dx_scale = dx.clone().abs().max().into_scalar::<f32>();
+                // The add's gradient is zero in exact arithmetic with one channel per group.
+                close_above(
+                    &format!("{what} dadd"),
+                    flat(add.grad(&g_ours).unwrap()),
+                    flat(add.grad(&g_theirs).unwrap()),
+                    1e-4,
+                    dx_scale,
+                );
+                for (name, ours, theirs) in [
+                    ("dx", flat(x.grad(&g_ours).unwrap()), dx),
+                    (
+                        "dgamma",
+                        gn.gamma.as_ref().unwrap().grad(&g_ours).unwrap(),
+                        gn.gamma.as_ref().unwrap().grad(&g_theirs).unwrap(),
+                    ),
+                    (
+                        "dbeta",
+                        gn.beta.as_ref().unwrap().grad(&g_ours).unwrap(),
+                        gn.beta.as_ref().unwrap().grad(&g_theirs).unwrap(),
+                    ),
+                ] {
+                    close(&format!("{what} {name}"), ours, theirs, 1e-4);
+                }
+            }
+        });
+    }
+}
+
+#[test]
+fn dropout_keeps_its_fraction_draws_fresh_masks_and_stays_off_outside_training() {
+    use burn::nn::DropoutConfig;
+    let dropout = DropoutConfig::new(0.1).init();
+    let d = Device::flex().autodiff();
+    d.seed(7);
+    let gn = norm_layer(8, 16, &d);
+    let x = Tensor::<4>::random([16, 16, 32, 32], Distribution::Normal(0.0, 1.0), &d);
+    let kept = |t: Tensor<4>| {
+        let v = t.to_data().try_to_vec::<f32>().unwrap();
+        v.iter().filter(|&&e| e != 0.0).count() as f64 / v.len() as f64
+    };
+    let a = dlp_kernels::group_norm_silu_dropout(&gn, x.clone(), None, &dropout);
+    let b = dlp_kernels::group_norm_silu_dropout(&gn, x.clone(), None, &dropout);
+    // 262144 elements: the kept fraction's standard deviation is 0.0006.
+    assert!(
+        (kept(a.clone()) - 0.9).abs() < 0.004,
+        "kept {}",
+        kept(a.clone())
+    );
+    let differ = (a.clone() - b).abs().max().into_scalar::<f32>();
+    assert!(differ > 0.0, "two calls drew the same mask");
+    // Without autodiff, or with the layer frozen, dropout does nothing.
+    let plain = Device::flex();
+    let (gn_p, x_p) = (
+        gn.clone().fork(&plain),
+        Tensor::<4>::from_data(x.to_data(), &plain),
+    );
+    let off = dlp_kernels::group_norm_silu_dropout(&gn_p, x_p.clone(), None, &dropout);
+    let want = dlp_kernels::group_norm(&gn_p, x_p, None, true);
+    assert_eq!(off.to_data(), want.to_data());
+    use burn::module::Module;
+    let frozen = dropout.clone().freeze();
+    let off = dlp_kernels::group_norm_silu_dropout(&gn, x.clone(), None, &frozen);
+    assert_eq!(
+        off.to_data(),
+        dlp_kernels::group_norm(&gn, x, None, true).to_data()
+    );
+}
+
 /// d loss / d input by central differences in f64 on the kernel functions themselves.
 #[test]
 fn kernels_match_finite_differences() {
@@ -281,6 +401,8 @@ fn kernels_match_finite_differences() {
         groups: 2,
         epsilon: 1e-5,
         silu: true,
+        keep: 0.7,
+        seed: 12345,
     };
     let nx: Vec<f32> = (0..24).map(|_| 2.0 * rnd()).collect();
     let gamma: Vec<f32> = (0..4).map(|_| 1.0 + rnd()).collect();
