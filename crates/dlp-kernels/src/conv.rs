@@ -117,8 +117,29 @@ fn split(s: &ConvShape) -> (usize, Parallelism) {
     }
 }
 
+/// For a stride-1 convolution whose output has the input's size ("same" padding), patch row
+/// (c, ki, kj) is the input plane shifted by (ki − p_h)·w + (kj − p_w) positions: one contiguous
+/// run, except the columns that wrap around a row's end (zeros) and the rows off the image.
+/// Returns the shift and, per output row, the range of valid columns; `None` for other shapes.
+fn same_shift(s: &ConvShape, ki: usize, kj: usize) -> Option<(isize, [usize; 2], [usize; 2])> {
+    if s.stride != [1, 1] || s.out_hw() != [s.h, s.w] {
+        return None;
+    }
+    let (dy, dx) = (
+        ki as isize - s.padding[0] as isize,
+        kj as isize - s.padding[1] as isize,
+    );
+    let (h, w) = (s.h as isize, s.w as isize);
+    let rows = [(-dy).clamp(0, h) as usize, (h - dy).clamp(0, h) as usize];
+    let cols = [(-dx).clamp(0, w) as usize, (w - dx).clamp(0, w) as usize];
+    Some((dy * w + dx, rows, cols))
+}
+
 /// The patch of input row (c, ki, kj) at output (oy, ox) for every output position, into `col`.
 fn im2col(x: &[f32], s: &ConvShape, col: &mut [f32]) {
+    if s.stride == [1, 1] && s.out_hw() == [s.h, s.w] {
+        return im2col_same(x, s, col);
+    }
     let [ho, wo] = s.out_hw();
     let ([kh, kw], [sh, sw], [ph, pw]) = (s.kernel, s.stride, s.padding);
     let mut row = 0;
@@ -157,8 +178,40 @@ fn im2col(x: &[f32], s: &ConvShape, col: &mut [f32]) {
     }
 }
 
-/// Adds the columns of `col` back onto the image `dx` (the adjoint of [`im2col`]).
-fn col2im(col: &[f32], s: &ConvShape, dx: &mut [f32]) {
+/// [`im2col`] for "same" stride-1 convolutions: one contiguous copy per patch row, then the
+/// wrapped columns and the rows off the image set to zero (see [`same_shift`]).
+fn im2col_same(x: &[f32], s: &ConvShape, col: &mut [f32]) {
+    let (hw, w) = (s.h * s.w, s.w);
+    let [kh, kw] = s.kernel;
+    for (c, plane) in x.chunks_exact(hw).take(s.c_in).enumerate() {
+        for ki in 0..kh {
+            for kj in 0..kw {
+                let dst = &mut col[((c * kh + ki) * kw + kj) * hw..][..hw];
+                let (shift, [r0, r1], [c0, c1]) = same_shift(s, ki, kj).expect("same padding");
+                dst[..r0 * w].fill(0.0);
+                dst[r1 * w..].fill(0.0);
+                if r0 >= r1 || c0 >= c1 {
+                    dst[r0 * w..r1 * w].fill(0.0);
+                    continue;
+                }
+                // Positions r0·w + c0 ..= (r1 − 1)·w + c1 − 1 read inside the plane.
+                let (a, b) = (r0 * w + c0, (r1 - 1) * w + c1);
+                let src = &plane[(a as isize + shift) as usize..(b as isize + shift) as usize];
+                copy_row(&mut dst[a..b], src);
+                for row in dst[r0 * w..r1 * w].chunks_exact_mut(w) {
+                    row[..c0].fill(0.0);
+                    row[c1..].fill(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// Adds the columns of `col` back onto the image `dx` (the adjoint of [`im2col`]). Clobbers `col`.
+fn col2im(col: &mut [f32], s: &ConvShape, dx: &mut [f32]) {
+    if s.stride == [1, 1] && s.out_hw() == [s.h, s.w] {
+        return col2im_same(col, s, dx);
+    }
     let [ho, wo] = s.out_hw();
     let ([kh, kw], [sh, sw], [ph, pw]) = (s.kernel, s.stride, s.padding);
     let mut row = 0;
@@ -189,6 +242,33 @@ fn col2im(col: &[f32], s: &ConvShape, dx: &mut [f32]) {
                             dst[ox * sw + kj - pw] += line[ox];
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// [`col2im`] for "same" stride-1 convolutions: the wrapped columns of each patch row are set to
+/// zero, then the row is added to the plane in one contiguous run.
+fn col2im_same(col: &mut [f32], s: &ConvShape, dx: &mut [f32]) {
+    let (hw, w) = (s.h * s.w, s.w);
+    let [kh, kw] = s.kernel;
+    for (c, plane) in dx.chunks_exact_mut(hw).take(s.c_in).enumerate() {
+        for ki in 0..kh {
+            for kj in 0..kw {
+                let src = &mut col[((c * kh + ki) * kw + kj) * hw..][..hw];
+                let (shift, [r0, r1], [c0, c1]) = same_shift(s, ki, kj).expect("same padding");
+                if r0 >= r1 || c0 >= c1 {
+                    continue;
+                }
+                for row in src[r0 * w..r1 * w].chunks_exact_mut(w) {
+                    row[..c0].fill(0.0);
+                    row[c1..].fill(0.0);
+                }
+                let (a, b) = (r0 * w + c0, (r1 - 1) * w + c1);
+                let dst = &mut plane[(a as isize + shift) as usize..(b as isize + shift) as usize];
+                for (d, v) in dst.iter_mut().zip(&src[a..b]) {
+                    *d += v;
                 }
             }
         }
@@ -275,7 +355,7 @@ pub fn backward_input(w: &[f32], dy: &[f32], s: ConvShape) -> Vec<f32> {
                     matmul(k, n, co, dxb, false, w, [1, k], dyb, [n, 1], par);
                 } else {
                     matmul(k, n, co, &mut col, false, w, [1, k], dyb, [n, 1], par);
-                    col2im(&col, &s, dxb);
+                    col2im(&mut col, &s, dxb);
                 }
             }
         });

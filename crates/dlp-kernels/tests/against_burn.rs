@@ -38,7 +38,7 @@ fn on_threads(threads: usize, f: impl FnOnce() + Send) {
 /// (batch, c_in, h, w, c_out, kernel, stride, padding)
 type ConvCase = (usize, usize, usize, usize, usize, usize, usize, usize);
 
-const CONVS: [ConvCase; 9] = [
+const CONVS: [ConvCase; 11] = [
     (2, 3, 1, 1, 4, 5, 1, 2),
     (1, 2, 2, 3, 3, 5, 2, 2),
     (1, 3, 7, 5, 5, 3, 1, 1),
@@ -48,6 +48,9 @@ const CONVS: [ConvCase; 9] = [
     (2, 3, 10, 10, 7, 5, 1, 2),
     (2, 2, 5, 5, 3, 5, 1, 0),
     (4, 17, 11, 13, 9, 1, 2, 0),
+    // "Same" padding on an image one row high, and with a kernel wider than the image.
+    (1, 5, 1, 9, 3, 3, 1, 1),
+    (2, 3, 2, 2, 2, 5, 1, 2),
 ];
 
 fn conv_layer(
