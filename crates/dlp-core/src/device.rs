@@ -78,11 +78,25 @@ fn open_vulkan() -> Result<Device> {
     }
 }
 
+/// Tells mimalloc (the allocator of `dlp` and of its benchmarks) to keep freed memory instead of
+/// handing it back to the OS 10 ms later. A training step frees and allocates the same few
+/// hundred MB each time; handed back, each page is faulted in and zeroed by the kernel again
+/// (43,000 page faults in 16 U-Net steps, 5-6% of the step, against 500 when kept). The process
+/// stays at its peak size until it ends. Harmless where mimalloc is not the global allocator.
+fn keep_freed_memory() {
+    // mimalloc v2's `mi_option_purge_delay` (between `eager_commit_delay`, 14, and
+    // `use_numa_nodes`, 16, which the bindings name); -1: never purge.
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: setting an option is a plain store into mimalloc's option table.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) };
+}
+
 /// Sets the number of CPU threads for tensor kernels and data work (rayon's global pool).
 /// `None` or `Some(0)` keeps rayon's default (one per core). Returns the count in use.
 /// It can be set once per process; a second call with another count is an error. The pool's
 /// threads get 32 MiB stacks, since [`in_pool`] runs whole commands on them.
 pub fn init_threads(threads: Option<usize>) -> Result<usize> {
+    keep_freed_memory();
     let n = threads.unwrap_or(0);
     let built = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
