@@ -69,6 +69,17 @@ pub struct ServeArgs {
     /// Accept SPARQL updates (refused with 403 otherwise).
     #[arg(long)]
     allow_writes: bool,
+    /// Queries evaluating at once; more get 503 with Retry-After (a cheap query never queues
+    /// behind expensive ones).
+    #[arg(long, default_value_t = 32)]
+    max_running: usize,
+    /// Largest request body in bytes (413 past it); URLs and header blocks stop at 64 KiB
+    /// (414, 431).
+    #[arg(long, default_value_t = 16 << 20)]
+    max_body_bytes: usize,
+    /// Send `Access-Control-Allow-Origin: *`, so that pages from any site may query the endpoint.
+    #[arg(long)]
+    cors: bool,
 }
 
 pub fn serve(a: &ServeArgs, _common: &Common) -> dlp_core::Result<()> {
@@ -82,10 +93,23 @@ pub fn serve(a: &ServeArgs, _common: &Common) -> dlp_core::Result<()> {
             timeout: std::time::Duration::from_millis(a.timeout_ms),
             limit: a.limit,
             allow_writes: a.allow_writes,
+            max_running: a.max_running.max(1),
+            max_body: a.max_body_bytes,
+            cors: a.cors,
             ..ServeOptions::default()
         },
     )?;
     let addr = endpoint.addr();
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "kg serve: warning: listening on {addr}, which other machines on the network can reach{}",
+            if a.allow_writes {
+                ", with writes allowed"
+            } else {
+                ""
+            }
+        );
+    }
     let mode = if a.allow_writes {
         "read-write"
     } else {

@@ -6,7 +6,9 @@
 //! dW = Σ_b dy_b·col_bᵀ, d bias = Σ_b Σ_hw dy_b.
 //! Images are split among the pool's threads, each with one patch buffer for all its images and
 //! single-threaded products; with fewer images than threads the products themselves go parallel.
-//! A 1×1 convolution with stride 1 and no padding uses the input as col_b directly.
+//! A 1×1 convolution with stride 1 and no padding uses the input as col_b directly; a stride-1
+//! convolution with "same" padding builds each row of col_b as one contiguous copy of the shifted
+//! input plane (and col2im adds it back the same way).
 
 use gemm::Parallelism;
 use rayon::prelude::*;

@@ -10,6 +10,8 @@ struct Reply {
     status: u16,
     body: String,
     max_rows: Option<String>,
+    retry_after: Option<String>,
+    cors: Option<String>,
 }
 
 fn agent() -> ureq::Agent {
@@ -21,12 +23,16 @@ fn agent() -> ureq::Agent {
 
 fn reply(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
     let mut r = r.expect("HTTP exchange");
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
     Reply {
         status: r.status().as_u16(),
-        max_rows: r
-            .headers()
-            .get("X-SPARQL-MaxRows")
-            .map(|v| v.to_str().unwrap().to_string()),
+        max_rows: header("X-SPARQL-MaxRows"),
+        retry_after: header("Retry-After"),
+        cors: header("Access-Control-Allow-Origin"),
         body: r.body_mut().read_to_string().unwrap(),
     }
 }
@@ -169,6 +175,119 @@ fn a_slow_query_is_cancelled_and_the_server_keeps_serving() {
     assert!(r.body.contains("timeout"), "{}", r.body);
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     assert_eq!(get(&base, COUNT, "application/json").status, 200);
+}
+
+/// 27 million joined rows to sort: far beyond any timeout here.
+const SLOW_SORT: &str = "SELECT ?a WHERE { GRAPH ?g { ?a <http://x/next> ?b . ?c <http://x/next> ?d . ?e <http://x/next> ?f } } ORDER BY DESC(?a) LIMIT 1";
+
+#[test]
+fn a_sorting_query_ends_at_its_timeout() {
+    let (base, _) = start(ServeOptions {
+        timeout: Duration::from_millis(500),
+        ..ServeOptions::default()
+    });
+    let t = std::time::Instant::now();
+    let r = get(&base, SLOW_SORT, "application/json");
+    assert_eq!(r.status, 503, "{}", r.body);
+    // The timeout plus 10%, and some room for a loaded machine's HTTP round trip.
+    assert!(
+        t.elapsed() < Duration::from_millis(800),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn a_cheap_query_is_answered_while_slow_ones_run_and_a_full_endpoint_says_when_to_retry() {
+    let (base, _) = start(ServeOptions {
+        timeout: Duration::from_secs(3),
+        max_running: 6,
+        ..ServeOptions::default()
+    });
+    let slow: Vec<_> = (0..5)
+        .map(|_| {
+            let base = base.clone();
+            std::thread::spawn(move || get(&base, SLOW_SORT, "text/csv").status)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let t = std::time::Instant::now();
+    let r = get(
+        &base,
+        "ASK { GRAPH ?g { <http://x/e0> ?p ?o } }",
+        "text/csv",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    // Five slow queries and one more fill the six slots: the next query is refused at once.
+    let sixth = {
+        let base = base.clone();
+        std::thread::spawn(move || get(&base, SLOW_SORT, "text/csv").status)
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let t = std::time::Instant::now();
+    let r = get(&base, COUNT, "text/csv");
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.retry_after.as_deref(), Some("1"));
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    for s in slow.into_iter().chain([sixth]) {
+        assert_eq!(s.join().unwrap(), 503);
+    }
+}
+
+#[test]
+fn oversized_bodies_urls_and_headers_are_refused() {
+    let (base, _) = start(ServeOptions {
+        max_body: 1000,
+        max_url: 2000,
+        max_headers: 3000,
+        ..ServeOptions::default()
+    });
+    let padded = format!("{COUNT} #{}", "x".repeat(1000));
+    assert_eq!(post(&base, "application/sparql-query", &padded).status, 413);
+    assert_eq!(post(&base, "application/sparql-query", COUNT).status, 200);
+    assert_eq!(get(&base, &padded, "text/csv").status, 200);
+    let long = format!("{COUNT} #{}", "x".repeat(3000));
+    assert_eq!(get(&base, &long, "text/csv").status, 414);
+    let r = reply(
+        agent()
+            .get(format!("{base}/sparql"))
+            .query("query", COUNT)
+            .header("X-Padding", "y".repeat(4000))
+            .call(),
+    );
+    assert_eq!(r.status, 431, "{}", r.body);
+}
+
+#[test]
+fn kept_alive_connections_answer_without_delayed_ack_stalls_and_cors_is_opt_in() {
+    let (base, _) = start(ServeOptions::default());
+    let agent = agent();
+    let ask = "ASK { GRAPH ?g { <http://x/e0> ?p ?o } }";
+    let once = || {
+        reply(
+            agent
+                .get(format!("{base}/sparql"))
+                .query("query", ask)
+                .call(),
+        )
+    };
+    assert_eq!(once().cors, None);
+    // With Nagle's algorithm each answer waits for the client's delayed ACK: 40 ms apiece.
+    let t = std::time::Instant::now();
+    for _ in 0..50 {
+        assert_eq!(once().status, 200);
+    }
+    assert!(
+        t.elapsed() < Duration::from_millis(1000),
+        "{:?}",
+        t.elapsed()
+    );
+    let (open, _) = start(ServeOptions {
+        cors: true,
+        ..ServeOptions::default()
+    });
+    assert_eq!(get(&open, ask, "text/csv").cors.as_deref(), Some("*"));
 }
 
 #[test]

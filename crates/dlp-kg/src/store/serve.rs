@@ -5,9 +5,16 @@
 //!   `application/sparql-query` / `application/sparql-update` body.
 //! - Results by the `Accept` header: SPARQL JSON (default), XML, CSV or TSV results; graphs as
 //!   N-Triples (default), Turtle or RDF/XML.
-//! - Every query runs under a cancellation token that a watchdog fires after `timeout`; a
-//!   cancelled query answers 503 and the server goes on serving. At most `limit` solutions or
-//!   triples come back; a cut result carries the header `X-SPARQL-MaxRows`.
+//! - Every query runs on a thread of its own under a cancellation token that fires after
+//!   `timeout`; the client gets 503 at the timeout even where the evaluator cannot stop at once
+//!   (an ORDER BY over a million rows sorts what it read first). At most `max_running` queries
+//!   evaluate at once, counting cancelled ones still winding down; past that a query gets 503
+//!   with `Retry-After: 1` at once, so a cheap query never waits behind expensive ones. At most
+//!   `limit` solutions or triples come back; a cut result carries the header `X-SPARQL-MaxRows`.
+//! - Limits on what a client sends: a body over `max_body` bytes gets 413 (unread), a URL over
+//!   `max_url` 414, headers over `max_headers` 431.
+//! - `TCP_NODELAY` on every connection (small responses on a kept-alive connection otherwise wait
+//!   for the client's delayed ACK, 40 ms each); `Access-Control-Allow-Origin: *` only with `cors`.
 //! - Updates are refused (403) unless the endpoint was started with `allow_writes`.
 //! - `GET /` is the HTML page; `/?iri=…` shows an instance's concepts, relations and values with
 //!   the source graph of each; `/?query=…` shows results as a table.
@@ -27,8 +34,10 @@ use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxigraph::model::Term;
 use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
 use oxigraph::sparql::{CancellationToken, QueryEvaluationError, QueryResults, SparqlEvaluator};
-use std::net::SocketAddr;
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 use tiny_http::{Header, Method, Request, Response, Server};
@@ -44,8 +53,16 @@ pub struct ServeOptions {
     pub limit: usize,
     /// Accept SPARQL updates.
     pub allow_writes: bool,
-    /// Requests served at once.
+    /// Requests served at once (each waits on its query's thread, so they are cheap).
     pub threads: usize,
+    /// Queries evaluating at once; more get 503 with `Retry-After`.
+    pub max_running: usize,
+    /// Largest request body, URL and header block, in bytes (413, 414, 431 past them).
+    pub max_body: usize,
+    pub max_url: usize,
+    pub max_headers: usize,
+    /// Send `Access-Control-Allow-Origin: *`, so pages from any site may query the endpoint.
+    pub cors: bool,
 }
 
 impl Default for ServeOptions {
@@ -55,7 +72,12 @@ impl Default for ServeOptions {
             timeout: Duration::from_secs(10),
             limit: 10_000,
             allow_writes: false,
-            threads: 4,
+            threads: 64,
+            max_running: 32,
+            max_body: 16 << 20,
+            max_url: 64 << 10,
+            max_headers: 64 << 10,
+            cors: false,
         }
     }
 }
@@ -66,6 +88,8 @@ pub struct Endpoint {
     kg: KnowledgeGraph,
     opts: ServeOptions,
     addr: SocketAddr,
+    /// Queries evaluating now, cancelled ones that have not stopped yet included.
+    running: Arc<AtomicUsize>,
 }
 
 /// An HTTP answer: status, content type, body and extra headers.
@@ -90,7 +114,10 @@ impl Answer {
 impl Endpoint {
     /// Binds the listening socket (port 0 picks a free one).
     pub fn bind(kg: KnowledgeGraph, opts: ServeOptions) -> Result<Self> {
-        let server = Server::http(&opts.bind)
+        let listener = TcpListener::bind(&opts.bind)
+            .map_err(|e| Error::Usage(format!("--bind {}: {e}", opts.bind)))?;
+        set_nodelay(&listener);
+        let server = Server::from_listener(listener, None)
             .map_err(|e| Error::Usage(format!("--bind {}: {e}", opts.bind)))?;
         let addr = server
             .server_addr()
@@ -101,6 +128,7 @@ impl Endpoint {
             kg,
             opts,
             addr,
+            running: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -132,7 +160,9 @@ impl Endpoint {
         let mut response = Response::from_data(answer.body).with_status_code(answer.status);
         let mut headers = vec![("Content-Type", answer.content_type.to_string())];
         headers.extend(answer.headers);
-        headers.push(("Access-Control-Allow-Origin", "*".into()));
+        if self.opts.cors {
+            headers.push(("Access-Control-Allow-Origin", "*".into()));
+        }
         for (k, v) in headers {
             if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
                 response.add_header(h);
@@ -143,6 +173,26 @@ impl Endpoint {
     }
 
     fn handle(&self, request: &mut Request) -> Answer {
+        if request.url().len() > self.opts.max_url {
+            return Answer::text(
+                414,
+                format!("the URL is longer than {} bytes", self.opts.max_url),
+            );
+        }
+        let header_bytes: usize = request
+            .headers()
+            .iter()
+            .map(|h| h.field.as_str().as_str().len() + h.value.as_str().len() + 4)
+            .sum();
+        if header_bytes > self.opts.max_headers {
+            return Answer::text(
+                431,
+                format!(
+                    "the headers are longer than {} bytes",
+                    self.opts.max_headers
+                ),
+            );
+        }
         let url = request.url().to_string();
         let (path, query_string) = url.split_once('?').unwrap_or((&url, ""));
         let params = form_decode(query_string);
@@ -165,10 +215,37 @@ impl Endpoint {
                 None => Answer::text(400, "missing `query` parameter"),
             },
             (Method::Post, "/sparql") => {
-                let mut body = String::new();
-                if request.as_reader().read_to_string(&mut body).is_err() {
-                    return Answer::text(400, "the request body is not UTF-8");
+                let too_big = || {
+                    Answer::text(
+                        413,
+                        format!(
+                            "the request body is larger than {} bytes",
+                            self.opts.max_body
+                        ),
+                    )
+                };
+                if request
+                    .body_length()
+                    .is_some_and(|n| n > self.opts.max_body)
+                {
+                    return too_big();
                 }
+                let mut body = Vec::new();
+                let limit = self.opts.max_body as u64 + 1;
+                if request
+                    .as_reader()
+                    .take(limit)
+                    .read_to_end(&mut body)
+                    .is_err()
+                {
+                    return Answer::text(400, "the request body could not be read");
+                }
+                if body.len() > self.opts.max_body {
+                    return too_big();
+                }
+                let Ok(body) = String::from_utf8(body) else {
+                    return Answer::text(400, "the request body is not UTF-8");
+                };
                 let mime = content_type
                     .split(';')
                     .next()
@@ -218,17 +295,22 @@ impl Endpoint {
 
     /// Runs a query under the timeout and serialises at most `limit` results.
     fn query(&self, query: &str, accept: &str) -> Answer {
-        match self.evaluate(query, |results| serialize(results, accept, self.opts.limit)) {
+        let (accept, limit) = (accept.to_string(), self.opts.limit);
+        match self.evaluate(query, move |results| serialize(results, &accept, limit)) {
             Ok(answer) => answer,
             Err(answer) => answer,
         }
     }
 
-    /// Parses and evaluates `query`, handing its results to `f` while the watchdog runs.
-    fn evaluate<T>(
+    /// Parses `query` and evaluates it on a thread of its own, handing its results to `f`; gives
+    /// up at the timeout (503) whether or not the evaluation has stopped, and refuses (503,
+    /// `Retry-After`) when `max_running` evaluations are under way.
+    fn evaluate<T: Send + 'static>(
         &self,
         query: &str,
-        f: impl FnOnce(QueryResults<'_>) -> std::result::Result<T, QueryEvaluationError>,
+        f: impl FnOnce(QueryResults<'_>) -> std::result::Result<T, QueryEvaluationError>
+        + Send
+        + 'static,
     ) -> std::result::Result<T, Answer> {
         let token = CancellationToken::new();
         let prepared = super::query::parse_union(
@@ -236,30 +318,82 @@ impl Endpoint {
             query,
         )
         .map_err(|e| Answer::text(400, format!("query: {e}")))?;
-        let (done, wait) = mpsc::channel::<()>();
-        let timeout = self.opts.timeout;
-        let watchdog = std::thread::spawn(move || {
-            if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(timeout) {
-                token.cancel();
-            }
-        });
-        let out = prepared
-            .on_store(self.kg.store())
-            .execute()
-            .and_then(f)
-            .map_err(|e| match e {
-                QueryEvaluationError::Cancelled => Answer::text(
-                    503,
-                    format!(
-                        "query cancelled after the {} ms timeout",
-                        timeout.as_millis()
-                    ),
+        let Some(slot) = Slot::take(&self.running, self.opts.max_running) else {
+            let mut busy = Answer::text(
+                503,
+                format!(
+                    "{} queries are running; try again shortly",
+                    self.opts.max_running
                 ),
-                e => Answer::text(500, format!("query: {e}")),
-            });
-        let _ = done.send(());
-        let _ = watchdog.join();
-        out
+            );
+            busy.headers.push(("Retry-After", "1".into()));
+            return Err(busy);
+        };
+        let timeout = self.opts.timeout;
+        let cancelled = || {
+            Answer::text(
+                503,
+                format!(
+                    "query cancelled after the {} ms timeout",
+                    timeout.as_millis()
+                ),
+            )
+        };
+        let (send, receive) = mpsc::channel();
+        let kg = self.kg.clone();
+        std::thread::spawn(move || {
+            let _slot = slot;
+            let out = prepared.on_store(kg.store()).execute().and_then(f);
+            let _ = send.send(out);
+        });
+        match receive.recv_timeout(timeout) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(QueryEvaluationError::Cancelled)) => Err(cancelled()),
+            Ok(Err(e)) => Err(Answer::text(500, format!("query: {e}"))),
+            Err(_) => {
+                token.cancel();
+                Err(cancelled())
+            }
+        }
+    }
+}
+
+/// One of `max` evaluation slots, given back on drop.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(running: &Arc<AtomicUsize>, max: usize) -> Option<Slot> {
+        running
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(Arc::clone(running)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Sets `TCP_NODELAY` on the listening socket; Linux copies it to every accepted connection.
+fn set_nodelay(listener: &TcpListener) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let on: libc::c_int = 1;
+        // SAFETY: a valid socket descriptor and a pointer to a c_int of the size given.
+        unsafe {
+            libc::setsockopt(
+                listener.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
     }
 }
 
@@ -364,7 +498,7 @@ impl Endpoint {
     pub(super) fn table(&self, query: &str) -> std::result::Result<Table, String> {
         let limit = self.opts.limit;
         let text = |t: Option<&Term>| t.map(Term::to_string).unwrap_or_default();
-        self.evaluate(query, |results| {
+        self.evaluate(query, move |results| {
             Ok(match results {
                 QueryResults::Boolean(b) => (vec!["result".into()], vec![vec![b.to_string()]]),
                 QueryResults::Solutions(solutions) => {
