@@ -6,10 +6,10 @@
 //! dW = Σ_b dy_b·col_bᵀ, d bias = Σ_b Σ_hw dy_b.
 //! Images are split among the pool's threads, each with one patch buffer for all its images and
 //! single-threaded products; with fewer images than threads the products themselves go parallel.
-//! A 1×1 convolution with stride 1 and no padding uses the input as col_b directly; a stride-1
-//! convolution with "same" padding builds each row of col_b as one contiguous copy of the shifted
-//! input plane (and col2im adds it back the same way).
+//! A 1×1 convolution with stride 1 and no padding uses the input as col_b directly; stride-1
+//! convolutions with "same" padding go without im2col ([`crate::conv_same`]).
 
+use crate::conv_same;
 use gemm::Parallelism;
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -21,10 +21,10 @@ thread_local! {
 }
 
 /// This thread's patch buffer of `len` values (contents unspecified), given back on drop.
-struct Scratch(Vec<f32>);
+pub(crate) struct Scratch(Vec<f32>);
 
 impl Scratch {
-    fn take(len: usize) -> Self {
+    pub(crate) fn take(len: usize) -> Self {
         let mut v = SCRATCH.with(|c| std::mem::take(&mut *c.borrow_mut()));
         if v.len() < len {
             v.resize(len, 0.0);
@@ -61,7 +61,7 @@ impl std::ops::DerefMut for Scratch {
 
 /// Copies `src` into `dst` (same length) in 16-value blocks, without a call per short row.
 #[inline(always)]
-fn copy_row(dst: &mut [f32], src: &[f32]) {
+pub(crate) fn copy_row(dst: &mut [f32], src: &[f32]) {
     let mut d = dst.chunks_exact_mut(16);
     let mut s = src.chunks_exact(16);
     for (a, b) in (&mut d).zip(&mut s) {
@@ -110,7 +110,7 @@ impl ConvShape {
 }
 
 /// Images per task and the products' own parallelism.
-fn split(s: &ConvShape) -> (usize, Parallelism) {
+pub(crate) fn split(s: &ConvShape) -> (usize, Parallelism) {
     let threads = rayon::current_num_threads().max(1);
     if s.batch >= threads {
         (s.batch.div_ceil(threads), Parallelism::None)
@@ -119,29 +119,8 @@ fn split(s: &ConvShape) -> (usize, Parallelism) {
     }
 }
 
-/// For a stride-1 convolution whose output has the input's size ("same" padding), patch row
-/// (c, ki, kj) is the input plane shifted by (ki − p_h)·w + (kj − p_w) positions: one contiguous
-/// run, except the columns that wrap around a row's end (zeros) and the rows off the image.
-/// Returns the shift and, per output row, the range of valid columns; `None` for other shapes.
-fn same_shift(s: &ConvShape, ki: usize, kj: usize) -> Option<(isize, [usize; 2], [usize; 2])> {
-    if s.stride != [1, 1] || s.out_hw() != [s.h, s.w] {
-        return None;
-    }
-    let (dy, dx) = (
-        ki as isize - s.padding[0] as isize,
-        kj as isize - s.padding[1] as isize,
-    );
-    let (h, w) = (s.h as isize, s.w as isize);
-    let rows = [(-dy).clamp(0, h) as usize, (h - dy).clamp(0, h) as usize];
-    let cols = [(-dx).clamp(0, w) as usize, (w - dx).clamp(0, w) as usize];
-    Some((dy * w + dx, rows, cols))
-}
-
 /// The patch of input row (c, ki, kj) at output (oy, ox) for every output position, into `col`.
 fn im2col(x: &[f32], s: &ConvShape, col: &mut [f32]) {
-    if s.stride == [1, 1] && s.out_hw() == [s.h, s.w] {
-        return im2col_same(x, s, col);
-    }
     let [ho, wo] = s.out_hw();
     let ([kh, kw], [sh, sw], [ph, pw]) = (s.kernel, s.stride, s.padding);
     let mut row = 0;
@@ -180,40 +159,8 @@ fn im2col(x: &[f32], s: &ConvShape, col: &mut [f32]) {
     }
 }
 
-/// [`im2col`] for "same" stride-1 convolutions: one contiguous copy per patch row, then the
-/// wrapped columns and the rows off the image set to zero (see [`same_shift`]).
-fn im2col_same(x: &[f32], s: &ConvShape, col: &mut [f32]) {
-    let (hw, w) = (s.h * s.w, s.w);
-    let [kh, kw] = s.kernel;
-    for (c, plane) in x.chunks_exact(hw).take(s.c_in).enumerate() {
-        for ki in 0..kh {
-            for kj in 0..kw {
-                let dst = &mut col[((c * kh + ki) * kw + kj) * hw..][..hw];
-                let (shift, [r0, r1], [c0, c1]) = same_shift(s, ki, kj).expect("same padding");
-                dst[..r0 * w].fill(0.0);
-                dst[r1 * w..].fill(0.0);
-                if r0 >= r1 || c0 >= c1 {
-                    dst[r0 * w..r1 * w].fill(0.0);
-                    continue;
-                }
-                // Positions r0·w + c0 ..= (r1 − 1)·w + c1 − 1 read inside the plane.
-                let (a, b) = (r0 * w + c0, (r1 - 1) * w + c1);
-                let src = &plane[(a as isize + shift) as usize..(b as isize + shift) as usize];
-                copy_row(&mut dst[a..b], src);
-                for row in dst[r0 * w..r1 * w].chunks_exact_mut(w) {
-                    row[..c0].fill(0.0);
-                    row[c1..].fill(0.0);
-                }
-            }
-        }
-    }
-}
-
-/// Adds the columns of `col` back onto the image `dx` (the adjoint of [`im2col`]). Clobbers `col`.
-fn col2im(col: &mut [f32], s: &ConvShape, dx: &mut [f32]) {
-    if s.stride == [1, 1] && s.out_hw() == [s.h, s.w] {
-        return col2im_same(col, s, dx);
-    }
+/// Adds the columns of `col` back onto the image `dx` (the adjoint of [`im2col`]).
+fn col2im(col: &[f32], s: &ConvShape, dx: &mut [f32]) {
     let [ho, wo] = s.out_hw();
     let ([kh, kw], [sh, sw], [ph, pw]) = (s.kernel, s.stride, s.padding);
     let mut row = 0;
@@ -250,40 +197,13 @@ fn col2im(col: &mut [f32], s: &ConvShape, dx: &mut [f32]) {
     }
 }
 
-/// [`col2im`] for "same" stride-1 convolutions: the wrapped columns of each patch row are set to
-/// zero, then the row is added to the plane in one contiguous run.
-fn col2im_same(col: &mut [f32], s: &ConvShape, dx: &mut [f32]) {
-    let (hw, w) = (s.h * s.w, s.w);
-    let [kh, kw] = s.kernel;
-    for (c, plane) in dx.chunks_exact_mut(hw).take(s.c_in).enumerate() {
-        for ki in 0..kh {
-            for kj in 0..kw {
-                let src = &mut col[((c * kh + ki) * kw + kj) * hw..][..hw];
-                let (shift, [r0, r1], [c0, c1]) = same_shift(s, ki, kj).expect("same padding");
-                if r0 >= r1 || c0 >= c1 {
-                    continue;
-                }
-                for row in src[r0 * w..r1 * w].chunks_exact_mut(w) {
-                    row[..c0].fill(0.0);
-                    row[c1..].fill(0.0);
-                }
-                let (a, b) = (r0 * w + c0, (r1 - 1) * w + c1);
-                let dst = &mut plane[(a as isize + shift) as usize..(b as isize + shift) as usize];
-                for (d, v) in dst.iter_mut().zip(&src[a..b]) {
-                    *d += v;
-                }
-            }
-        }
-    }
-}
-
-/// dst (m×n, row-major) = [dst +] lhs·rhs, lhs and rhs given by their row and column strides.
+/// dst (m×n, row-major, rows `dst_rs` apart) = [dst +] lhs·rhs, lhs and rhs given by their row
+/// and column strides.
 #[allow(clippy::too_many_arguments)]
-fn matmul(
-    m: usize,
-    n: usize,
-    k: usize,
+pub(crate) fn matmul(
+    [m, n, k]: [usize; 3],
     dst: &mut [f32],
+    dst_rs: usize,
     accumulate: bool,
     lhs: &[f32],
     [lhs_rs, lhs_cs]: [usize; 2],
@@ -291,7 +211,7 @@ fn matmul(
     [rhs_rs, rhs_cs]: [usize; 2],
     par: Parallelism,
 ) {
-    assert!(dst.len() >= m * n);
+    assert!(m == 0 || n == 0 || dst.len() >= (m - 1) * dst_rs + n);
     assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
     assert!(n == 0 || k == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
     // SAFETY: the asserts above keep every index the product reads or writes inside the slices.
@@ -302,7 +222,7 @@ fn matmul(
             k,
             dst.as_mut_ptr(),
             1,
-            n as isize,
+            dst_rs as isize,
             accumulate,
             lhs.as_ptr(),
             lhs_cs as isize,
@@ -322,6 +242,9 @@ fn matmul(
 
 /// y = conv(x, w) + bias, `y` of `[batch, c_out, h_o, w_o]`.
 pub fn forward(x: &[f32], w: &[f32], bias: &[f32], s: ConvShape, y: &mut [f32]) {
+    if conv_same::serves(&s) {
+        return conv_same::forward(x, w, bias, s, y);
+    }
     let (k, n, co) = (s.k(), s.n(), s.c_out);
     let (per_task, par) = split(&s);
     y.par_chunks_mut(per_task * co * n)
@@ -338,13 +261,16 @@ pub fn forward(x: &[f32], w: &[f32], bias: &[f32], s: ConvShape, y: &mut [f32]) 
                     im2col(xb, &s, &mut col);
                     &col
                 };
-                matmul(co, n, k, yb, true, w, [k, 1], patches, [n, 1], par);
+                matmul([co, n, k], yb, n, true, w, [k, 1], patches, [n, 1], par);
             }
         });
 }
 
 /// dx from dy: col2im(Wᵀ·dy_b) for each image.
 pub fn backward_input(w: &[f32], dy: &[f32], s: ConvShape) -> Vec<f32> {
+    if conv_same::serves(&s) {
+        return conv_same::backward_input(w, dy, s);
+    }
     let (k, n, co) = (s.k(), s.n(), s.c_out);
     let (per_task, par) = split(&s);
     let mut dx = vec![0f32; s.batch * s.in_size()];
@@ -354,10 +280,10 @@ pub fn backward_input(w: &[f32], dy: &[f32], s: ConvShape) -> Vec<f32> {
             let mut col = Scratch::take(if s.direct() { 0 } else { k * n });
             for (dxb, dyb) in dxs.chunks_mut(s.in_size()).zip(dys.chunks(co * n)) {
                 if s.direct() {
-                    matmul(k, n, co, dxb, false, w, [1, k], dyb, [n, 1], par);
+                    matmul([k, n, co], dxb, n, false, w, [1, k], dyb, [n, 1], par);
                 } else {
-                    matmul(k, n, co, &mut col, false, w, [1, k], dyb, [n, 1], par);
-                    col2im(&mut col, &s, dxb);
+                    matmul([k, n, co], &mut col, n, false, w, [1, k], dyb, [n, 1], par);
+                    col2im(&col, &s, dxb);
                 }
             }
         });
@@ -366,6 +292,9 @@ pub fn backward_input(w: &[f32], dy: &[f32], s: ConvShape) -> Vec<f32> {
 
 /// (dW, d bias) from x and dy: Σ_b dy_b·col_bᵀ and Σ_b Σ_hw dy_b.
 pub fn backward_weight(x: &[f32], dy: &[f32], s: ConvShape) -> (Vec<f32>, Vec<f32>) {
+    if conv_same::serves(&s) {
+        return conv_same::backward_weight(x, dy, s);
+    }
     let (k, n, co) = (s.k(), s.n(), s.c_out);
     let (per_task, par) = split(&s);
     let partials: Vec<(Vec<f32>, Vec<f32>)> = x
@@ -382,7 +311,17 @@ pub fn backward_weight(x: &[f32], dy: &[f32], s: ConvShape) -> (Vec<f32>, Vec<f3
                     im2col(xb, &s, &mut col);
                     &col
                 };
-                matmul(co, k, n, &mut dw, i > 0, dyb, [n, 1], patches, [1, n], par);
+                matmul(
+                    [co, k, n],
+                    &mut dw,
+                    k,
+                    i > 0,
+                    dyb,
+                    [n, 1],
+                    patches,
+                    [1, n],
+                    par,
+                );
                 for (d, row) in db.iter_mut().zip(dyb.chunks(n)) {
                     *d += row.iter().sum::<f32>();
                 }

@@ -22,6 +22,7 @@
 
 pub mod backend;
 pub mod conv;
+pub mod conv_same;
 pub mod norm;
 pub mod simd;
 

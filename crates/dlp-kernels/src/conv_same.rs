@@ -1,0 +1,220 @@
+//! Stride-1 convolutions with "same" padding (output as large as the input: an odd k_h×k_w kernel,
+//! padding ((k_h − 1)/2, (k_w − 1)/2)), without im2col.
+//!
+//! For each column shift j of the kernel, X_j is the input moved j − p_w columns (zeros where a
+//! row runs off the image) with p_h zero rows above and below, `[c_in, h + 2p_h, w]`. Stacked over
+//! j, row q = j·c_in + c of the stack at offset i·w is input channel c at kernel tap (i, j) for
+//! every output position, so for kernel row i
+//!
+//! y += W_i · X[i·w..],   W_i[o, j·c_in + c] = W[o, c, i, j],
+//!
+//! one product with K = k_w·c_in over a matrix of constant row stride (h + 2p_h)·w: k_h products
+//! over k_w shifted copies of the input, where im2col writes k_h·k_w. The gradients run the same
+//! way: dX[i·w..] += W_iᵀ·dy (then each shifted copy is added back onto dx), dW_i += dy·X[i·w..]ᵀ.
+
+use crate::conv::{ConvShape, Scratch, copy_row, matmul, split};
+use rayon::prelude::*;
+
+/// Whether `s` is a convolution this module computes.
+pub fn serves(s: &ConvShape) -> bool {
+    let [kh, kw] = s.kernel;
+    s.stride == [1, 1] && kh % 2 == 1 && kw % 2 == 1 && s.padding == [kh / 2, kw / 2] && kh * kw > 1
+}
+
+/// Sizes of the shifted stack: (rows of one copy, values of one channel's copy).
+fn stack(s: &ConvShape) -> (usize, usize) {
+    let rows = s.h + 2 * s.padding[0];
+    (rows, rows * s.w)
+}
+
+/// For the copy shifted by `j` − p_w columns: the range of positions t of the image (flattened
+/// `h·w`) read at stack position p_h·w + t − shift, and the valid columns [c0, c1) of a stack row.
+fn shift(s: &ConvShape, j: usize) -> (isize, [usize; 2], [usize; 2]) {
+    let sh = j as isize - s.padding[1] as isize;
+    let (w, hw) = (s.w as isize, (s.h * s.w) as isize);
+    let cols = [(-sh).clamp(0, w) as usize, (w - sh).clamp(0, w) as usize];
+    // Stack positions u = p_h·w + v, v in [max(0, −sh), hw − max(0, sh)), read image v + sh.
+    let v = [
+        (-sh).clamp(0, hw) as usize,
+        (hw - sh.max(0)).clamp(0, hw) as usize,
+    ];
+    (sh, v, cols)
+}
+
+/// The stack of shifted copies of one image `x` (`[c_in, h, w]`) into `buf`.
+fn build(x: &[f32], s: &ConvShape, buf: &mut [f32]) {
+    let (_, per) = stack(s);
+    let (w, top) = (s.w, s.padding[0] * s.w);
+    let hw = s.h * w;
+    for j in 0..s.kernel[1] {
+        let (sh, [v0, v1], [c0, c1]) = shift(s, j);
+        for c in 0..s.c_in {
+            let plane = &x[c * hw..(c + 1) * hw];
+            let dst = &mut buf[(j * s.c_in + c) * per..][..per];
+            dst[..top].fill(0.0);
+            dst[top + hw..].fill(0.0);
+            let body = &mut dst[top..top + hw];
+            body[..v0].fill(0.0);
+            body[v1.max(v0)..].fill(0.0);
+            if v0 < v1 {
+                let a = (v0 as isize + sh) as usize;
+                copy_row(&mut body[v0..v1], &plane[a..a + v1 - v0]);
+            }
+            for row in body.chunks_exact_mut(w) {
+                row[..c0].fill(0.0);
+                row[c1.max(c0)..].fill(0.0);
+            }
+        }
+    }
+}
+
+/// Adds the gradient of the stack `dbuf` back onto the image gradient `dx` (the adjoint of
+/// [`build`]); clobbers `dbuf`.
+fn fold(dbuf: &mut [f32], s: &ConvShape, dx: &mut [f32]) {
+    let (_, per) = stack(s);
+    let (w, top) = (s.w, s.padding[0] * s.w);
+    let hw = s.h * w;
+    for j in 0..s.kernel[1] {
+        let (sh, [v0, v1], [c0, c1]) = shift(s, j);
+        if v0 >= v1 || c0 >= c1 {
+            continue;
+        }
+        for c in 0..s.c_in {
+            let body = &mut dbuf[(j * s.c_in + c) * per + top..][..hw];
+            for row in body.chunks_exact_mut(w) {
+                row[..c0].fill(0.0);
+                row[c1..].fill(0.0);
+            }
+            let a = (v0 as isize + sh) as usize;
+            let plane = &mut dx[c * hw..(c + 1) * hw];
+            for (d, v) in plane[a..a + v1 - v0].iter_mut().zip(&body[v0..v1]) {
+                *d += v;
+            }
+        }
+    }
+}
+
+/// The weights as k_h matrices `[c_out, k_w·c_in]`, W_i[o, j·c_in + c] = W[o, c, i, j].
+fn by_rows(w: &[f32], s: &ConvShape) -> Vec<f32> {
+    let ([kh, kw], ci, co) = (s.kernel, s.c_in, s.c_out);
+    let mut out = vec![0f32; kh * co * kw * ci];
+    for o in 0..co {
+        for c in 0..ci {
+            for i in 0..kh {
+                for j in 0..kw {
+                    out[((i * co + o) * kw + j) * ci + c] = w[((o * ci + c) * kh + i) * kw + j];
+                }
+            }
+        }
+    }
+    out
+}
+
+/// y = conv(x, w) + bias.
+pub fn forward(x: &[f32], w: &[f32], bias: &[f32], s: ConvShape, y: &mut [f32]) {
+    let ([kh, kw], n, co, k) = (s.kernel, s.h * s.w, s.c_out, s.kernel[1] * s.c_in);
+    let (_, per) = stack(&s);
+    let wr = by_rows(w, &s);
+    let (per_task, par) = split(&s);
+    y.par_chunks_mut(per_task * co * n)
+        .zip(x.par_chunks(per_task * s.c_in * n))
+        .for_each(|(ys, xs)| {
+            let mut buf = Scratch::take(kw * s.c_in * per);
+            for (yb, xb) in ys.chunks_mut(co * n).zip(xs.chunks(s.c_in * n)) {
+                build(xb, &s, &mut buf);
+                for (row, &b) in yb.chunks_mut(n).zip(bias) {
+                    row.fill(b);
+                }
+                for i in 0..kh {
+                    let wi = &wr[i * co * k..(i + 1) * co * k];
+                    matmul(
+                        [co, n, k],
+                        yb,
+                        n,
+                        true,
+                        wi,
+                        [k, 1],
+                        &buf[i * s.w..],
+                        [per, 1],
+                        par,
+                    );
+                }
+            }
+        });
+}
+
+/// dx from dy.
+pub fn backward_input(w: &[f32], dy: &[f32], s: ConvShape) -> Vec<f32> {
+    let ([kh, kw], n, co, k) = (s.kernel, s.h * s.w, s.c_out, s.kernel[1] * s.c_in);
+    let (_, per) = stack(&s);
+    let wr = by_rows(w, &s);
+    let (per_task, par) = split(&s);
+    let mut dx = vec![0f32; s.batch * s.c_in * n];
+    dx.par_chunks_mut(per_task * s.c_in * n)
+        .zip(dy.par_chunks(per_task * co * n))
+        .for_each(|(dxs, dys)| {
+            let mut dbuf = Scratch::take(kw * s.c_in * per);
+            for (dxb, dyb) in dxs.chunks_mut(s.c_in * n).zip(dys.chunks(co * n)) {
+                // Kernel row 0 writes the first h·w values of each stack row; the rest start at 0.
+                for row in dbuf.chunks_exact_mut(per) {
+                    row[n..].fill(0.0);
+                }
+                for i in 0..kh {
+                    let wi = &wr[i * co * k..(i + 1) * co * k];
+                    // dX[i·w..] (rows `per` apart) += W_iᵀ·dy.
+                    let dst = &mut dbuf[i * s.w..];
+                    matmul([k, n, co], dst, per, i > 0, wi, [1, k], dyb, [n, 1], par);
+                }
+                fold(&mut dbuf, &s, dxb);
+            }
+        });
+    dx
+}
+
+/// (dW, d bias) from x and dy.
+pub fn backward_weight(x: &[f32], dy: &[f32], s: ConvShape) -> (Vec<f32>, Vec<f32>) {
+    let ([kh, kw], n, co, k) = (s.kernel, s.h * s.w, s.c_out, s.kernel[1] * s.c_in);
+    let (_, per) = stack(&s);
+    let (per_task, par) = split(&s);
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = x
+        .par_chunks(per_task * s.c_in * n)
+        .zip(dy.par_chunks(per_task * co * n))
+        .map(|(xs, dys)| {
+            let mut buf = Scratch::take(kw * s.c_in * per);
+            let mut dwr = vec![0f32; kh * co * k];
+            let mut db = vec![0f32; co];
+            for (b, (xb, dyb)) in xs.chunks(s.c_in * n).zip(dys.chunks(co * n)).enumerate() {
+                build(xb, &s, &mut buf);
+                for i in 0..kh {
+                    let dwi = &mut dwr[i * co * k..(i + 1) * co * k];
+                    // dW_i += dy·X[i·w..]ᵀ: X's element (position p, row q) at q·per + p.
+                    let xi = &buf[i * s.w..];
+                    matmul([co, k, n], dwi, k, b > 0, dyb, [n, 1], xi, [1, per], par);
+                }
+                for (d, row) in db.iter_mut().zip(dyb.chunks(n)) {
+                    *d += row.iter().sum::<f32>();
+                }
+            }
+            (dwr, db)
+        })
+        .collect();
+    let mut dwr = vec![0f32; kh * co * k];
+    let mut db = vec![0f32; co];
+    for (w2, b2) in partials {
+        dwr.iter_mut().zip(&w2).for_each(|(a, b)| *a += b);
+        db.iter_mut().zip(&b2).for_each(|(a, b)| *a += b);
+    }
+    // Back to [c_out, c_in, k_h, k_w].
+    let ci = s.c_in;
+    let mut dw = vec![0f32; co * ci * kh * kw];
+    for o in 0..co {
+        for c in 0..ci {
+            for i in 0..kh {
+                for j in 0..kw {
+                    dw[((o * ci + c) * kh + i) * kw + j] = dwr[((i * co + o) * kw + j) * ci + c];
+                }
+            }
+        }
+    }
+    (dw, db)
+}
