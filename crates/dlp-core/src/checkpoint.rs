@@ -296,12 +296,28 @@ fn prune(root: &Path, keep: usize) {
     }
 }
 
-/// The directory of the newest complete checkpoint of a run, if any.
+/// The directory of the newest complete checkpoint of a run, if any: the one `latest` names, or,
+/// when the pointer is missing (deleted, or lost with a copy), the newest `step-*` directory
+/// (each is complete once it has its name: [`save`] renames it into place).
 pub fn latest(run_dir: &Path) -> Result<Option<PathBuf>> {
-    let pointer = run_dir.join("checkpoints").join("latest");
+    let root = run_dir.join("checkpoints");
+    let pointer = root.join("latest");
     match fs::read_to_string(&pointer) {
-        Ok(name) => Ok(Some(run_dir.join("checkpoints").join(name.trim()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Ok(name) => Ok(Some(root.join(name.trim()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let Ok(entries) = fs::read_dir(&root) else {
+                return Ok(None);
+            };
+            Ok(entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_dir()
+                        && p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with("step-"))
+                })
+                .max())
+        }
         Err(e) => Err(Error::io(pointer, e)),
     }
 }

@@ -125,6 +125,24 @@ fn wrong_shape_names_the_tensor_and_both_shapes() {
 }
 
 #[test]
+fn a_lost_latest_pointer_falls_back_to_the_newest_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Device::flex();
+    let m = Mlp::new(2, 8, 3, &device);
+    for step in [9, 10, 11] {
+        checkpoint::save(dir.path(), &m, None, &state(step, &Rng::new(0)), 2).unwrap();
+    }
+    std::fs::remove_file(dir.path().join("checkpoints/latest")).unwrap();
+    let loaded = checkpoint::load_latest(dir.path(), Mlp::new(2, 8, 3, &device))
+        .unwrap()
+        .expect("a checkpoint");
+    assert_eq!(loaded.state.step, 11);
+    // No checkpoint at all is a fresh start, not an error.
+    let empty = tempfile::tempdir().unwrap();
+    assert!(checkpoint::latest(empty.path()).unwrap().is_none());
+}
+
+#[test]
 fn corrupted_weights_fail_the_checksum() {
     let dir = tempfile::tempdir().unwrap();
     let device = Device::flex();

@@ -155,6 +155,9 @@ impl Graph {
     }
 }
 
+/// The first line of a rules file.
+pub const HEADER: &str = "support\thead_coverage\tstd_confidence\tpca_confidence\thead\tbody";
+
 /// A set of rules over a training graph; answers queries as a [`LinkScorer`].
 #[derive(Debug, Clone)]
 pub struct RuleSet {
@@ -259,7 +262,7 @@ impl RuleSet {
             .collect()
     }
 
-    /// Writes the rules as TSV: support, head coverage, standard and PCA confidence, head
+    /// Writes the rules as TSV ([`HEADER`], then one rule a line): support, head coverage, standard and PCA confidence, head
     /// relation, body atoms (`name` or `name^-1`).
     pub fn to_tsv(&self, relations: &Vocab) -> String {
         let atom = |a: Atom| {
@@ -270,8 +273,8 @@ impl RuleSet {
                 name.to_string()
             }
         };
-        let mut s =
-            String::from("support\thead_coverage\tstd_confidence\tpca_confidence\thead\tbody\n");
+        let mut s = String::from(HEADER);
+        s.push('\n');
         for r in &self.rules {
             let body: Vec<String> = r.body.iter().map(|&a| atom(a)).collect();
             s += &format!(
@@ -295,6 +298,20 @@ impl RuleSet {
         num_entities: usize,
         relations: &Vocab,
     ) -> Result<Self> {
+        match text.lines().next() {
+            Some(first) if first.trim_end() == HEADER => {}
+            first => {
+                return Err(Error::format(
+                    path,
+                    Some(1),
+                    format!(
+                        "expected the header `{}` of a rules file written by `kg rules mine`, found `{}`",
+                        HEADER.replace('\t', "<TAB>"),
+                        first.unwrap_or("").chars().take(60).collect::<String>()
+                    ),
+                ));
+            }
+        }
         let mut rules = Vec::new();
         for (i, line) in text.lines().enumerate().skip(1) {
             let bad = |m: String| Error::format(path, Some(i + 1), m);

@@ -156,15 +156,19 @@ fn rules_predict_a_held_out_inverse_fact_first_and_round_trip_as_tsv() {
     .unwrap();
     assert_eq!(back.rules.len(), rules.rules.len());
     assert_eq!(back.rules[0].body, rules.rules[0].body);
-    let err = RuleSet::from_tsv(
-        path,
-        "header\n1\t1\t1\t1\tr9\tr0\n",
-        &kg.train,
-        10,
-        &kg.relations,
-    )
-    .unwrap_err();
-    assert_eq!(err.to_string(), "rules.tsv:2: unknown relation `r9`");
+    let read = |text: &str| {
+        RuleSet::from_tsv(path, text, &kg.train, 10, &kg.relations)
+            .err()
+            .map(|e| e.to_string())
+    };
+    let header = dlp_kg::rules::HEADER;
+    assert_eq!(
+        read(&format!("{header}\n1\t1\t1\t1\tr9\tr0\n")).unwrap(),
+        "rules.tsv:2: unknown relation `r9`"
+    );
+    // A file that is not a rules file: its first line is not taken for a header.
+    let err = read("1\t1\t1\t1\tr0\tr0\n").unwrap();
+    assert!(err.starts_with("rules.tsv:1: expected the header"), "{err}");
 }
 
 #[test]
