@@ -37,6 +37,7 @@ pub fn write_with(
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
+    remove_dead_temps(target);
     let tmp = temp_path(target);
     let result = (|| {
         let mut file = File::create(&tmp)?;
@@ -51,6 +52,40 @@ pub fn write_with(
     }
     sync_dir(target);
     Ok(())
+}
+
+/// Removes the temporaries of `target` ([`temp_path`]) left by processes that no longer run (a
+/// writer killed mid-write), so that an interrupted export does not leave its partial file
+/// forever. Linux only (a process is alive while `/proc/PID` exists); best effort.
+fn remove_dead_temps(target: &Path) {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && !Path::new("/proc").join(pid.to_string()).exists()
+        {
+            let _ = fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Makes a rename durable by syncing the parent directory (best effort).
@@ -74,6 +109,25 @@ mod tests {
         write(&target, b"two").unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"two");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_dead_writers_temporary_is_removed_by_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("export.nt");
+        // PIDs stop below 2^22 on Linux: 4000000000 never ran.
+        let dead = dir.path().join(".export.nt.tmp-4000000000-0");
+        let ours = dir
+            .path()
+            .join(format!(".export.nt.tmp-{}-77", std::process::id()));
+        let other = dir.path().join(".other.nt.tmp-4000000000-0");
+        for p in [&dead, &ours, &other] {
+            fs::write(p, b"partial").unwrap();
+        }
+        write(&target, b"done").unwrap();
+        assert_eq!(dead.exists(), !cfg!(target_os = "linux"));
+        assert!(ours.exists() && other.exists());
+        assert_eq!(fs::read(&target).unwrap(), b"done");
     }
 
     #[test]

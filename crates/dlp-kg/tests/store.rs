@@ -27,6 +27,23 @@ fn imported(path: &Path) -> KnowledgeGraph {
 }
 
 #[test]
+fn opening_a_store_removes_what_a_killed_bulk_load_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("kg");
+    let src = dir.path().join("data.nt");
+    std::fs::write(&src, GOOD).unwrap();
+    KnowledgeGraph::create(&store)
+        .unwrap()
+        .import(&src, &ImportOptions::default())
+        .unwrap();
+    let orphan = store.join("bulk-123456789.sst");
+    std::fs::write(&orphan, vec![0u8; 4096]).unwrap();
+    let kg = KnowledgeGraph::open(&store).unwrap();
+    assert!(!orphan.exists());
+    assert_eq!(kg.len().unwrap(), 7);
+}
+
+#[test]
 fn import_export_import_keeps_the_triples_in_ntriples_and_turtle() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("data.nt");

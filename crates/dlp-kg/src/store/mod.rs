@@ -51,6 +51,22 @@ pub(crate) fn store_err(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Usage(format!("{what}: {e}"))
 }
 
+/// Removes the `bulk-*.sst` files of a bulk load that was killed before RocksDB ingested them
+/// (ingestion moves each file to a name of RocksDB's own). Called once the store is open, which
+/// holds its lock: no other process can be loading into it.
+fn remove_orphan_ssts(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("bulk-") && name.ends_with(".sst") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 impl KnowledgeGraph {
     /// Opens the on-disk store in `dir`, which must already be one (RocksDB's `CURRENT` file);
     /// commands that only read use this, so a mistyped path is refused instead of created.
@@ -72,7 +88,8 @@ impl KnowledgeGraph {
         Self::create(dir)
     }
 
-    /// Opens the on-disk store in `dir`, creating it (and its parent folders) when absent.
+    /// Opens the on-disk store in `dir`, creating it (and its parent folders) when absent, and
+    /// removes what a killed bulk load left in it.
     pub fn create(dir: &Path) -> Result<Self> {
         let store = Store::open(dir).map_err(|e| {
             let e = e.to_string();
@@ -86,6 +103,7 @@ impl KnowledgeGraph {
                 Error::format(dir, None, format!("cannot open the store: {e}"))
             }
         })?;
+        remove_orphan_ssts(dir);
         Ok(KnowledgeGraph { store })
     }
 
