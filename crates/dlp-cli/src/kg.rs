@@ -299,15 +299,25 @@ fn human(m: &Metrics) -> String {
     )
 }
 
+/// A dataset's name for a run directory: a registry name, or a folder's last component.
+fn short(name: &str) -> &str {
+    std::path::Path::new(name)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(name)
+}
+
 pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
     match cmd {
         Command::Embed(Embed::Train(a)) => {
             let config = config_of(a, common)?;
             let (name, data) = load_dataset(&a.dataset, common)?;
+            config.validate()?;
+            config.check_memory(data.entities.len(), data.relations.len())?;
             let out = common
                 .out
                 .clone()
-                .unwrap_or_else(|| default_out(&format!("kg-embed-{name}")));
+                .unwrap_or_else(|| default_out(&format!("kg-embed-{}", short(&name))));
             let mut run = RunDir::create(&out, &config)?;
             eprintln!(
                 "kg embed: {} dim {} ({:?}) on {name}: {} entities, {} relations, {} train triples; run {}",
@@ -388,7 +398,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             let out = common
                 .out
                 .clone()
-                .unwrap_or_else(|| default_out(&format!("kg-rules-{name}")));
+                .unwrap_or_else(|| default_out(&format!("kg-rules-{}", short(&name))));
             std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
             let opts = MineOptions {
                 max_length: *max_length,

@@ -189,6 +189,46 @@ fn a_label_past_the_classes_is_named_not_a_panic() {
 }
 
 #[test]
+fn sizes_beyond_the_machines_memory_are_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels: Vec<u8> = (0..64).map(|i| i % 10).collect();
+    write_mnist(&dir.path().join("mnist"), &labels, true);
+    let data = dir.path().to_str().unwrap();
+    let out = dlp(&[
+        "dni",
+        "train",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        data,
+        "--width",
+        "100000000000",
+    ]);
+    refused(&out, 2, "width 100000000000: needs about");
+    let kg = dir.path().join("kg");
+    fs::create_dir_all(&kg).unwrap();
+    for split in ["train", "valid", "test"] {
+        fs::write(kg.join(format!("{split}.txt")), "a\tr\tb\nb\tr\tc\n").unwrap();
+    }
+    let cfg = dir.path().join("cfg.toml");
+    fs::write(&cfg, "dim = 100000000000\n").unwrap();
+    let run = dir.path().join("run");
+    let out = dlp(&[
+        "kg",
+        "embed",
+        "train",
+        "--dataset",
+        kg.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    refused(&out, 2, "dim 100000000000: needs about");
+    assert!(!run.exists(), "a refused run leaves no run directory");
+}
+
+#[test]
 fn resuming_an_embedding_run_of_another_dataset_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     for (name, n) in [("small", 6), ("large", 9)] {

@@ -130,6 +130,32 @@ pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     }
 }
 
+/// Refuses a run whose memory, estimated from its settings before anything is allocated, is more
+/// than this machine has available (`MemAvailable` in `/proc/meminfo`; no check elsewhere):
+/// `Err` names `what` (the setting at fault), the estimate and the available memory.
+pub fn check_memory(what: &str, bytes: f64) -> Result<()> {
+    let Some(available) = available_memory() else {
+        return Ok(());
+    };
+    if bytes <= available as f64 {
+        return Ok(());
+    }
+    let gb = |b: f64| format!("{:.1} GB", b / 1e9);
+    Err(Error::Usage(format!(
+        "{what}: needs about {} of memory, and this machine has {} available",
+        gb(bytes),
+        gb(available as f64)
+    )))
+}
+
+/// Bytes of memory available to a new process (Linux), if known.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

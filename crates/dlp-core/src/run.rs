@@ -93,7 +93,9 @@ pub fn read_metrics(path: &Path) -> Result<Vec<Value>> {
 /// is taken), created here: creating a directory is atomic, so two runs started in the same second
 /// never share one.
 pub fn default_out(what: &str) -> PathBuf {
-    fresh_dir(Path::new("runs"), what)
+    // Never a nested path, whatever a caller puts in `what`.
+    let what = what.replace(['/', '\\'], "_");
+    fresh_dir(Path::new("runs"), &what)
 }
 
 /// The first `<parent>/<what>-<unix seconds>[-n]` that this call creates.

@@ -141,6 +141,31 @@ impl TrainConfig {
         }
     }
 
+    /// Bytes a run on `input` features and `classes` classes needs, roughly: the blocks' and the
+    /// synthetic-gradient models' weights with their gradients and Adam's two moments, and a
+    /// batch's activations kept for the backward pass.
+    pub fn memory_estimate(&self, input: usize, classes: usize) -> f64 {
+        let (w, l, b) = (
+            self.width as f64,
+            self.layers as f64,
+            self.batch_size as f64,
+        );
+        let (input, classes) = (input as f64, classes as f64);
+        let sg = (self.sg_hidden.max(1) as f64).max(w);
+        let (params, activations) = match self.arch {
+            Arch::Fc => (
+                input * w + (l - 1.0) * w * w + w * classes + 2.0 * l * w * sg,
+                b * w * l,
+            ),
+            // 5×5 convolutions of `w` channels at up to the input's size.
+            Arch::Cnn { image: [c, h, iw] } => (
+                25.0 * (c as f64 * w + (l - 1.0) * w * w) + 2.0 * l * 25.0 * w * sg + w * classes,
+                b * w * (h * iw) as f64 * l,
+            ),
+        };
+        4.0 * (4.0 * params + 8.0 * activations)
+    }
+
     /// Checks the settings, naming the one that is wrong.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Usage(m));
@@ -266,6 +291,10 @@ pub fn train(
     resume: bool,
 ) -> Result<Value> {
     cfg.validate()?;
+    dlp_core::device::check_memory(
+        &format!("width {}", cfg.width),
+        cfg.memory_estimate(train_set.dim, train_set.classes),
+    )?;
     let start = Instant::now();
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);

@@ -145,6 +145,18 @@ impl EmbedConfig {
         })
     }
 
+    /// Refuses a `dim` whose model cannot fit in this machine's memory with `entities` and
+    /// `relations`: entity and relation rows (two numbers a dimension for complex models,
+    /// relations twice with reciprocals), each with optimiser state, the best model's copy and
+    /// the checkpoint's.
+    pub fn check_memory(&self, entities: usize, relations: usize) -> Result<()> {
+        let rows = (entities + 2 * relations) as f64 * 2.0;
+        dlp_core::device::check_memory(
+            &format!("dim {}", self.dim),
+            4.0 * 5.0 * rows * self.dim as f64,
+        )
+    }
+
     /// Checks that the settings fit together.
     pub fn validate(&self) -> Result<()> {
         let kind = self.kind()?;
@@ -226,6 +238,7 @@ pub fn train(
     let started = Instant::now();
     let kind = config.kind()?;
     let (ne, nr) = (data.entities.len(), data.relations.len());
+    config.check_memory(ne, nr)?;
     let mut state = match run
         .as_deref()
         .filter(|_| resume)
