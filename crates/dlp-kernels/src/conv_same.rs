@@ -94,19 +94,29 @@ fn fold(dbuf: &mut [f32], s: &ConvShape, dx: &mut [f32]) {
     }
 }
 
-/// The weights as k_h matrices `[c_out, k_w·c_in]`, W_i[o, j·c_in + c] = W[o, c, i, j].
-fn by_rows(w: &[f32], s: &ConvShape) -> Vec<f32> {
+/// Calls `f(a, b)` for every weight W[o, c, i, j], with `a` its index in burn's layout
+/// `[c_out, c_in, k_h, k_w]` and `b` its index in the k_h matrices `[c_out, k_w·c_in]` of
+/// [`by_rows`].
+fn each_weight(s: &ConvShape, mut f: impl FnMut(usize, usize)) {
     let ([kh, kw], ci, co) = (s.kernel, s.c_in, s.c_out);
-    let mut out = vec![0f32; kh * co * kw * ci];
     for o in 0..co {
         for c in 0..ci {
             for i in 0..kh {
                 for j in 0..kw {
-                    out[((i * co + o) * kw + j) * ci + c] = w[((o * ci + c) * kh + i) * kw + j];
+                    f(
+                        ((o * ci + c) * kh + i) * kw + j,
+                        ((i * co + o) * kw + j) * ci + c,
+                    );
                 }
             }
         }
     }
+}
+
+/// The weights as k_h matrices `[c_out, k_w·c_in]`, W_i[o, j·c_in + c] = W[o, c, i, j].
+fn by_rows(w: &[f32], s: &ConvShape) -> Vec<f32> {
+    let mut out = vec![0f32; w.len()];
+    each_weight(s, |a, b| out[b] = w[a]);
     out
 }
 
@@ -205,16 +215,7 @@ pub fn backward_weight(x: &[f32], dy: &[f32], s: ConvShape) -> (Vec<f32>, Vec<f3
         db.iter_mut().zip(&b2).for_each(|(a, b)| *a += b);
     }
     // Back to [c_out, c_in, k_h, k_w].
-    let ci = s.c_in;
-    let mut dw = vec![0f32; co * ci * kh * kw];
-    for o in 0..co {
-        for c in 0..ci {
-            for i in 0..kh {
-                for j in 0..kw {
-                    dw[((o * ci + c) * kh + i) * kw + j] = dwr[((i * co + o) * kw + j) * ci + c];
-                }
-            }
-        }
-    }
+    let mut dw = vec![0f32; dwr.len()];
+    each_weight(&s, |a, b| dw[a] = dwr[b]);
     (dw, db)
 }
