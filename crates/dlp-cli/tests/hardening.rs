@@ -278,6 +278,25 @@ fn resuming_an_embedding_run_of_another_dataset_is_refused() {
         "--resume",
     ]);
     refused(&out, 1, "was made for 6 entities");
+    // A flipped byte in the checkpoint is caught on resume, not turned into NaNs later.
+    let ck = std::path::Path::new(&run).join("checkpoint.safetensors");
+    let mut bytes = fs::read(&ck).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    fs::write(&ck, bytes).unwrap();
+    let out = dlp(&[
+        "kg",
+        "embed",
+        "train",
+        "--dataset",
+        small.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        &run,
+        "--resume",
+    ]);
+    refused(&out, 1, "SHA-256 mismatch");
 }
 
 #[test]

@@ -70,6 +70,51 @@ pub fn f32_safetensors(
         .map_err(|e| Error::Usage(format!("safetensors: {e}")))
 }
 
+/// The data section of safetensors bytes: what follows the 8-byte header length and the header.
+fn data_section(bytes: &[u8]) -> Option<&[u8]> {
+    let n = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?) as usize;
+    bytes.get(8usize.checked_add(n)?..)
+}
+
+/// [`f32_safetensors`] with `data_sha256`, the SHA-256 of the tensors' bytes, in the metadata,
+/// for [`verify_safetensors`] to check.
+pub fn f32_safetensors_checked(
+    tensors: &[(String, Vec<usize>, Vec<f32>)],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    // The data section does not depend on the header: serialise once to hash it.
+    let plain = f32_safetensors(tensors, Some(metadata.clone()))?;
+    let data = data_section(&plain).expect("a serialised file has a data section");
+    let mut metadata = metadata;
+    metadata.insert(
+        "data_sha256".into(),
+        sha256_reader(data).expect("in-memory read"),
+    );
+    f32_safetensors(tensors, Some(metadata))
+}
+
+/// Checks the `data_sha256` that [`f32_safetensors_checked`] wrote (files without one pass).
+pub fn verify_safetensors(
+    path: &Path,
+    bytes: &[u8],
+    metadata: &HashMap<String, String>,
+) -> Result<()> {
+    let Some(expected) = metadata.get("data_sha256") else {
+        return Ok(());
+    };
+    let data = data_section(bytes)
+        .ok_or_else(|| Error::format(path, None, "truncated safetensors file"))?;
+    let found = sha256_reader(data).expect("in-memory read");
+    if &found != expected {
+        return Err(Error::Checksum {
+            path: path.to_path_buf(),
+            expected: expected.clone(),
+            found,
+        });
+    }
+    Ok(())
+}
+
 /// Field `key` of a checkpoint's `extra`, or an error naming `dir` and the field.
 pub fn extra_field<T: serde::de::DeserializeOwned>(
     extra: &serde_json::Value,

@@ -1,7 +1,8 @@
 //! The resumable training checkpoint: one safetensors file with the model, the optimiser's
 //! per-row state, the best validated model, and in its metadata the epoch, RNG state and early
-//! stopping counters. Written to a temporary file and renamed, so a crash mid-write keeps the
-//! previous checkpoint.
+//! stopping counters, with the SHA-256 of the tensors' bytes checked on load (as the other
+//! trainers' checkpoints are). Written to a temporary file and renamed, so a crash mid-write
+//! keeps the previous checkpoint.
 
 use super::Kge;
 use super::optim::RowOptimizer;
@@ -57,12 +58,13 @@ pub(super) fn save(path: &Path, s: &State) -> Result<()> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let bytes = dlp_core::checkpoint::f32_safetensors(&tensors, Some(meta))?;
+    let bytes = dlp_core::checkpoint::f32_safetensors_checked(&tensors, meta)?;
     dlp_core::atomic::write(path, &bytes)
 }
 
 pub(super) fn load(path: &Path, config: &EmbedConfig) -> Result<State> {
     let (bytes, meta) = super::read_safetensors(path)?;
+    dlp_core::checkpoint::verify_safetensors(path, &bytes, &meta)?;
     let bad = |msg: String| Error::format(path, None, msg);
     let field = |k: &str| super::meta_field(path, &meta, k);
     let model = Kge::load(path)?;
