@@ -249,54 +249,34 @@ fn resuming_an_embedding_run_of_another_dataset_is_refused() {
     );
     let cfg = dir.path().join("cfg.toml");
     fs::write(&cfg, "dim = 8\nepochs = 2\n").unwrap();
-    let out = dlp(&[
-        "kg",
-        "embed",
-        "train",
-        "--dataset",
-        small.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        &run,
-    ]);
+    let embed = |dataset: &std::path::Path, resume: bool| {
+        let mut args = vec![
+            "kg",
+            "embed",
+            "train",
+            "--dataset",
+            dataset.to_str().unwrap(),
+        ];
+        args.extend(["--config", cfg.to_str().unwrap(), "--out", &run]);
+        if resume {
+            args.push("--resume");
+        }
+        dlp(&args)
+    };
+    let out = embed(&small, false);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = dlp(&[
-        "kg",
-        "embed",
-        "train",
-        "--dataset",
-        large.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        &run,
-        "--resume",
-    ]);
-    refused(&out, 1, "was made for 6 entities");
+    refused(&embed(&large, true), 1, "was made for 6 entities");
     // A flipped byte in the checkpoint is caught on resume, not turned into NaNs later.
     let ck = std::path::Path::new(&run).join("checkpoint.safetensors");
     let mut bytes = fs::read(&ck).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 0x40;
     fs::write(&ck, bytes).unwrap();
-    let out = dlp(&[
-        "kg",
-        "embed",
-        "train",
-        "--dataset",
-        small.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        &run,
-        "--resume",
-    ]);
-    refused(&out, 1, "SHA-256 mismatch");
+    refused(&embed(&small, true), 1, "SHA-256 mismatch");
 }
 
 #[test]
