@@ -27,7 +27,6 @@
 
 use burn::module::{Module, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::{AvgPool2dConfig, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
@@ -100,15 +99,7 @@ pub struct ConvBlock {
 
 impl ConvBlock {
     fn pool(&self, y: Tensor<4>) -> Tensor<4> {
-        let pad = PaddingConfig2d::Explicit(1, 1, 1, 1);
-        if self.max_pool {
-            let pool = MaxPool2dConfig::new([3, 3]).with_strides([2, 2]);
-            pool.with_padding(pad).init().forward(y)
-        } else {
-            let pool = AvgPool2dConfig::new([3, 3]).with_strides([2, 2]);
-            let pool = pool.with_padding(pad).with_count_include_pad(false);
-            pool.init().forward(y)
-        }
+        dlp_kernels::pool2d(y, [3, 3], [2, 2], [1, 1], self.max_pool)
     }
 
     fn pre_norm(&self, x: Tensor<2>) -> Tensor<4> {
@@ -176,7 +167,12 @@ impl Block {
                 let z = b.norm.forward(b.pre_norm(x));
                 if b.relu_out { relu(z) } else { z }
             }
-            Self::Conv(b) => b.pool(relu(b.norm.forward(b.pre_norm(x)))).flatten(1, 3),
+            Self::Conv(b) => {
+                let z = b.pre_norm(x);
+                let dims = z.dims();
+                let y = dlp_kernels::batch_norm(&b.norm, z.flatten(2, 3), true);
+                b.pool(y.reshape(dims)).flatten(1, 3)
+            }
         }
     }
 }

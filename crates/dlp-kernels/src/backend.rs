@@ -1,8 +1,11 @@
 //! The kernels as a burn backend extension: one trait, its `Flex` implementation (forward) and its
 //! `Autodiff<Flex>` implementation (forward, saving what the hand-written backward needs).
 
+use crate::batch_norm::{self, BnShape, BnStats};
 use crate::conv::{self, ConvShape};
 use crate::norm::{self, NormShape, Stats};
+use crate::pool::{self, PoolShape};
+use burn::backend::AutodiffBackend;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -32,6 +35,18 @@ pub trait KernelBackend: Backend {
         add: FloatTensor<Self>,
         shape: NormShape,
     ) -> FloatTensor<Self>;
+
+    /// `[ReLU](BatchNorm(x))` with the batch's statistics and affine γ, β; also returns the
+    /// statistics as `[2, C]` (mean, biased variance), outside the autodiff graph.
+    fn dlp_batch_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        shape: BnShape,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Max or average pooling, NCHW.
+    fn dlp_pool2d(x: FloatTensor<Self>, shape: PoolShape) -> FloatTensor<Self>;
 }
 
 /// The `f32` contents of a flex tensor, in row-major order (copied only when it is a view).
@@ -79,6 +94,33 @@ fn norm_forward(
     (tensor(out, shape), stats)
 }
 
+fn bn_forward(
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    s: BnShape,
+) -> (FlexTensor, BnStats) {
+    let xv = values(x);
+    let mut out = vec![0f32; xv.len()];
+    let stats = batch_norm::forward(&xv, &values(gamma), &values(beta), s, &mut out);
+    (tensor(out, x.layout().shape().to_vec()), stats)
+}
+
+fn stats_tensor(stats: &BnStats) -> FlexTensor {
+    let v = [stats.mean.as_slice(), stats.var.as_slice()].concat();
+    tensor(v, vec![2, stats.mean.len()])
+}
+
+fn pool_forward(x: &FlexTensor, s: PoolShape) -> (FlexTensor, Vec<u32>) {
+    let [ho, wo] = s.out_hw();
+    let mut out = vec![0f32; s.planes * ho * wo];
+    let arg = pool::forward(&values(x), s, &mut out);
+    let mut shape = x.layout().shape().to_vec();
+    let rank = shape.len();
+    shape[rank - 2..].copy_from_slice(&[ho, wo]);
+    (tensor(out, shape), arg)
+}
+
 impl KernelBackend for Flex {
     fn dlp_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, s: ConvShape) -> FlexTensor {
         conv_forward(&x, &weight, &bias, s)
@@ -92,6 +134,20 @@ impl KernelBackend for Flex {
         s: NormShape,
     ) -> FlexTensor {
         norm_forward(&x, &gamma, &beta, &add, s).0
+    }
+
+    fn dlp_batch_norm(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        s: BnShape,
+    ) -> (FlexTensor, FlexTensor) {
+        let (out, stats) = bn_forward(&x, &gamma, &beta, s);
+        (out, stats_tensor(&stats))
+    }
+
+    fn dlp_pool2d(x: FlexTensor, s: PoolShape) -> FlexTensor {
+        pool_forward(&x, s).0
     }
 }
 
@@ -166,6 +222,53 @@ impl Backward<Flex, 4> for NormBackward {
     }
 }
 
+#[derive(Debug)]
+struct BnBackward;
+
+impl Backward<Flex, 3> for BnBackward {
+    type State = (FlexTensor, FlexTensor, FlexTensor, BnStats, BnShape);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_g, node_b] = ops.parents;
+        let d_out = grads.consume::<Flex>(&ops.node);
+        let (x, gamma, beta, stats, s) = ops.state;
+        let g = batch_norm::backward(
+            &values(&x),
+            &values(&gamma),
+            &values(&beta),
+            &stats,
+            &values(&d_out),
+            s,
+        );
+        if let Some(node) = node_x {
+            grads.register::<Flex>(node.id, tensor(g.x, x.layout().shape().to_vec()));
+        }
+        if let Some(node) = node_g {
+            grads.register::<Flex>(node.id, tensor(g.gamma, vec![s.channels]));
+        }
+        if let Some(node) = node_b {
+            grads.register::<Flex>(node.id, tensor(g.beta, vec![s.channels]));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct PoolBackward;
+
+impl Backward<Flex, 1> for PoolBackward {
+    type State = (Vec<u32>, Vec<usize>, PoolShape);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let d_out = grads.consume::<Flex>(&ops.node);
+        let (arg, shape, s) = ops.state;
+        if let Some(node) = node_x {
+            let dx = pool::backward(&values(&d_out), &arg, s);
+            grads.register::<Flex>(node.id, tensor(dx, shape));
+        }
+    }
+}
+
 impl<C: CheckpointStrategy> KernelBackend for Autodiff<Flex, C> {
     fn dlp_conv2d(
         x: FloatTensor<Self>,
@@ -224,6 +327,43 @@ impl<C: CheckpointStrategy> KernelBackend for Autodiff<Flex, C> {
                 );
                 prep.finish(out)
             }
+        }
+    }
+
+    fn dlp_batch_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        s: BnShape,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let (xp, gp, bp) = (
+            x.primitive().clone(),
+            gamma.primitive().clone(),
+            beta.primitive().clone(),
+        );
+        let (out, stats) = bn_forward(&xp, &gp, &bp, s);
+        let stats_out = Self::from_inner(stats_tensor(&stats));
+        let out = match BnBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((xp, gp, bp, stats, s), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        };
+        (out, stats_out)
+    }
+
+    fn dlp_pool2d(x: FloatTensor<Self>, s: PoolShape) -> FloatTensor<Self> {
+        let shape = x.primitive().layout().shape().to_vec();
+        let (out, arg) = pool_forward(x.primitive(), s);
+        match PoolBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((arg, shape, s), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
         }
     }
 }

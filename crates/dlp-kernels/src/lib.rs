@@ -21,19 +21,23 @@
 //! ```
 
 pub mod backend;
+pub mod batch_norm;
 pub mod conv;
 pub mod conv_same;
 pub mod norm;
+pub mod pool;
 pub mod simd;
 
 use backend::KernelBackend;
+use batch_norm::BnShape;
 use burn::backend::Dispatch;
 use burn::backend::DispatchDevice;
 use burn::nn::conv::Conv2d;
-use burn::nn::{Dropout, GroupNorm, PaddingConfig2d};
+use burn::nn::{BatchNorm, Dropout, GroupNorm, PaddingConfig2d};
 use burn::tensor::{DType, Device, Distribution, Tensor};
 use conv::ConvShape;
 use norm::NormShape;
+use pool::PoolShape;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
@@ -185,6 +189,85 @@ fn norm_then(
         gamma.into_dispatch(),
         beta.into_dispatch(),
         add.into_dispatch(),
+        shape,
+    ))
+}
+
+/// `BatchNorm(x)`, then ReLU when `relu`, for `x` of shape `[batch, channels, h·w]`; exactly
+/// `norm.forward` (with the batch's statistics and a running-average update when training on an
+/// autodiff device, with the running statistics otherwise).
+pub fn batch_norm(norm: &BatchNorm, x: Tensor<3>, relu: bool) -> Tensor<3> {
+    let [batch, channels, spatial] = x.dims();
+    let device = x.device();
+    let training = device.is_autodiff() && norm.training.is_enabled();
+    if !training || !serves(&device, x.dtype()) || batch * channels * spatial == 0 {
+        let y = norm.forward(x);
+        return if relu {
+            burn::tensor::activation::relu(y)
+        } else {
+            y
+        };
+    }
+    let shape = BnShape {
+        batch,
+        channels,
+        spatial,
+        epsilon: norm.epsilon as f32,
+        relu,
+    };
+    let (out, stats) = <Dispatch as KernelBackend>::dlp_batch_norm(
+        x.into_dispatch(),
+        norm.gamma.val().into_dispatch(),
+        norm.beta.val().into_dispatch(),
+        shape,
+    );
+    let stats = Tensor::<2>::from_dispatch(stats);
+    let update = |state: &burn::module::RunningState<Tensor<1>>, row: usize| {
+        let batch = stats.clone().narrow(0, row, 1).reshape([channels]);
+        let old = state.value_sync().to_device(&device);
+        let new = old.mul_scalar(1.0 - norm.momentum) + batch.mul_scalar(norm.momentum);
+        state.update(new.detach());
+    };
+    update(&norm.running_mean, 0);
+    update(&norm.running_var, 1);
+    Tensor::from_dispatch(out)
+}
+
+/// Max pooling (`max`) or average pooling that does not count the padding, as burn's `MaxPool2d`
+/// and `AvgPool2d` with `count_include_pad = false` compute them; `padding ≤ kernel / 2`.
+pub fn pool2d(
+    x: Tensor<4>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    max: bool,
+) -> Tensor<4> {
+    let [batch, channels, h, w] = x.dims();
+    let fits = (0..2).all(|i| stride[i] > 0 && 2 * padding[i] <= kernel[i])
+        && h + 2 * padding[0] >= kernel[0]
+        && w + 2 * padding[1] >= kernel[1];
+    if !fits || !serves(&x.device(), x.dtype()) || batch * channels * h * w == 0 {
+        let pad = PaddingConfig2d::Explicit(padding[0], padding[1], padding[0], padding[1]);
+        return if max {
+            let pool = burn::nn::pool::MaxPool2dConfig::new(kernel).with_strides(stride);
+            pool.with_padding(pad).init().forward(x)
+        } else {
+            let pool = burn::nn::pool::AvgPool2dConfig::new(kernel).with_strides(stride);
+            let pool = pool.with_padding(pad).with_count_include_pad(false);
+            pool.init().forward(x)
+        };
+    }
+    let shape = PoolShape {
+        planes: batch * channels,
+        h,
+        w,
+        kernel,
+        stride,
+        padding,
+        max,
+    };
+    Tensor::from_dispatch(<Dispatch as KernelBackend>::dlp_pool2d(
+        x.into_dispatch(),
         shape,
     ))
 }

@@ -15,7 +15,7 @@
 //! da[b, c] = Σ_hw dx'. A group is contiguous in NCHW, so each (b, g) is one task: two passes over
 //! its data forward and two backward, in parallel over the tasks.
 
-use crate::simd::{silu, silu_grad, with_simd};
+use crate::simd::{silu, silu_grad, sum, sum_sq_dev, with_simd};
 use rayon::prelude::*;
 
 /// Sizes and settings of one GroupNorm call.
@@ -64,38 +64,6 @@ pub fn dropout_scale(seed: u64, i: usize, threshold: u32, scale: f32) -> f32 {
 pub struct Stats {
     pub mean: Vec<f32>,
     pub rstd: Vec<f32>,
-}
-
-/// Sum of a slice in 16 independent lanes (vectorises; more accurate than one running sum).
-#[inline(always)]
-fn sum(x: &[f32]) -> f32 {
-    let mut acc = [0f32; 16];
-    let mut chunks = x.chunks_exact(16);
-    for c in &mut chunks {
-        for i in 0..16 {
-            acc[i] += c[i];
-        }
-    }
-    acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
-}
-
-/// Σ (x − m)² in 16 lanes.
-#[inline(always)]
-fn sum_sq_dev(x: &[f32], m: f32) -> f32 {
-    let mut acc = [0f32; 16];
-    let mut chunks = x.chunks_exact(16);
-    for c in &mut chunks {
-        for i in 0..16 {
-            let d = c[i] - m;
-            acc[i] += d * d;
-        }
-    }
-    acc.iter().sum::<f32>()
-        + chunks
-            .remainder()
-            .iter()
-            .map(|v| (v - m) * (v - m))
-            .sum::<f32>()
 }
 
 /// The forward pass: fills `out` and returns the statistics.

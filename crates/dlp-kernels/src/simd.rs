@@ -86,6 +86,38 @@ pub fn silu_grad(x: f32) -> f32 {
     s * (1.0 + x * (1.0 - s))
 }
 
+/// Sum of a slice in 16 independent lanes (vectorises; more accurate than one running sum).
+#[inline(always)]
+pub(crate) fn sum(x: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    let mut chunks = x.chunks_exact(16);
+    for c in &mut chunks {
+        for i in 0..16 {
+            acc[i] += c[i];
+        }
+    }
+    acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
+}
+
+/// Σ (x − m)² in 16 lanes.
+#[inline(always)]
+pub(crate) fn sum_sq_dev(x: &[f32], m: f32) -> f32 {
+    let mut acc = [0f32; 16];
+    let mut chunks = x.chunks_exact(16);
+    for c in &mut chunks {
+        for i in 0..16 {
+            let d = c[i] - m;
+            acc[i] += d * d;
+        }
+    }
+    acc.iter().sum::<f32>()
+        + chunks
+            .remainder()
+            .iter()
+            .map(|v| (v - m) * (v - m))
+            .sum::<f32>()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
