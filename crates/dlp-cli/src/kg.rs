@@ -137,52 +137,64 @@ pub struct TrainArgs {
     /// TOML config (fields of EmbedConfig, as written to config.toml of a run).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// transe, transe-l2, distmult, complex, rotate.
+    /// transe, transe-l2, distmult, complex or rotate (default complex).
     #[arg(long)]
     model: Option<String>,
+    /// Embedding dimension (default 128; e.g. `--dim 256`).
     #[arg(long)]
     dim: Option<usize>,
-    /// ns, 1vsall or kvsall.
+    /// ns, 1vsall or kvsall (default 1vsall).
     #[arg(long)]
     training: Option<String>,
-    /// margin, softplus, nssa (negative sampling); ce (1vsall); bce (kvsall).
+    /// margin, softplus, nssa (negative sampling); ce (1vsall); bce (kvsall) (default ce).
     #[arg(long)]
     loss: Option<String>,
+    /// Negative samples per positive, with `--training ns` (default 64).
     #[arg(long)]
     negatives: Option<usize>,
-    /// uniform or bernoulli.
+    /// uniform or bernoulli (default uniform).
     #[arg(long)]
     sampler: Option<String>,
+    /// γ of the margin and self-adversarial losses (default 1.0).
     #[arg(long)]
     margin: Option<f32>,
+    /// α of self-adversarial sampling, with `--loss nssa` (default 1.0).
     #[arg(long)]
     adv_temperature: Option<f32>,
-    /// true or false.
+    /// Train on reciprocal relations: true or false (default true).
     #[arg(long)]
     reciprocal: Option<bool>,
-    /// none, l2 or n3.
+    /// none, l2 or n3 (default n3).
     #[arg(long)]
     regularizer: Option<String>,
+    /// Weight of the regulariser (default 0.01).
     #[arg(long)]
     reg_weight: Option<f32>,
-    /// adagrad or adam.
+    /// adagrad or adam (default adagrad).
     #[arg(long)]
     optimizer: Option<String>,
+    /// Learning rate (default 0.1; e.g. `--lr 0.001` with `--optimizer adam`).
     #[arg(long)]
     lr: Option<f32>,
+    /// Training triples per step (default 256).
     #[arg(long)]
     batch_size: Option<usize>,
+    /// Passes over the training triples at most (default 100).
     #[arg(long)]
     epochs: Option<usize>,
+    /// Label smoothing of 1vsAll and KvsAll targets (default 0.0; e.g. 0.1).
     #[arg(long)]
     label_smoothing: Option<f32>,
+    /// Validate every this many epochs; 0 never validates and keeps the last model (default 10).
     #[arg(long)]
     eval_every: Option<usize>,
+    /// Stop after this many validations without a better MRR (default 3).
     #[arg(long)]
     patience: Option<usize>,
+    /// Validate on at most this many validation triples; 0 uses all (default 0).
     #[arg(long)]
     valid_limit: Option<usize>,
-    /// Negative sampling: redraw negatives that are known training answers (true or false).
+    /// Negative sampling: redraw negatives that are known training answers: true or false (default false).
     #[arg(long)]
     filter_negatives: Option<bool>,
     /// Continue from checkpoint.safetensors in --out.

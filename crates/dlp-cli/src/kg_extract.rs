@@ -103,6 +103,7 @@ pub fn extract(a: &ExtractArgs, common: &Common) -> dlp_core::Result<()> {
 
 #[derive(clap::Args)]
 pub struct ReviewArgs {
+    /// Store directory (RocksDB) holding the review graph `review:RUN`.
     #[arg(long)]
     store: PathBuf,
     /// The extraction run.

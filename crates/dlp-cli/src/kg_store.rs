@@ -17,13 +17,15 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct StoreArg {
-    /// Store directory (created if missing; RocksDB).
+    /// Store directory (RocksDB), or a SPARQL 1.1 endpoint URL (e.g. `http://localhost:7878/sparql`).
     #[arg(long)]
     store: PathBuf,
 }
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
+    /// Store directory (RocksDB; created if missing), or a SPARQL 1.1 endpoint URL (e.g.
+    /// `http://localhost:7878/sparql`).
     #[arg(long)]
     store: PathBuf,
     /// Skip bad lines, reporting each with its line number, instead of refusing the file.
@@ -35,6 +37,7 @@ pub struct ImportArgs {
 
 #[derive(clap::Args)]
 pub struct ExportArgs {
+    /// Store directory (RocksDB), or a SPARQL 1.1 endpoint URL (e.g. `http://localhost:7878/sparql`).
     #[arg(long)]
     store: PathBuf,
     /// Write train.txt, valid.txt and test.txt into FILE (a folder) instead.
@@ -45,6 +48,7 @@ pub struct ExportArgs {
 
 #[derive(clap::Args)]
 pub struct QueryArgs {
+    /// Store directory (RocksDB), or a SPARQL 1.1 endpoint URL (e.g. `http://localhost:7878/sparql`).
     #[arg(long)]
     store: PathBuf,
     /// table, json (SPARQL JSON results) or csv (SPARQL CSV results).
@@ -55,6 +59,7 @@ pub struct QueryArgs {
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
+    /// Store directory (RocksDB), made by `dlp kg import`, `add` or `merge`.
     #[arg(long)]
     store: PathBuf,
     /// Address to listen on (loopback by default; 0.0.0.0:PORT to serve the network).
@@ -125,6 +130,7 @@ pub fn serve(a: &ServeArgs, _common: &Common) -> dlp_core::Result<()> {
 
 #[derive(clap::Args)]
 pub struct RetractArgs {
+    /// Store directory (RocksDB), or a SPARQL 1.1 endpoint URL (e.g. `http://localhost:7878/sparql`).
     #[arg(long)]
     store: PathBuf,
     source: String,
@@ -132,6 +138,7 @@ pub struct RetractArgs {
 
 #[derive(clap::Args)]
 pub struct CompleteArgs {
+    /// Store directory (RocksDB), made by `dlp kg import`, `add` or `merge`.
     #[arg(long)]
     store: PathBuf,
     /// The dataset the model or rules were made from (its names become the store's IRIs).
@@ -156,6 +163,8 @@ pub struct CompleteArgs {
 
 #[derive(clap::Args)]
 pub struct AddArgs {
+    /// Store directory (RocksDB; created if missing), or a SPARQL 1.1 endpoint URL (e.g.
+    /// `http://localhost:7878/sparql`).
     #[arg(long)]
     store: PathBuf,
     /// Who vouches for the facts: they go to the source graph `curator:NAME`.
@@ -173,6 +182,7 @@ pub struct AddArgs {
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
+    /// Store directory (RocksDB), or a SPARQL 1.1 endpoint URL (e.g. `http://localhost:7878/sparql`).
     #[arg(long)]
     store: PathBuf,
     /// Print at most this many violations (all are counted).

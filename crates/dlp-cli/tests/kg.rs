@@ -389,3 +389,32 @@ object = "xsd:integer"
     let stats = json(&dlp(&["kg", "stats", "--store", store, "--json"]));
     assert!(!stats.to_string().contains("curator:cy"), "{stats}");
 }
+
+/// Every default that `kg embed train --help` states is the library's own, so the help cannot
+/// drift from what a run does.
+#[test]
+fn embed_train_help_states_the_library_defaults() {
+    let out = dlp(&["kg", "embed", "train", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    let defaults = serde_json::to_value(dlp_kg::embed::train::EmbedConfig::default()).unwrap();
+    let (mut flag, mut checked) = (None::<String>, 0);
+    for line in help.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("--") {
+            flag = rest.split_whitespace().next().map(|f| f.replace('-', "_"));
+            continue;
+        }
+        let (Some(f), Some(i)) = (&flag, line.find("(default ")) else {
+            continue;
+        };
+        let stated = line[i + 9..].split([';', ')']).next().unwrap();
+        let want = &defaults[f.as_str()];
+        let same = match (want, stated.parse::<f64>()) {
+            (serde_json::Value::Number(n), Ok(v)) => (n.as_f64().unwrap() - v).abs() < 1e-6,
+            (serde_json::Value::String(s), _) => s == stated,
+            (other, _) => other.to_string() == stated,
+        };
+        assert!(same, "--{f}: help says {stated}, the library {want}");
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} defaults found in:\n{help}");
+}

@@ -38,6 +38,10 @@ pub enum Error {
     /// A bad command-line value or option (exit code 2).
     #[error("{0}")]
     Usage(String),
+    /// A knowledge-graph store that failed to open, read or write (exit code 1: not a usage
+    /// error).
+    #[error("{0}")]
+    Store(String),
     /// A download that failed.
     #[error("{url}: {msg}")]
     Http { url: String, msg: String },

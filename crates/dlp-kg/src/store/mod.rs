@@ -48,7 +48,7 @@ pub struct KnowledgeGraph {
 
 /// Wraps a store error with where it happened.
 pub(crate) fn store_err(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Usage(format!("{what}: {e}"))
+    Error::Store(format!("{what}: {e}"))
 }
 
 /// Removes the `bulk-*.sst` files of a bulk load that was killed before RocksDB ingested them
