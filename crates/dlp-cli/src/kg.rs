@@ -9,7 +9,8 @@ use dlp_core::run::{RunDir, default_out};
 use dlp_kg::embed::train::{EmbedConfig, train};
 use dlp_kg::embed::{Kge, loss::LossKind};
 use dlp_kg::eval::{EvalOptions, Metrics, TieRule, evaluate};
-use dlp_kg::graph::Answers;
+use dlp_kg::graph::{Answers, Query, Side};
+use dlp_kg::predict::predict_target;
 use dlp_kg::rules::{MineOptions, RuleSet};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -52,6 +53,12 @@ pub enum Command {
     /// Remove every fact of one source (as listed by stats), e.g. `import:train.txt`.
     #[command(after_help = "Example:\n  dlp kg retract --store runs/kg import:train.txt")]
     Retract(crate::kg_store::RetractArgs),
+    /// The top-k answers of one query, (h, r, ?) with --head or (?, r, t) with --tail, of a
+    /// trained embedding model, with their scores and the split that holds each known fact.
+    #[command(
+        after_help = "Examples:\n  dlp kg predict --run runs/kg-embed-umls --dataset umls --head acquired_abnormality --relation location_of\n  dlp kg predict --run runs/kg-embed-umls --dataset umls --tail cell --relation part_of --filtered --json"
+    )]
+    Predict(PredictArgs),
     /// Write a model's or rule set's top predictions into their own source graph.
     #[command(
         after_help = "Example:\n  dlp kg complete --store runs/kg --dataset fb15k-237 --run runs/fb --top-k 3"
@@ -126,6 +133,32 @@ pub enum Rules {
         #[arg(long)]
         rules: PathBuf,
     },
+}
+
+/// `kg predict` flags.
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("anchor").args(["head", "tail"]).required(true)))]
+pub struct PredictArgs {
+    /// An `embed train` run directory (uses its model.safetensors).
+    #[arg(long)]
+    run: PathBuf,
+    /// The dataset the model was trained on (a name under --data-dir, or a folder).
+    #[arg(long)]
+    dataset: String,
+    /// Rank tails of (HEAD, relation, ?).
+    #[arg(long)]
+    head: Option<String>,
+    /// Rank heads of (?, relation, TAIL).
+    #[arg(long)]
+    tail: Option<String>,
+    #[arg(long)]
+    relation: String,
+    /// Answers to print, best first.
+    #[arg(long, default_value_t = 10)]
+    top_k: usize,
+    /// Leave out the answers whose fact is already in train, valid or test.
+    #[arg(long)]
+    filtered: bool,
 }
 
 /// `embed train` flags; each given flag overrides the config file, which overrides the defaults.
@@ -365,20 +398,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         }
         Command::Embed(Embed::Eval { run, dataset, ties }) => {
             let ties: TieRule = enum_value("ties", ties)?;
-            let (name, data) = load_dataset(dataset, common)?;
-            let model = Kge::load(&run.join("model.safetensors"))?;
-            if model.num_entities != data.entities.len()
-                || model.num_relations != data.relations.len()
-            {
-                return Err(Error::Usage(format!(
-                    "{}: the model has {} entities and {} relations, dataset {name} has {} and {}",
-                    run.display(),
-                    model.num_entities,
-                    model.num_relations,
-                    data.entities.len(),
-                    data.relations.len()
-                )));
-            }
+            let (name, data, model) = load_model(run, dataset, common)?;
             let t = Instant::now();
             let filter = Answers::new([&data.train[..], &data.valid[..], &data.test[..]]);
             let m = evaluate(
@@ -443,6 +463,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         Command::Add(a) => return crate::kg_store::add(a, common),
         Command::Check(a) => return crate::kg_store::check(a, common),
         Command::Retract(a) => return crate::kg_store::retract(a, common),
+        Command::Predict(a) => return predict(a, common),
         Command::Complete(a) => return crate::kg_store::complete(a, common),
         Command::Extract(a) => return crate::kg_extract::extract(a, common),
         Command::Review(a) => return crate::kg_extract::review(a, common),
@@ -469,5 +490,68 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             emit(common, &summary, &human(&m));
         }
     }
+    Ok(())
+}
+
+/// The dataset and the embedding model of run directory `run`, which must fit each other.
+fn load_model(
+    run: &Path,
+    dataset: &str,
+    common: &Common,
+) -> dlp_core::Result<(String, LinkPrediction, Kge)> {
+    let (name, data) = load_dataset(dataset, common)?;
+    let model = Kge::load(&run.join("model.safetensors"))?;
+    if model.num_entities != data.entities.len() || model.num_relations != data.relations.len() {
+        return Err(Error::Usage(format!(
+            "{}: the model has {} entities and {} relations, dataset {name} has {} and {}",
+            run.display(),
+            model.num_entities,
+            model.num_relations,
+            data.entities.len(),
+            data.relations.len()
+        )));
+    }
+    Ok((name, data, model))
+}
+
+fn predict(a: &PredictArgs, common: &Common) -> dlp_core::Result<()> {
+    let (name, data, model) = load_model(&a.run, &a.dataset, common)?;
+    let id = |flag: &str, v: &str, vocab: &dlp_core::data::triples::Vocab| {
+        vocab
+            .id(v)
+            .ok_or_else(|| Error::Usage(format!("--{flag}: `{v}` is not in {name}")))
+    };
+    let rel = id("relation", &a.relation, &data.relations)?;
+    let query = match (&a.head, &a.tail) {
+        (Some(h), _) => Query {
+            anchor: id("head", h, &data.entities)?,
+            rel,
+            side: Side::Tail,
+        },
+        (None, Some(t)) => Query {
+            anchor: id("tail", t, &data.entities)?,
+            rel,
+            side: Side::Head,
+        },
+        (None, None) => return Err(Error::Usage("give --head or --tail".into())),
+    };
+    let p = predict_target(&model, &data, query, a.top_k, a.filtered);
+    let q = match (&p.head, &p.tail) {
+        (Some(h), _) => format!("({h}, {}, ?)", p.relation),
+        (_, t) => format!("(?, {}, {})", p.relation, t.as_deref().unwrap_or("")),
+    };
+    let mut text = format!(
+        "{q}{}\nrank  score      known  answer",
+        if p.filtered { ", filtered" } else { "" }
+    );
+    for ans in &p.answers {
+        let known = ans.known.unwrap_or("-");
+        text += &format!(
+            "\n{:>4}  {:>9.4}  {known:>5}  {}",
+            ans.rank, ans.score, ans.entity
+        );
+    }
+    let summary = json!(p);
+    emit(common, &summary, &text);
     Ok(())
 }

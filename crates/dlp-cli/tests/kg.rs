@@ -411,10 +411,92 @@ fn embed_train_help_states_the_library_defaults() {
         let same = match (want, stated.parse::<f64>()) {
             (serde_json::Value::Number(n), Ok(v)) => (n.as_f64().unwrap() - v).abs() < 1e-6,
             (serde_json::Value::String(s), _) => s == stated,
-            (other, _) => other.to_string() == stated,
+            (serde_json::Value::Bool(b), _) => stated.parse::<bool>() == Ok(*b),
+            _ => false,
         };
         assert!(same, "--{f}: help says {stated}, the library {want}");
         checked += 1;
     }
     assert!(checked >= 15, "only {checked} defaults found in:\n{help}");
+}
+
+#[test]
+fn predict_ranks_every_answer_of_one_query_filtered_or_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("ring");
+    write_dataset(&data, 30);
+    let run = tmp.path().join("run");
+    let (d, r) = (data.to_str().unwrap(), run.to_str().unwrap());
+    let train = ["kg", "embed", "train", "--dataset", d, "--out", r];
+    json(&dlp(&[
+        &train[..],
+        &["--epochs", "40", "--dim", "16", "--json"],
+    ]
+    .concat()));
+    let predict = |anchor: &str, entity: &str, more: &[&str]| {
+        let base = [
+            "kg",
+            "predict",
+            "--run",
+            r,
+            "--dataset",
+            d,
+            "--relation",
+            "next",
+        ];
+        let args = [
+            &base[..],
+            &[anchor, entity, "--top-k", "30", "--json"],
+            more,
+        ]
+        .concat();
+        json(&dlp(&args))
+    };
+    let all = predict("--head", "e3", &[]);
+    let answers = all["answers"].as_array().unwrap();
+    assert_eq!(answers.len(), 30, "every entity is ranked: {all}");
+    let scores: Vec<f64> = answers
+        .iter()
+        .map(|a| a["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "best first: {all}");
+    let e4 = answers.iter().position(|a| a["entity"] == "e4").unwrap();
+    assert!(e4 < 3, "the true tail ranks near the top: {all}");
+    assert_eq!(answers[e4]["rank"].as_u64(), Some(e4 as u64 + 1));
+    assert!(["train", "test"].contains(&answers[e4]["known"].as_str().unwrap()));
+    let known = answers.iter().filter(|a| !a["known"].is_null()).count();
+    assert_eq!(known, 1, "(e3, next, ?) has one known answer: {all}");
+
+    let filtered = predict("--head", "e3", &["--filtered"]);
+    let rest = filtered["answers"].as_array().unwrap();
+    assert_eq!(rest.len(), 29, "{filtered}");
+    assert!(
+        rest.iter()
+            .all(|a| a["known"].is_null() && a["entity"] != "e4")
+    );
+
+    let heads = predict("--tail", "e4", &[]);
+    assert_eq!(heads["tail"], "e4");
+    assert!(
+        heads["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["entity"] == "e3")
+    );
+
+    let out = dlp(&[
+        "kg",
+        "predict",
+        "--run",
+        r,
+        "--dataset",
+        d,
+        "--head",
+        "x9",
+        "--relation",
+        "next",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--head: `x9`"));
 }

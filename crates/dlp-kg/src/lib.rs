@@ -22,5 +22,6 @@ pub mod eval;
 pub mod extract;
 pub mod graph;
 pub mod linalg;
+pub mod predict;
 pub mod rules;
 pub mod store;
