@@ -46,6 +46,9 @@ pub enum Command {
         /// Classifier-free guidance scale (conditional image models).
         #[arg(long, default_value_t = 1.0)]
         guidance: f64,
+        /// Also write each image sample as its own PNG into DIR (for pytorch-fid or clean-fid).
+        #[arg(long, value_name = "DIR")]
+        png_dir: Option<PathBuf>,
     },
     /// Evaluate a trained run. 2D: MMD to held-out data beside the data-vs-data floor, and
     /// mode coverage for 8 Gaussians. Images: classifier-FID beside the real-vs-real baseline,
@@ -76,8 +79,25 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// 8gaussians, swissroll, moons, mnist, fashion-mnist or cifar10.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "images")]
     dataset: Option<String>,
+    /// A folder of your own images (PNG, JPEG, WebP, BMP, GIF; read recursively; one subfolder
+    /// per class for --conditional), centre-cropped and resized to --size.
+    #[arg(long, value_name = "DIR")]
+    images: Option<PathBuf>,
+    /// Side of the square training images, for --images (a multiple of 4; default 32).
+    #[arg(long, requires = "images")]
+    size: Option<usize>,
+    /// 1 (greyscale) or 3 (RGB), for --images (default 3).
+    #[arg(long, requires = "images")]
+    channels: Option<usize>,
+    /// Mirror training images left to right at random (for --images).
+    #[arg(long)]
+    flip: bool,
+    /// Skip the files of --images that cannot be decoded (listed in skipped.txt of the run)
+    /// instead of refusing to start.
+    #[arg(long)]
+    lenient: bool,
     /// Condition on class labels (image sets), for classifier-free guidance.
     #[arg(long)]
     conditional: bool,
@@ -199,9 +219,45 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             if let (Some(d), Some(_)) = (&args.dataset, &args.config) {
                 cfg.dataset = d.clone();
             }
+            if let Some(dir) = &args.images {
+                if !dir.is_dir() {
+                    return Err(Error::Usage(format!(
+                        "--images: {} is not a folder",
+                        dir.display()
+                    )));
+                }
+                let (size, channels) = (args.size.unwrap_or(32), args.channels.unwrap_or(3));
+                let dir = dir.display().to_string();
+                cfg = match &args.config {
+                    Some(_) => TrainConfig {
+                        dataset: dir,
+                        ..cfg
+                    },
+                    None => TrainConfig {
+                        seed: common.seed,
+                        ..TrainConfig::for_images(&dir, size, channels)?
+                    },
+                };
+            }
+            cfg.flip |= args.flip;
+            cfg.lenient |= args.lenient;
             if args.conditional {
+                let classes = match &args.images {
+                    Some(dir) => {
+                        let files = dlp_core::data::folder::image_files(dir)?;
+                        let n = dlp_core::data::folder::classes_of(&files).len();
+                        if n < 2 {
+                            return Err(Error::Usage(format!(
+                                "--conditional: {} has no class subfolders (one per class)",
+                                dir.display()
+                            )));
+                        }
+                        n
+                    }
+                    None => 10,
+                };
                 match &mut cfg.model {
-                    ModelConfig::Unet(u) => u.num_classes = 10,
+                    ModelConfig::Unet(u) => u.num_classes = classes,
                     ModelConfig::Mlp { .. } => {
                         return Err(Error::Usage(
                             "--conditional: only image datasets have classes".into(),
@@ -257,6 +313,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             n,
             sampler,
             guidance,
+            png_dir,
         } => {
             let device = setup(common)?;
             let cfg = read_config(run)?;
@@ -292,8 +349,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                     points.iter().flatten().copied().collect::<Vec<f32>>(),
                 )
             } else {
-                let root = data_dir(common.data_dir.as_deref());
-                let images = Images::from_config(&cfg, &root)?;
+                let images = Images::without_data(&cfg)?;
                 let ema = load_ema(run, &images, &device)?;
                 let (x, _) = sample_images(
                     &ema,
@@ -313,6 +369,10 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                     .try_to_vec::<f32>()
                     .unwrap_or_default();
                 write_grid(&png, x, 10)?;
+                if let Some(dir) = png_dir {
+                    let unit: Vec<f32> = flat.iter().map(|p| (p + 1.0) / 2.0).collect();
+                    dlp_core::plot::image_files(dir, &unit, images.shape(*n))?;
+                }
                 (images.shape(*n).to_vec(), flat)
             };
             let bytes =

@@ -249,6 +249,40 @@ pub fn image_grid(
     )
 }
 
+/// Writes each of `n` images (`values` in [0, 1], shape `[n, 1 or 3, h, w]`) as its own PNG,
+/// `000000.png`, `000001.png`, … in `dir` (created), at its own size: what FID tools read.
+/// Returns the number written.
+pub fn image_files(dir: &Path, values: &[f32], shape: [usize; 4]) -> Result<usize> {
+    let [n, c, h, w] = shape;
+    if values.len() != n * c * h * w || !(c == 1 || c == 3) {
+        return Err(Error::format(
+            dir,
+            None,
+            format!("images need [n, 1 or 3, h, w] values, got shape {shape:?}"),
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let ty = if c == 1 {
+        image::ExtendedColorType::L8
+    } else {
+        image::ExtendedColorType::Rgb8
+    };
+    for (i, img) in values.chunks_exact(c * h * w).enumerate() {
+        // Channel-major to interleaved.
+        let buf: Vec<u8> = (0..h * w * c)
+            .map(|j| (img[(j % c) * h * w + j / c].clamp(0.0, 1.0) * 255.0).round() as u8)
+            .collect();
+        write_png(
+            &dir.join(format!("{i:06}.png")),
+            &buf,
+            w as u32,
+            h as u32,
+            ty,
+        )?;
+    }
+    Ok(n)
+}
+
 fn write_png(path: &Path, buf: &[u8], w: u32, h: u32, ty: image::ExtendedColorType) -> Result<()> {
     atomic::write_with(path, |f| {
         PngEncoder::new(std::io::BufWriter::new(f))

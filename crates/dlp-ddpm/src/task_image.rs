@@ -1,5 +1,6 @@
-//! The image workload: MNIST, Fashion-MNIST or CIFAR-10 through the `dlp-core` loaders, scaled
-//! to [−1, 1], the [`UNet`], and sample grids.
+//! The image workload: MNIST, Fashion-MNIST, CIFAR-10 or a folder of the user's images
+//! ([`dlp_core::data::folder`]) through the `dlp-core` loaders, scaled to [−1, 1], the
+//! [`UNet`], and sample grids.
 
 use crate::diffusion::GaussianDiffusion;
 use crate::model::Guided;
@@ -8,6 +9,7 @@ use crate::sample::{Sampler, sample};
 use crate::train::{ModelConfig, TrainConfig, Workload};
 use crate::unet::{UNet, UNetConfig};
 use burn::tensor::{Device, Tensor};
+use dlp_core::data::folder;
 use dlp_core::data::idx::{LabelledImages, Split};
 use dlp_core::data::registry;
 use dlp_core::error::{Error, Result};
@@ -19,6 +21,12 @@ use std::path::Path;
 /// An image training workload.
 pub struct Images {
     pub train: LabelledImages,
+    /// Files of an image folder that could not be decoded (with `lenient`), with the reason.
+    pub skipped: Vec<(String, String)>,
+    /// Mirror training images left to right at random.
+    pub flip: bool,
+    /// An image folder read from its cache of decoded images.
+    pub cached: bool,
     pub unet: UNetConfig,
     pub class_dropout: f64,
     pub prediction: Prediction,
@@ -38,15 +46,61 @@ pub fn load_split(dataset: &str, data_dir_: &Path, split: Split) -> Result<Label
 }
 
 impl Images {
-    /// The workload of an image config, reading the training split from `data_dir`.
-    pub fn from_config(cfg: &TrainConfig, data_dir_: &Path) -> Result<Self> {
+    /// The workload of an image config without its training images: all that sampling a
+    /// trained run needs.
+    pub fn without_data(cfg: &TrainConfig) -> Result<Self> {
         let ModelConfig::Unet(unet) = &cfg.model else {
             return Err(Error::Usage(format!(
                 "dataset `{}` needs a U-Net (model kind \"unet\")",
                 cfg.dataset
             )));
         };
-        let train = load_split(&cfg.dataset, data_dir_, Split::Train)?;
+        Ok(Self {
+            train: LabelledImages {
+                images: Vec::new(),
+                labels: Vec::new(),
+                channels: unet.in_channels,
+                height: unet.resolution,
+                width: unet.resolution,
+            },
+            skipped: Vec::new(),
+            flip: cfg.flip,
+            cached: false,
+            unet: unet.clone(),
+            class_dropout: cfg.class_dropout,
+            prediction: cfg.prediction,
+            seed: cfg.seed,
+        })
+    }
+
+    /// The workload of an image config, reading the training split from `data_dir` (or the
+    /// image folder the config's `dataset` names).
+    pub fn from_config(cfg: &TrainConfig, data_dir_: &Path) -> Result<Self> {
+        let mut w = Self::without_data(cfg)?;
+        let unet = &w.unet;
+        let (train, skipped) = if Path::new(&cfg.dataset).is_dir() {
+            let f = folder::load(
+                Path::new(&cfg.dataset),
+                unet.resolution,
+                unet.in_channels,
+                cfg.lenient,
+            )?;
+            if unet.num_classes > 0 && unet.num_classes != f.classes.len() {
+                return Err(Error::Usage(format!(
+                    "{}: the U-Net has {} classes, the folder {} class folders",
+                    cfg.dataset,
+                    unet.num_classes,
+                    f.classes.len()
+                )));
+            }
+            w.cached = f.cached;
+            (f.images, f.skipped)
+        } else {
+            (
+                load_split(&cfg.dataset, data_dir_, Split::Train)?,
+                Vec::new(),
+            )
+        };
         if train.channels != unet.in_channels || train.height != unet.resolution {
             return Err(Error::Usage(format!(
                 "{} images are {}x{}x{}, the U-Net expects {} channels at {}x{}",
@@ -59,13 +113,8 @@ impl Images {
                 unet.resolution
             )));
         }
-        Ok(Self {
-            train,
-            unet: unet.clone(),
-            class_dropout: cfg.class_dropout,
-            prediction: cfg.prediction,
-            seed: cfg.seed,
-        })
+        (w.train, w.skipped) = (train, skipped);
+        Ok(w)
     }
 
     /// The shape of `n` images.
@@ -144,7 +193,11 @@ impl Workload<4> for Images {
 
     fn batch(&self, n: usize, rng: &mut Rng, device: &Device) -> (Tensor<4>, Vec<Option<usize>>) {
         let idx: Vec<usize> = (0..n).map(|_| rng.below(self.train.len())).collect();
-        let x = self.train.images_tensor(&idx, device) * 2.0 - 1.0;
+        let mirror: Vec<bool> = match self.flip {
+            true => (0..n).map(|_| rng.uniform() < 0.5).collect(),
+            false => Vec::new(),
+        };
+        let x = self.train.images_tensor_mirrored(&idx, &mirror, device) * 2.0 - 1.0;
         let labels = idx
             .iter()
             .map(|&i| {

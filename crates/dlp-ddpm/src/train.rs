@@ -73,6 +73,13 @@ pub struct TrainConfig {
     pub checkpoint_every: usize,
     pub log_every: usize,
     pub model: ModelConfig,
+    /// Mirror each training image left to right with probability ½ (image folders).
+    #[serde(default)]
+    pub flip: bool,
+    /// An image folder: skip the files that cannot be decoded (listed in `skipped.txt`) instead
+    /// of refusing the run.
+    #[serde(default)]
+    pub lenient: bool,
 }
 
 impl TrainConfig {
@@ -161,6 +168,20 @@ impl TrainConfig {
         }
     }
 
+    /// Settings for a folder of the user's images at `size`×`size` with `channels` channels: the
+    /// MNIST run's (sized for a CPU), the U-Net at that resolution and channel count, with
+    /// self-attention at its lowest resolution (`size`/4).
+    pub fn for_images(dir: &str, size: usize, channels: usize) -> Result<Self> {
+        let mut cfg = Self::for_dataset("mnist")?;
+        cfg.dataset = dir.to_string();
+        if let ModelConfig::Unet(u) = &mut cfg.model {
+            u.resolution = size;
+            u.in_channels = channels;
+            u.attn_resolutions = vec![size / 4];
+        }
+        Ok(cfg)
+    }
+
     /// Good settings for a dataset, so that `dlp ddpm train --dataset NAME` works first time.
     pub fn for_dataset(name: &str) -> Result<Self> {
         let base = Self {
@@ -183,6 +204,8 @@ impl TrainConfig {
                 hidden: 128,
                 layers: 3,
             },
+            flip: false,
+            lenient: false,
         };
         if let Ok(toy) = name.parse::<Toy2d>() {
             return Ok(Self {
@@ -297,8 +320,30 @@ pub fn train_run(
     match crate::task2d::Toy::from_config(cfg) {
         Some(toy) => train(cfg, &toy, out, device, resume),
         None => {
+            let start = Instant::now();
             let images = crate::task_image::Images::from_config(cfg, data_dir)?;
-            train(cfg, &images, out, device, resume)
+            let load_seconds = start.elapsed().as_secs_f64();
+            if !images.skipped.is_empty() {
+                let list: String = images
+                    .skipped
+                    .iter()
+                    .map(|(f, why)| format!("{f}\t{why}\n"))
+                    .collect();
+                std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+                dlp_core::atomic::write(out.join("skipped.txt"), list.as_bytes())?;
+            }
+            let mut summary = train(cfg, &images, out, device, resume)?;
+            if Path::new(&cfg.dataset).is_dir() {
+                summary["images"] = serde_json::json!({
+                    "count": images.train.len(),
+                    "skipped": images.skipped.len(),
+                    "from_cache": images.cached,
+                    "load_seconds": load_seconds,
+                });
+                let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
+                dlp_core::atomic::write(out.join("summary.json"), text.as_bytes())?;
+            }
+            Ok(summary)
         }
     }
 }

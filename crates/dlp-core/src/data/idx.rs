@@ -276,9 +276,26 @@ impl LabelledImages {
 
     /// The examples at `indices` as a float tensor `[b, c, h, w]` scaled to [0, 1].
     pub fn images_tensor(&self, indices: &[usize], device: &Device) -> Tensor<4> {
+        self.images_tensor_mirrored(indices, &[], device)
+    }
+
+    /// As [`Self::images_tensor`], example k mirrored left to right where `mirror[k]` is true.
+    pub fn images_tensor_mirrored(
+        &self,
+        indices: &[usize],
+        mirror: &[bool],
+        device: &Device,
+    ) -> Tensor<4> {
         let mut values = Vec::with_capacity(indices.len() * self.image(0).len());
-        for &i in indices {
-            values.extend(self.image(i).iter().map(|&p| p as f32 / 255.0));
+        for (k, &i) in indices.iter().enumerate() {
+            let pixels = self.image(i).iter().map(|&p| p as f32 / 255.0);
+            let start = values.len();
+            values.extend(pixels);
+            if mirror.get(k).copied().unwrap_or(false) {
+                for row in values[start..].chunks_exact_mut(self.width) {
+                    row.reverse();
+                }
+            }
         }
         let shape = [indices.len(), self.channels, self.height, self.width];
         Tensor::from_data(TensorData::new(values, shape), device)

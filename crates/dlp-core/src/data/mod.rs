@@ -7,6 +7,7 @@
 
 pub mod deb;
 pub mod fetch;
+pub mod folder;
 pub mod idx;
 pub mod pair;
 pub mod png_rows;

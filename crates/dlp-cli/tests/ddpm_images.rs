@@ -1,0 +1,99 @@
+//! `dlp ddpm train --images DIR` on a folder of PNGs (class subfolders, a broken file), then
+//! `dlp ddpm sample --png-dir` with no data directory.
+
+use std::path::Path;
+
+mod common;
+use common::{dlp, dlp_json};
+
+/// 12 greyscale 8×8 PNGs in class folders `bar` and `dot`, and one file that is not a PNG.
+fn write_folder(dir: &Path) {
+    for i in 0..12u8 {
+        let class = if i % 2 == 0 { "bar" } else { "dot" };
+        let img = image::GrayImage::from_fn(8, 8, |x, y| {
+            let on = if i % 2 == 0 {
+                x == 3 || x == 4
+            } else {
+                (3..5).contains(&x) && (3..5).contains(&y)
+            };
+            image::Luma([if on { 250 - i } else { 5 }])
+        });
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+        img.save(dir.join(class).join(format!("{i}.png"))).unwrap();
+    }
+    std::fs::write(dir.join("dot/broken.png"), b"not a png").unwrap();
+}
+
+#[test]
+fn a_folder_trains_conditionally_and_samples_to_png_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, run, pngs) = (
+        tmp.path().join("pics"),
+        tmp.path().join("run"),
+        tmp.path().join("pngs"),
+    );
+    write_folder(&data);
+    let (d, r) = (data.to_str().unwrap(), run.to_str().unwrap());
+    let train = [
+        "ddpm",
+        "train",
+        "--images",
+        d,
+        "--size",
+        "8",
+        "--channels",
+        "1",
+        "--steps",
+        "3",
+    ];
+    let more = ["--conditional", "--out", r, "--json"];
+
+    let refused = dlp(&[&train[..], &more].concat());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("broken.png") && err.contains("--lenient"),
+        "{err}"
+    );
+    assert!(!run.exists(), "a refused run leaves no run directory");
+
+    let s = dlp_json(&[&train[..], &more, &["--lenient", "--flip"]].concat());
+    assert_eq!(s["images"]["count"], 12, "{s}");
+    assert_eq!(s["images"]["skipped"], 1, "{s}");
+    let skipped = std::fs::read_to_string(run.join("skipped.txt")).unwrap();
+    assert!(skipped.starts_with("dot/broken.png\t"), "{skipped}");
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(
+        config.contains("num_classes = 2") && config.contains("flip = true"),
+        "{config}"
+    );
+
+    let s = dlp_json(&[
+        "ddpm",
+        "sample",
+        "--run",
+        r,
+        "--n",
+        "4",
+        "--sampling-steps",
+        "2",
+        "--png-dir",
+        pngs.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(s["n"], 4);
+    let mut files: Vec<_> = std::fs::read_dir(&pngs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["000000.png", "000001.png", "000002.png", "000003.png"]
+    );
+    let img = image::open(pngs.join("000003.png")).unwrap();
+    assert_eq!(
+        (img.width(), img.height(), img.color()),
+        (8, 8, image::ColorType::L8)
+    );
+}
