@@ -28,7 +28,7 @@ fi
 for name in "${names[@]}"; do
   cfg="experiments/$name.toml"
   ds=$(sed -n 's/^# dlp kg embed train --dataset \([^ ]*\) .*/\1/p' "$cfg")
-  "$DLP" kg embed train --dataset "$ds" --data-dir "$DATA" --config "$cfg" --out "runs/$name" --threads 2 --json \
+  "$DLP" kg embed train --dataset "$ds" --data-dir "$DATA" --config "$cfg" --out "runs/$name" --force --threads 2 --json \
     | python3 -c "import json,sys; s=json.load(sys.stdin); s['config']='$cfg'; print(json.dumps(s, indent=2))" > "$RES/$name.json"
 done
 python3 - "$RES" "$(git rev-parse --short HEAD)" <<'PY'

@@ -294,6 +294,9 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                     out.display()
                 );
             }
+            let settings = (&cfg.model, cfg.schedule, cfg.timesteps, cfg.prediction);
+            let command = "ddpm train";
+            crate::claim_out(common, &out, command, &cfg.dataset, &settings, args.resume)?;
             let root = data_dir(common.data_dir.as_deref());
             let s = train_run(&cfg, &root, &out, &device, args.resume)?;
             let human = format!(

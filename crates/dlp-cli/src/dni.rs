@@ -183,6 +183,15 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                     "--resume needs --out DIR (the run to continue)".into(),
                 ));
             }
+            if let Some(out) = &common.out {
+                let settings = (
+                    format!("{:?}", cfg.rnn.method),
+                    cfg.rnn.truncation,
+                    cfg.rnn.hidden,
+                );
+                let text = text.display().to_string();
+                crate::claim_out(common, out, "dni charlm", &text, &settings, *resume)?;
+            }
             let s = train_charlm(&cfg, &corpus, &device, common.out.as_deref(), *resume)?;
             let human = format!(
                 "{} T={}: valid {:.3} bpc, test {:.3} bpc ({} characters of vocabulary) in {:.1}s",
@@ -207,6 +216,14 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 rnn: rnn.config(CopyConfig::default().rnn, common.seed)?,
             };
             let device = setup(common)?;
+            if let Some(out) = &common.out {
+                let settings = (
+                    format!("{:?}", cfg.rnn.method),
+                    cfg.rnn.truncation,
+                    cfg.rnn.hidden,
+                );
+                crate::claim_out(common, out, "dni copy", task, &settings, *resume)?;
+            }
             let (s, _) =
                 dlp_dni::recurrent::train_copy(&cfg, &device, common.out.as_deref(), *resume)?;
             let human = format!(
@@ -302,6 +319,16 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             }
             let train_set = examples(&train_images);
             let test_set = examples(&LabelledImages::load_dataset(spec, &root, Split::Test)?);
+            if let Some(out) = &common.out {
+                let settings = (
+                    model,
+                    cfg.width,
+                    cfg.layers,
+                    format!("{:?}", cfg.method),
+                    interface,
+                );
+                crate::claim_out(common, out, "dni train", dataset, &settings, *resume)?;
+            }
             let s = if *workers == 1 {
                 train(
                     &cfg,

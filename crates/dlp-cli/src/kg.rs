@@ -363,6 +363,13 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 .out
                 .clone()
                 .unwrap_or_else(|| default_out(&format!("kg-embed-{}", short(&name))));
+            let settings = (
+                &config.model,
+                config.dim,
+                config.reciprocal,
+                config.training,
+            );
+            crate::claim_out(common, &out, "kg embed train", &name, &settings, a.resume)?;
             let mut run = RunDir::create(&out, &config)?;
             eprintln!(
                 "kg embed: {} dim {} ({:?}) on {name}: {} entities, {} relations, {} train triples; run {}",

@@ -70,6 +70,10 @@ pub struct Common {
     /// Device: cpu, or gpu (burn wgpu on Vulkan) when built with `--features vulkan`.
     #[arg(long, global = true, default_value = "cpu")]
     device: String,
+    /// With --out: replace the run already there (its config, metrics, summary and checkpoints
+    /// are removed first). Without it a trainer refuses a directory that holds a run.
+    #[arg(long, global = true)]
+    force: bool,
 }
 
 #[derive(Subcommand)]
@@ -97,6 +101,21 @@ enum Command {
 }
 
 /// Prints a summary: JSON on stdout with `--json`, else the given human lines.
+/// Claims the run directory `out` for `command` on `dataset` with `settings` (those a checkpoint
+/// depends on): refuses a directory holding another run unless `--resume` continues a run of the
+/// same identity or `--force` replaces it (see [`dlp_core::run::claim`]).
+pub fn claim_out(
+    common: &Common,
+    out: &std::path::Path,
+    command: &str,
+    dataset: &str,
+    settings: &impl serde::Serialize,
+    resume: bool,
+) -> Result<(), Error> {
+    let id = dlp_core::run::Identity::new(command, dataset, settings);
+    dlp_core::run::claim(out, &id, resume, common.force)
+}
+
 pub fn emit(common: &Common, summary: &serde_json::Value, human: &str) {
     if common.json {
         println!("{summary}");

@@ -55,7 +55,10 @@ fn a_folder_trains_conditionally_and_samples_to_png_files() {
         err.contains("broken.png") && err.contains("--lenient"),
         "{err}"
     );
-    assert!(!run.exists(), "a refused run leaves no run directory");
+    assert!(
+        !run.join("config.toml").exists(),
+        "a refused run starts nothing"
+    );
 
     let s = dlp_json(&[&train[..], &more, &["--lenient", "--flip"]].concat());
     assert_eq!(s["images"]["count"], 12, "{s}");

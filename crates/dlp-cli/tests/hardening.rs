@@ -269,7 +269,21 @@ fn resuming_an_embedding_run_of_another_dataset_is_refused() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The run directory records what made it: another dataset is refused by name, before
+    // anything is read or written.
+    refused(
+        &embed(&large, true),
+        2,
+        "--resume: the run there is `kg embed train` on",
+    );
+    // A fresh run onto it is refused too, unless --force replaces it.
+    refused(&embed(&small, false), 2, "--force replaces it");
+    // Without the record (a run of an older dlp), the checkpoint itself is checked.
+    let record = std::path::Path::new(&run).join("run.json");
+    let kept = fs::read(&record).unwrap();
+    fs::remove_file(&record).unwrap();
     refused(&embed(&large, true), 1, "was made for 6 entities");
+    fs::write(&record, kept).unwrap();
     // A flipped byte in the checkpoint is caught on resume, not turned into NaNs later.
     let ck = std::path::Path::new(&run).join("checkpoint.safetensors");
     let mut bytes = fs::read(&ck).unwrap();
@@ -343,5 +357,57 @@ fn plain_idx_files_serve_as_the_gz_ones() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_run_directory_is_resumed_only_by_its_own_run_and_replaced_only_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let r = run.to_str().unwrap();
+    let train = |dataset: &str, more: &[&str]| {
+        let args = [
+            &[
+                "ddpm",
+                "train",
+                "--dataset",
+                dataset,
+                "--steps",
+                "4",
+                "--out",
+                r,
+            ][..],
+            more,
+        ];
+        dlp(&args.concat())
+    };
+    assert!(train("8gaussians", &[]).status.success());
+    let lines = |p: &str| fs::read_to_string(run.join(p)).unwrap().lines().count();
+    let metrics = lines("metrics.jsonl");
+    refused(
+        &train("swissroll", &["--resume"]),
+        2,
+        "the run there is `ddpm train` on 8gaussians",
+    );
+    refused(&train("swissroll", &[]), 2, "already holds a run");
+    assert_eq!(
+        lines("metrics.jsonl"),
+        metrics,
+        "refused runs append nothing"
+    );
+    let replaced = train("swissroll", &["--force"]);
+    assert!(
+        replaced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replaced.stderr)
+    );
+    let config = fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("dataset = \"swissroll\""), "{config}");
+    let record = fs::read_to_string(run.join("run.json")).unwrap();
+    assert!(record.contains("swissroll"), "{record}");
+    assert_eq!(
+        lines("metrics.jsonl"),
+        metrics,
+        "the old run's metrics were removed, not appended to"
     );
 }

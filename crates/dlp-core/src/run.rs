@@ -1,6 +1,7 @@
 //! Run directories: what `--out DIR` holds.
 //!
 //! ```text
+//! DIR/run.json        what made the run (command, dataset, settings hash): see [`claim`]
 //! DIR/config.toml     the run's configuration, written first
 //! DIR/metrics.jsonl   one JSON object a line, appended as the run goes ({"step": .., "loss": ..})
 //! DIR/summary.json    the final summary, also printed on stdout with --json
@@ -75,6 +76,94 @@ impl RunDir {
         atomic::write(self.dir.join("summary.json"), text.as_bytes())?;
         Ok(summary)
     }
+}
+
+/// What made a run directory, kept in its `run.json`: the command, the dataset, and a hash of the
+/// settings its checkpoints depend on. `--resume` continues only a run of the same identity.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Identity {
+    pub command: String,
+    pub dataset: String,
+    /// The first 12 hex digits of the SHA-256 of the settings as JSON.
+    pub settings: String,
+}
+
+impl Identity {
+    pub fn new(command: &str, dataset: &str, settings: &impl Serialize) -> Self {
+        let json = serde_json::to_string(settings).unwrap_or_default();
+        let hash = crate::data::fetch::sha256_reader(json.as_bytes()).unwrap_or_default();
+        Self {
+            command: command.into(),
+            dataset: dataset.into(),
+            settings: hash.chars().take(12).collect(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "`{}` on {} (settings {})",
+            self.command, self.dataset, self.settings
+        )
+    }
+}
+
+/// The files and folders that show a run was started in a directory; `--force` removes them.
+const RUN_FILES: [&str; 5] = [
+    "config.toml",
+    "metrics.jsonl",
+    "summary.json",
+    "checkpoint.safetensors",
+    "checkpoints",
+];
+
+/// Claims `dir` for a run of `id`, before anything is written there. A fresh run needs a
+/// directory that holds no run (or `force`, which removes the old run's config, metrics,
+/// summary and checkpoints); `resume` needs the run there to have the same identity. Records
+/// `id` in `run.json`.
+pub fn claim(dir: &Path, id: &Identity, resume: bool, force: bool) -> Result<()> {
+    let record = dir.join("run.json");
+    let recorded: Option<Identity> = match std::fs::read(&record) {
+        Ok(bytes) => Some(
+            serde_json::from_slice(&bytes)
+                .map_err(|e| Error::format(&record, None, e.to_string()))?,
+        ),
+        Err(_) => None,
+    };
+    let holds_run = RUN_FILES.iter().any(|f| dir.join(f).exists());
+    let described = recorded.as_ref().map(Identity::describe);
+    if resume {
+        if let Some(r) = recorded.as_ref().filter(|&r| r != id) {
+            return Err(Error::Usage(format!(
+                "{}: --resume: the run there is {}, this one is {}; give another --out",
+                dir.display(),
+                r.describe(),
+                id.describe()
+            )));
+        }
+    } else if holds_run && !force {
+        return Err(Error::Usage(format!(
+            "{} already holds a run{}; --resume continues it, --force replaces it",
+            dir.display(),
+            described.map(|d| format!(" ({d})")).unwrap_or_default()
+        )));
+    } else if holds_run {
+        for f in RUN_FILES {
+            let path = dir.join(f);
+            let gone = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            if let Err(e) = gone
+                && path.exists()
+            {
+                return Err(Error::io(&path, e));
+            }
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let text = serde_json::to_string_pretty(id).unwrap_or_default();
+    atomic::write(&record, text.as_bytes())
 }
 
 /// Reads the records of a `metrics.jsonl`; a bad line is an error naming its line number.
