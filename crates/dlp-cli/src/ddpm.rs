@@ -300,7 +300,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             let root = data_dir(common.data_dir.as_deref());
             let s = train_run(&cfg, &root, &out, &device, args.resume)?;
             let human = format!(
-                "trained in {:.1}s ({:.0} steps/s), final loss {:.4}\nrun directory: {}\nsamples:       {}\nevaluate with: dlp ddpm eval --run {}",
+                "trained in {:.1}s ({:.3} steps/s), final loss {:.4}\nrun directory: {}\nsamples:       {}\nevaluate with: dlp ddpm eval --run {}",
                 s["seconds"].as_f64().unwrap_or_default(),
                 s["steps_per_second"].as_f64().unwrap_or_default(),
                 s["final_loss"].as_f64().unwrap_or(f64::NAN),

@@ -123,7 +123,10 @@ pub fn line_plot(
             }};
         }
         if log_y {
-            finish!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale()));
+            let ticks = log_ticks(y0, y1);
+            finish!(
+                builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale().with_key_points(ticks))
+            );
         } else {
             finish!(builder.build_cartesian_2d(x0..x1, y0..y1));
         }
@@ -183,6 +186,30 @@ pub fn scatter_plot(path: &Path, title: &str, series: &[Series], lim: f64) -> Re
 }
 
 /// A tick label with at most 3 significant digits and no float noise (`0.6`, `1500`, `2e-4`).
+/// Tick values for a log axis over [lo, hi] (lo > 0): the 1-2-5 numbers of each decade inside
+/// it, thinned to at most 8, with the two ends added when the range holds fewer than two of
+/// them, so that even a range inside one decade is labelled.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let mut ticks = Vec::new();
+    let mut decade = 10f64.powi(lo.log10().floor() as i32);
+    while decade <= hi {
+        for m in [1.0, 2.0, 5.0] {
+            let t = m * decade;
+            if (lo..=hi).contains(&t) {
+                ticks.push(t);
+            }
+        }
+        decade *= 10.0;
+    }
+    if ticks.len() < 2 {
+        ticks.extend([lo, hi]);
+        ticks.sort_by(f64::total_cmp);
+        return ticks;
+    }
+    let step = ticks.len().div_ceil(8);
+    ticks.into_iter().step_by(step).collect()
+}
+
 fn short(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
@@ -294,6 +321,17 @@ fn write_png(path: &Path, buf: &[u8], w: u32, h: u32, ty: image::ExtendedColorTy
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_axis_is_labelled_whatever_its_range() {
+        assert_eq!(log_ticks(0.341, 0.822), [0.341, 0.5, 0.822]);
+        assert_eq!(log_ticks(0.6, 0.9), [0.6, 0.9]);
+        let wide = log_ticks(1e-3, 10.0);
+        assert!(wide.len() <= 8 && wide.len() >= 4, "{wide:?}");
+        assert!(
+            wide.windows(2).all(|w| w[0] < w[1]) && wide[0] >= 1e-3 && wide[wide.len() - 1] <= 10.0
+        );
+    }
 
     #[test]
     fn line_plot_writes_a_decodable_png() {

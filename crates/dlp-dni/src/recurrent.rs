@@ -349,6 +349,7 @@ pub fn train_copy(
         eprintln!("resuming {} after update {step}", dir.display());
     }
     let progress = Progress::new("dni copy", cfg.rnn.updates as u64);
+    let mut recent = (0.0f64, 0usize);
     progress.inc(first as u64);
     for update in first..cfg.rnn.updates {
         let steps: Vec<Vec<_>> = (0..cfg.rnn.truncation)
@@ -376,6 +377,11 @@ pub fn train_copy(
             })
             .map_err(|e| Error::NonFinite(format!("dni copy, update {update}: {e}")))?;
         last_loss = loss;
+        // The progress line shows the mean loss of the recent windows that held outputs to score
+        // (the others have loss 0 by construction).
+        if steps.iter().flatten().any(|s| s.output) {
+            recent = (recent.0 + loss, recent.1 + 1);
+        }
         // Score the outputs and feed finished episodes to the curriculum.
         for (step, z) in steps.iter().zip(logits) {
             let z = z
@@ -399,12 +405,14 @@ pub fn train_copy(
             }
         }
         progress.inc(1);
-        if update % 20 == 0 {
+        if update % 20 == 0 && recent.1 > 0 {
             progress.set_message(format!(
-                "N {} error {:.2} bits loss {last_loss:.3}",
+                "N {} error {:.2} bits loss {:.3}",
                 curriculum.length,
-                curriculum.mean()
+                curriculum.mean(),
+                recent.0 / recent.1 as f64
             ));
+            recent = (0.0, 0);
         }
         let done = update + 1;
         if let Some(dir) = out
