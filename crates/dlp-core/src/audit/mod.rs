@@ -10,6 +10,7 @@
 //! [`audit`] writes `summary.json`, `report.md`, `report.html` and PNGs into the output
 //! directory and returns the summary.
 
+pub mod html;
 pub mod images;
 pub mod text;
 pub mod triples;
@@ -86,19 +87,18 @@ pub fn audit(dataset: &Dataset, data_dir: &Path, out: &Path, device: &Device) ->
 
 fn write_report(out: &Path, md: &str, summary: &Value) -> Result<()> {
     atomic::write(out.join("report.md"), md.as_bytes())?;
-    let escaped = md
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    let pngs: String = std::fs::read_dir(out)
+    let mut pngs: Vec<String> = std::fs::read_dir(out)
         .map_err(|e| Error::io(out, e))?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| n.ends_with(".png"))
-        .map(|n| format!("<h2>{n}</h2><img src=\"{n}\" alt=\"{n}\">\n"))
         .collect();
-    let html = format!(
-        "<!doctype html><meta charset=\"utf-8\"><title>dlp data audit</title>\n<pre>{escaped}</pre>\n{pngs}"
-    );
+    pngs.sort();
+    let title = md
+        .lines()
+        .next()
+        .unwrap_or("dlp data audit")
+        .trim_start_matches("# ");
+    let html = html::page(title, md, &pngs);
     atomic::write(out.join("report.html"), html.as_bytes())?;
     let text = serde_json::to_string_pretty(summary).expect("JSON serialises");
     atomic::write(out.join("summary.json"), text.as_bytes())
