@@ -29,8 +29,12 @@ pub enum Command {
     Stats { name: String },
     /// Audit a dataset for duplication, leakage, imbalance, coverage and label errors; writes
     /// summary.json, report.md, report.html and PNGs into --out (default runs/audit-NAME).
-    /// NAME may also be a text file (one record a line; for TSV the last column).
-    #[command(after_help = "Example:\n  dlp data audit wn18rr --out runs/audit-wn18rr")]
+    /// NAME may also be a folder (a link-prediction set with train.txt, valid.txt, test.txt; or
+    /// images, with train/ and test/ subfolders or as one split) or a text file (one record a
+    /// line; for TSV the last column).
+    #[command(
+        after_help = "Examples:\n  dlp data audit wn18rr --out runs/audit-wn18rr\n  dlp data audit ~/my-kg        a folder with train.txt, valid.txt, test.txt\n  dlp data audit ~/pictures     a folder of images (train/ and test/, or one split)"
+    )]
     Audit { name: String },
 }
 
@@ -97,18 +101,28 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 emit(common, &s, &human);
                 return Ok(());
             }
-            let dataset = lookup(name)?;
+            let folder = registry::find(name).is_none() && path.is_dir();
+            let label = match folder {
+                true => path
+                    .file_name()
+                    .map_or("folder".into(), |n| n.to_string_lossy().into_owned()),
+                false => lookup(name)?.name.to_string(),
+            };
             let device = crate::setup(common)?;
-            let out = common.out.clone().unwrap_or_else(|| {
-                std::path::PathBuf::from("runs").join(format!("audit-{}", dataset.name))
-            });
+            let out = common
+                .out
+                .clone()
+                .unwrap_or_else(|| std::path::PathBuf::from("runs").join(format!("audit-{label}")));
             if !common.json {
-                eprintln!("auditing {} into {}", dataset.name, out.display());
+                eprintln!("auditing {name} into {}", out.display());
             }
-            let s = dlp_core::audit::audit(dataset, &root, &out, &device)?;
+            let s = match folder {
+                true => dlp_core::audit::audit_folder(path, &out, &device)?,
+                false => dlp_core::audit::audit(lookup(name)?, &root, &out, &device)?,
+            };
             let human = format!(
                 "{}: cross-split duplicates {}, near duplicates {}, inverse leak fraction {}, suspected label errors {}\nreport: {}",
-                dataset.name,
+                name,
                 s["cross_split_duplicates"],
                 s["near_duplicates"],
                 s.get("inverse_leak_fraction")

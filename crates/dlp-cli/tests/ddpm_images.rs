@@ -100,3 +100,55 @@ fn a_folder_trains_conditionally_and_samples_to_png_files() {
         (8, 8, image::ColorType::L8)
     );
 }
+
+#[test]
+fn data_audit_takes_an_image_folder_or_a_link_prediction_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pics = tmp.path().join("pics");
+    write_folder(&pics);
+    let out = tmp.path().join("audit-pics");
+    let s = dlp_json(&[
+        "data",
+        "audit",
+        pics.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(s["undecodable_files"][0][0], "dot/broken.png", "{s}");
+    assert!(
+        s["near_duplicates"].as_u64().unwrap() > 0,
+        "the bars are near copies: {s}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("<table>") && html.contains("broken.png"),
+        "{html}"
+    );
+
+    let kg = tmp.path().join("kg");
+    std::fs::create_dir_all(&kg).unwrap();
+    let lines: Vec<String> = (0..20)
+        .map(|i| format!("e{i}\tnext\te{}", (i + 1) % 20))
+        .collect();
+    std::fs::write(kg.join("train.txt"), lines[..16].join("\n")).unwrap();
+    std::fs::write(kg.join("valid.txt"), lines[16..18].join("\n")).unwrap();
+    std::fs::write(
+        kg.join("test.txt"),
+        [&lines[18..], &lines[..1]].concat().join("\n"),
+    )
+    .unwrap();
+    let out = tmp.path().join("audit-kg");
+    let s = dlp_json(&[
+        "data",
+        "audit",
+        kg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        s["cross_split_duplicates"], 1,
+        "e0 next e1 is in train and test: {s}"
+    );
+}

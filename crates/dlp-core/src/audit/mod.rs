@@ -85,6 +85,56 @@ pub fn audit(dataset: &Dataset, data_dir: &Path, out: &Path, device: &Device) ->
     Ok(summary)
 }
 
+/// Audits a dataset folder, by the same rule the commands load one: a link-prediction set when it
+/// holds `train.txt` (or `.gz`); otherwise images (see [`crate::data::folder`], at 32×32 RGB),
+/// split by its `train/` and `test/` subfolders when it has both, else one training split.
+pub fn audit_folder(dir: &Path, out: &Path, device: &Device) -> Result<Value> {
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let has = |name: &str| dir.join(name).exists();
+    let (mut summary, md) = if has("train.txt") || has("train.txt.gz") {
+        audit_triples(&LinkPrediction::load(dir)?, out)?
+    } else {
+        // Files that cannot be decoded are a finding of the audit, not a reason to stop.
+        let mut undecodable = Vec::new();
+        let mut load = |d: &Path| {
+            crate::data::folder::load(d, 32, 3, true).map(|f| {
+                let base = d.strip_prefix(dir).unwrap_or(Path::new(""));
+                let named = f.skipped.iter();
+                undecodable.extend(
+                    named.map(|(p, why)| (base.join(p).display().to_string(), why.clone())),
+                );
+                f.images
+            })
+        };
+        let (train, test) = if dir.join("train").is_dir() && dir.join("test").is_dir() {
+            (load(&dir.join("train"))?, load(&dir.join("test"))?)
+        } else {
+            let train = load(dir)?;
+            let test = LabelledImages {
+                images: Vec::new(),
+                labels: Vec::new(),
+                ..train.clone()
+            };
+            (train, test)
+        };
+        let (mut summary, mut md) = audit_images(&train, &test, out, device)?;
+        summary["undecodable_files"] = json!(undecodable);
+        if !undecodable.is_empty() {
+            md += "\n## Files that cannot be decoded\n\n";
+            for (path, why) in &undecodable {
+                md += &format!("- `{path}`: {why}\n");
+            }
+        }
+        (summary, md)
+    };
+    let name = dir.display().to_string();
+    summary["dataset"] = name.clone().into();
+    summary["dlp_version"] = crate::run::VERSION.into();
+    let md = format!("# Data audit: {name}\n\n{md}");
+    write_report(out, &md, &summary)?;
+    Ok(summary)
+}
+
 fn write_report(out: &Path, md: &str, summary: &Value) -> Result<()> {
     atomic::write(out.join("report.md"), md.as_bytes())?;
     let mut pngs: Vec<String> = std::fs::read_dir(out)
