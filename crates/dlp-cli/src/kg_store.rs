@@ -413,13 +413,13 @@ pub fn complete(a: &CompleteArgs, common: &Common) -> dlp_core::Result<()> {
         relation,
     };
     let c = open(&a.store, false)?.complete(scorer.as_ref(), &data, &opts, &run, &model)?;
-    let summary =
-        json!({"source": c.source, "facts": c.facts, "queries": c.queries, "model": model});
-    emit(
-        common,
-        &summary,
-        &format!("wrote {} predicted facts into source {}", c.facts, c.source),
+    let summary = json!({"source": c.source, "facts": c.facts, "queries": c.queries,
+        "model": model, "schema_relations": c.schema_relations});
+    let text = format!(
+        "wrote {} predicted facts into source {} ({} relations filtered by their declared domain or range)",
+        c.facts, c.source, c.schema_relations
     );
+    emit(common, &summary, &text);
     Ok(())
 }
 

@@ -500,3 +500,100 @@ fn predict_ranks_every_answer_of_one_query_filtered_or_not() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--head: `x9`"));
 }
+
+/// `kg complete` proposes for a relation with a declared domain and range only heads and tails
+/// of those classes.
+#[test]
+fn complete_respects_the_declared_domain_and_range() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("people");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut lines = Vec::new();
+    for i in 0..10 {
+        lines.push(format!("p{i}\tborn_in\tc{}", i % 5));
+        lines.push(format!("p{i}\tknows\tp{}", (i + 1) % 10));
+    }
+    for c in 0..5 {
+        lines.push(format!("c{c}\tin\tland"));
+    }
+    for split in ["train", "valid", "test"] {
+        std::fs::write(data.join(format!("{split}.txt")), lines.join("\n")).unwrap();
+    }
+    let (d, run) = (data.to_str().unwrap(), tmp.path().join("run"));
+    let r = run.to_str().unwrap();
+    json(&dlp(&[
+        "kg",
+        "embed",
+        "train",
+        "--dataset",
+        d,
+        "--out",
+        r,
+        "--epochs",
+        "5",
+        "--dim",
+        "8",
+        "--json",
+    ]));
+    let store = tmp.path().join("store");
+    let s = store.to_str().unwrap();
+    json(&dlp(&[
+        "kg",
+        "import",
+        "--store",
+        s,
+        data.join("train.txt").to_str().unwrap(),
+        "--json",
+    ]));
+    let mut schema = vec![
+        "urn:dlp:r:born_in,http://www.w3.org/2000/01/rdf-schema#domain,urn:x:Person,iri"
+            .to_string(),
+        "urn:dlp:r:born_in,http://www.w3.org/2000/01/rdf-schema#range,urn:x:City,iri".into(),
+    ];
+    let a = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
+    schema.extend((0..10).map(|i| format!("urn:dlp:e:p{i},{a},urn:x:Person,iri")));
+    schema.extend((0..5).map(|c| format!("urn:dlp:e:c{c},{a},urn:x:City,iri")));
+    let csv = tmp.path().join("schema.csv");
+    std::fs::write(
+        &csv,
+        format!("subject,predicate,object,kind\n{}\n", schema.join("\n")),
+    )
+    .unwrap();
+    json(&dlp(&[
+        "kg",
+        "add",
+        "--store",
+        s,
+        "--curator",
+        "ann",
+        "--file",
+        csv.to_str().unwrap(),
+        "--json",
+    ]));
+
+    let complete = ["kg", "complete", "--store", s, "--dataset", d, "--run", r];
+    let c = json(&dlp(&[
+        &complete[..],
+        &["--relation", "born_in", "--top-k", "10", "--json"],
+    ]
+    .concat()));
+    assert_eq!(c["schema_relations"], 1, "{c}");
+    // Each person has 4 cities left to propose (the 5th is known): 40 facts, none of another class.
+    assert_eq!(c["facts"], 40, "{c}");
+    let count = |filter: &str| {
+        let q = format!(
+            "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s <urn:dlp:r:born_in> ?o }} \
+             FILTER(STRSTARTS(STR(?g), \"urn:dlp:source:completion\")) {filter} }}"
+        );
+        let out = dlp(&["kg", "query", "--store", s, "--format", "csv", &q]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(count(""), "40");
+    assert_eq!(count("FILTER NOT EXISTS { ?o a <urn:x:City> }"), "0");
+    assert_eq!(count("FILTER NOT EXISTS { ?s a <urn:x:Person> }"), "0");
+}

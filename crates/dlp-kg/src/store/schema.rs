@@ -181,6 +181,26 @@ impl Schema {
         s
     }
 
+    /// For the object property `relation`: which of `entities` may be its subject and which its
+    /// object (an instance of every declared domain, resp. range, class); `None` on a side with
+    /// no declaration.
+    pub fn admitted(
+        &self,
+        relation: &NamedNode,
+        entities: &[Term],
+    ) -> (Option<Vec<bool>>, Option<Vec<bool>>) {
+        let Some(prop) = self.properties.get(relation).filter(|p| !p.datatype) else {
+            return (None, None);
+        };
+        let side = |classes: &[NamedNode]| {
+            (!classes.is_empty()).then(|| {
+                let ok = |e: &Term| classes.iter().all(|c| self.is_a(e, c));
+                entities.iter().map(ok).collect()
+            })
+        };
+        (side(&prop.domain), side(&prop.range))
+    }
+
     /// Whether `x` is an instance of `class` (through the subclass hierarchy).
     fn is_a(&self, x: &Term, class: &NamedNode) -> bool {
         self.types.get(x).is_some_and(|ts| {
