@@ -12,7 +12,7 @@
 //! over k_w shifted copies of the input, where im2col writes k_h·k_w. The gradients run the same
 //! way: dX[i·w..] += W_iᵀ·dy (then each shifted copy is added back onto dx), dW_i += dy·X[i·w..]ᵀ.
 
-use crate::conv::{ConvShape, Scratch, copy_row, matmul, split};
+use crate::products::{ConvShape, Scratch, copy_row, matmul, split};
 use rayon::prelude::*;
 
 /// Whether `s` is a convolution this module computes.

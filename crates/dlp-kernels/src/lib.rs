@@ -26,6 +26,7 @@ pub mod conv;
 pub mod conv_same;
 pub mod norm;
 pub mod pool;
+mod products;
 pub mod simd;
 
 use backend::KernelBackend;

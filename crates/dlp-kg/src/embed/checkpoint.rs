@@ -5,12 +5,24 @@
 //! keeps the previous checkpoint.
 
 use super::Kge;
+use super::config::EmbedConfig;
 use super::optim::RowOptimizer;
-use super::train::{EmbedConfig, State};
 use dlp_core::error::{Error, Result};
 use dlp_core::rng::{Rng, RngState};
 use std::collections::HashMap;
 use std::path::Path;
+
+/// The training state that a checkpoint saves.
+pub(super) struct State {
+    pub model: Kge,
+    pub opt_ent: RowOptimizer,
+    pub opt_rel: RowOptimizer,
+    pub rng: Rng,
+    pub epoch: usize,
+    pub best: Option<(f64, Kge)>,
+    pub bad_evals: usize,
+    pub train_seconds: f64,
+}
 
 pub(super) fn save(path: &Path, s: &State) -> Result<()> {
     let m = &s.model;

@@ -11,6 +11,7 @@
 //! ```
 
 pub mod checkpoint;
+pub mod config;
 pub mod loss;
 pub mod optim;
 pub mod score;

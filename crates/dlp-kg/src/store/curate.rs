@@ -84,7 +84,7 @@ impl Fact {
             k => {
                 let dt = iri("kind", k)?;
                 let l = Literal::new_typed_literal(&self.object, dt);
-                super::import::check_literal(&l).map_err(|e| format!("field `object`: {e}"))?;
+                super::literal::check_literal(&l).map_err(|e| format!("field `object`: {e}"))?;
                 l.into()
             }
         };

@@ -19,6 +19,7 @@ pub mod curate;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod literal;
 mod page;
 pub mod query;
 pub mod remote;

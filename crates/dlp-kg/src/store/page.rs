@@ -2,7 +2,6 @@
 //! lists the instance's concepts, relations (both directions) and values, each with its source.
 
 use super::SOURCE_NS;
-use super::serve::Endpoint;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -50,8 +49,14 @@ fn table(head: &[String], rows: &[Vec<String>], link_iris: bool) -> String {
     h + "</table>"
 }
 
-/// The page for `params` (`iri` and/or `query`).
-pub(super) fn render(endpoint: &Endpoint, params: &[(String, String)]) -> String {
+/// The rows of a SELECT query's answer: the variable names and each row's values as text.
+pub(super) type Table = (Vec<String>, Vec<Vec<String>>);
+
+/// The page for `params` (`iri` and/or `query`), with `run` answering its SELECT queries.
+pub(super) fn render(
+    run: &dyn Fn(&str) -> std::result::Result<Table, String>,
+    params: &[(String, String)],
+) -> String {
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let query = get("query")
         .unwrap_or_else(|| "SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT 20".into());
@@ -89,7 +94,7 @@ pub(super) fn render(endpoint: &Endpoint, params: &[(String, String)]) -> String
             ];
             for (title, q) in sections {
                 body += &format!("<h3>{title}</h3>");
-                match endpoint.table(&q) {
+                match run(&q) {
                     Ok((head, mut rows)) => {
                         for r in &mut rows {
                             if let Some(last) = r.last_mut() {
@@ -107,7 +112,7 @@ pub(super) fn render(endpoint: &Endpoint, params: &[(String, String)]) -> String
             }
         }
     } else if get("query").is_some() {
-        match endpoint.table(&query) {
+        match run(&query) {
             Ok((head, rows)) => {
                 body += &format!("<p>{} rows</p>{}", rows.len(), table(&head, &rows, true))
             }

@@ -29,6 +29,7 @@
 //! ```
 
 use super::KnowledgeGraph;
+use super::page::Table;
 use dlp_core::error::{Error, Result};
 use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxigraph::model::Term;
@@ -269,7 +270,7 @@ impl Endpoint {
             (Method::Get, "/") => Answer {
                 status: 200,
                 content_type: "text/html; charset=utf-8",
-                body: super::page::render(self, &params).into_bytes(),
+                body: super::page::render(&|q| self.table(q), &params).into_bytes(),
                 headers: Vec::new(),
             },
             _ => Answer::text(404, format!("no such resource: {path}")),
@@ -490,11 +491,9 @@ fn param(params: &[(String, String)], name: &str) -> Option<String> {
         .map(|(_, v)| v.clone())
 }
 
-/// Rows of a query's results as text (variables, then up to `limit` rows; a boolean is one
-/// row; a graph gives subject, predicate, object), or the error message.
-pub(super) type Table = (Vec<String>, Vec<Vec<String>>);
-
 impl Endpoint {
+    /// Rows of a query's results as text (variables, then up to `limit` rows; a boolean is one
+    /// row; a graph gives subject, predicate, object), or the error message.
     pub(super) fn table(&self, query: &str) -> std::result::Result<Table, String> {
         let limit = self.opts.limit;
         let text = |t: Option<&Term>| t.map(Term::to_string).unwrap_or_default();

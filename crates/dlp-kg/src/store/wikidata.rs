@@ -107,7 +107,7 @@ pub fn entity_quads(line: &str, graph: &NamedNode) -> Result<Vec<Quad>, String> 
                         }
                         _ => continue, // coordinates and the like: not modelled
                     };
-                    super::import::check_literal(&literal)
+                    super::literal::check_literal(&literal)
                         .map_err(|e| format!("claim {pid}: {e}"))?;
                     push(
                         &prop,
