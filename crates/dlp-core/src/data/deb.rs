@@ -20,7 +20,7 @@
 //! assert_eq!(&published[10..], b"x-idx1-ubyte\0\xaa\xbb");
 //! ```
 
-use super::fetch::{corrupt, keep_members};
+use super::archive::{corrupt, keep_members};
 use super::registry::FileSpec;
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -117,7 +117,7 @@ mod tests {
     use crate::testing::{deb, published_and_packaged};
 
     fn spec(name: &'static str, bytes: &[u8]) -> FileSpec {
-        let sha = crate::data::fetch::sha256_reader(bytes).unwrap();
+        let sha = crate::data::archive::sha256_reader(bytes).unwrap();
         FileSpec {
             name,
             sha256: Box::leak(sha.into_boxed_str()),

@@ -7,6 +7,8 @@
 //! tried in order, each for the files still missing or wrong; one that fails is reported on
 //! stderr and the next one tried; if files remain missing, the error gives every failure.
 
+pub use super::archive::sha256_reader;
+use super::archive::{keep_members, require_sha256, to_hex};
 use super::registry::{Dataset, FileSpec, Source};
 use super::{deb, png_rows};
 use crate::atomic;
@@ -68,24 +70,6 @@ impl Report {
             }),
         })
     }
-}
-
-/// Hex SHA-256 of everything `reader` yields.
-pub fn sha256_reader(mut reader: impl Read) -> io::Result<String> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(to_hex(&hasher.finalize()))
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks one file of `dir` against its spec.
@@ -304,93 +288,6 @@ fn download(url: &str, dest: &Path, sha256: &str) -> Result<()> {
     file.sync_all().map_err(|e| Error::io(dest, e))?;
     progress.finish();
     require_sha256(Path::new(url), sha256, to_hex(&hasher.finalize()))
-}
-
-/// An error naming `path` unless `found` is the `expected` SHA-256.
-fn require_sha256(path: &Path, expected: &str, found: String) -> Result<()> {
-    if found == expected {
-        return Ok(());
-    }
-    Err(Error::Checksum {
-        path: path.to_path_buf(),
-        expected: expected.to_string(),
-        found,
-    })
-}
-
-/// Writes `bytes` as `spec`'s file in `dir` (atomically) if they have its SHA-256; `shown` is
-/// where they came from, for the error.
-pub(super) fn keep_checked(dir: &Path, spec: &FileSpec, bytes: &[u8], shown: &Path) -> Result<()> {
-    let found = sha256_reader(bytes).map_err(|e| Error::io(shown, e))?;
-    require_sha256(shown, spec.sha256, found)?;
-    atomic::write(dir.join(spec.name), bytes)
-}
-
-/// Calls `f` with the base name, the path and the reader of every member of a `.tar.gz`.
-pub(super) fn each_member(
-    archive: &Path,
-    f: impl FnMut(&str, &Path, &mut dyn Read) -> Result<()>,
-) -> Result<()> {
-    let file = File::open(archive).map_err(|e| Error::io(archive, e))?;
-    each_tar_member(
-        archive,
-        flate2::read::GzDecoder::new(io::BufReader::new(file)),
-        f,
-    )
-}
-
-/// [`each_member`] for the tar stream `tar` read out of `archive`.
-pub(super) fn each_tar_member(
-    archive: &Path,
-    tar: impl Read,
-    mut f: impl FnMut(&str, &Path, &mut dyn Read) -> Result<()>,
-) -> Result<()> {
-    let mut tar = tar::Archive::new(tar);
-    for entry in tar.entries().map_err(|e| corrupt(archive, e))? {
-        let mut entry = entry.map_err(|e| corrupt(archive, e))?;
-        let path = entry.path().map_err(|e| corrupt(archive, e))?.into_owned();
-        if let Some(base) = path.file_name().and_then(|b| b.to_str()) {
-            f(base, &archive.join(&path), &mut entry)?;
-        }
-    }
-    Ok(())
-}
-
-/// Keeps the members of the tar stream `tar` (out of `archive`) whose base names are in
-/// `wanted`, each turned into the published bytes by `publish` (given the spec and the path
-/// shown in errors), checked, and renamed into `dir` atomically; an error names the first
-/// wanted file that is not there.
-pub(super) fn keep_members(
-    archive: &Path,
-    tar: impl Read,
-    dir: &Path,
-    wanted: &[&FileSpec],
-    mut publish: impl FnMut(&FileSpec, &Path, Vec<u8>) -> Result<Vec<u8>>,
-) -> Result<()> {
-    let mut found = Vec::new();
-    each_tar_member(archive, tar, |base, path, r| {
-        let Some(spec) = wanted.iter().find(|s| s.name == base) else {
-            return Ok(());
-        };
-        let mut bytes = Vec::new();
-        r.read_to_end(&mut bytes).map_err(|e| corrupt(archive, e))?;
-        keep_checked(dir, spec, &publish(spec, path, bytes)?, path)?;
-        found.push(spec.name);
-        Ok(())
-    })?;
-    if let Some(missing) = wanted.iter().find(|s| !found.contains(&s.name)) {
-        return Err(Error::format(
-            archive,
-            None,
-            format!("archive has no member {}", missing.name),
-        ));
-    }
-    Ok(())
-}
-
-/// The error for an archive that cannot be read.
-pub(super) fn corrupt(archive: &Path, e: io::Error) -> Error {
-    Error::format(archive, None, format!("corrupt archive: {e}"))
 }
 
 /// Extracts the members of a `.tar.gz` whose base names are in `wanted`, each checked and

@@ -5,6 +5,7 @@
 //! its published files, plain or gzip-compressed. `DATA_DIR` comes from `--data-dir` or the
 //! environment variable `DLP_DATA_DIR`.
 
+pub mod archive;
 pub mod deb;
 pub mod fetch;
 pub mod folder;

@@ -18,7 +18,7 @@
 //! assert_eq!((records[0], records[1], records[1025], records[2049]), (7, 1, 2, 3));
 //! ```
 
-use super::fetch::{corrupt, each_member, keep_checked};
+use super::archive::{corrupt, each_member, keep_checked};
 use super::registry::FileSpec;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
