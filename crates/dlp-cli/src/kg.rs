@@ -1,10 +1,10 @@
 //! `dlp kg embed train|eval`, `dlp kg rules mine|eval`; the store commands are in `kg_store`,
 //! alignment and merge in `kg_align`.
 
+use crate::kg_common::load_dataset;
 use crate::{Common, emit};
 use dlp_core::Error;
 use dlp_core::data::triples::LinkPrediction;
-use dlp_core::data::{data_dir, registry};
 use dlp_core::run::{RunDir, default_out};
 use dlp_kg::embed::train::{EmbedConfig, train};
 use dlp_kg::embed::{Kge, loss::LossKind};
@@ -233,26 +233,6 @@ pub struct TrainArgs {
     /// Continue from checkpoint.safetensors in --out.
     #[arg(long)]
     resume: bool,
-}
-
-/// Loads a dataset by registry name or folder path.
-pub fn load_dataset(name: &str, common: &Common) -> dlp_core::Result<(String, LinkPrediction)> {
-    let path = Path::new(name);
-    if path.is_dir() {
-        return Ok((name.to_string(), LinkPrediction::load(path)?));
-    }
-    let spec = registry::find(name)
-        .filter(|d| d.kind == registry::Kind::LinkPrediction)
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "--dataset: `{name}` is neither a link-prediction dataset (nations, umls, kinships, wn18rr, fb15k-237) nor a folder"
-            ))
-        })?;
-    let root = data_dir(common.data_dir.as_deref());
-    Ok((
-        spec.name.to_string(),
-        LinkPrediction::load(&root.join(spec.name))?,
-    ))
 }
 
 fn enum_value<T: serde::de::DeserializeOwned>(flag: &str, v: &str) -> dlp_core::Result<T> {

@@ -196,7 +196,7 @@ pub fn merge(a: &MergeArgs, common: &Common) -> dlp_core::Result<()> {
             })
             .collect(),
     };
-    let kg = crate::kg_store::open(&a.store, true)?;
+    let kg = crate::kg_common::open(&a.store, true)?;
     let start = Instant::now();
     let report = merge_pair(&kg, &pair, &name, &links, a.min_confidence, &a.run)?;
     let seconds = start.elapsed().as_secs_f64();

@@ -83,7 +83,7 @@ pub fn extract(a: &ExtractArgs, common: &Common) -> dlp_core::Result<()> {
             docs.push((name, body));
         }
     }
-    let kg = crate::kg_store::open(store, false)?;
+    let kg = crate::kg_common::open(store, false)?;
     let t = std::time::Instant::now();
     let counts = kg.extract(&a.run, &docs)?;
     let total: usize = counts.iter().map(|c| c.1).sum();
@@ -124,7 +124,7 @@ pub struct ReviewArgs {
 }
 
 pub fn review(a: &ReviewArgs, common: &Common) -> dlp_core::Result<()> {
-    let kg = crate::kg_store::open(&a.store, false)?;
+    let kg = crate::kg_common::open(&a.store, false)?;
     let decision = Decision {
         accept: a.accept.clone(),
         reject: a.reject.clone(),

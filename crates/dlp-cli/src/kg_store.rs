@@ -1,7 +1,7 @@
 //! `dlp kg import|export|query|stats|add|check|retract|complete|serve`: the knowledge graph in an
 //! Oxigraph store.
 
-use crate::kg::load_dataset;
+use crate::kg_common::{load_dataset, open};
 use crate::{Common, emit};
 use dlp_core::Error;
 use dlp_kg::embed::Kge;
@@ -188,21 +188,6 @@ pub struct CheckArgs {
     /// Print at most this many violations (all are counted).
     #[arg(long, default_value_t = 100)]
     limit: usize,
-}
-
-/// Opens a local store; `create` only for the commands that write (import, add, merge).
-pub(crate) fn open(store: &std::path::Path, create: bool) -> dlp_core::Result<KnowledgeGraph> {
-    if is_remote(&store.to_string_lossy()) {
-        return Err(Error::Usage(format!(
-            "--store {}: this command needs a local store (import, export, query, stats, add, check and retract also take an endpoint)",
-            store.display()
-        )));
-    }
-    if create {
-        KnowledgeGraph::create(store)
-    } else {
-        KnowledgeGraph::open(store)
-    }
 }
 
 /// A `--store`: a directory (RocksDB) or a SPARQL 1.1 endpoint (`http://…/sparql`).

@@ -7,6 +7,7 @@ mod demo;
 mod dni;
 mod kg;
 mod kg_align;
+mod kg_common;
 mod kg_extract;
 mod kg_store;
 
