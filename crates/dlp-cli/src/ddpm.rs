@@ -5,12 +5,11 @@ use dlp_core::Error;
 use dlp_core::data::data_dir;
 use dlp_core::run::default_out;
 use dlp_ddpm::eval_image::{ImageEval, evaluate_images};
+use dlp_ddpm::run::train_run;
 use dlp_ddpm::sample::{Sampler, Variance, sample};
 use dlp_ddpm::task_image::{Images, sample_images, write_grid};
 use dlp_ddpm::task2d::{Toy, plot_samples, to_points};
-use dlp_ddpm::train::{
-    ModelConfig, TrainConfig, load_ema, read_config, read_config_file, train_run,
-};
+use dlp_ddpm::train::{ModelConfig, TrainConfig, load_ema, read_config, read_config_file};
 use dlp_ddpm::{BetaSchedule, GaussianDiffusion};
 use std::path::PathBuf;
 

@@ -3,8 +3,9 @@
 //! a minute on 2 cores.
 
 use crate::eval2d::evaluate_run;
+use crate::run::train_run;
 use crate::sample::Sampler;
-use crate::train::{TrainConfig, train_run};
+use crate::train::TrainConfig;
 use burn::tensor::Device;
 use serde_json::{Value, json};
 use std::path::Path;

@@ -6,8 +6,8 @@
 //! checkpoint. Data, timesteps and noise come from one host RNG; dropout's generator is
 //! reseeded from (seed, step) at every step.
 //!
-//! One loop serves every [`Workload`]: 2D points with an MLP ([`crate::task2d`]) and images
-//! with the U-Net ([`crate::task_image`]).
+//! One loop serves every [`Workload`]: 2D points with an MLP and images with the U-Net
+//! ([`crate::run::train_run`] picks the workload a config names).
 //!
 //! ```no_run
 //! use dlp_ddpm::train::{TrainConfig, train_run};
@@ -305,46 +305,6 @@ pub fn load_ema<const D: usize, W: Workload<D>>(
             None,
             "no checkpoint (train first: `dlp ddpm train --out DIR`)",
         )),
-    }
-}
-
-/// Trains the run `cfg` describes (2D or images; image data from `data_dir`). Run it inside
-/// [`dlp_core::device::in_pool`] for burn's parallel kernels to pay off (`dlp` does).
-pub fn train_run(
-    cfg: &TrainConfig,
-    data_dir: &Path,
-    out: &Path,
-    device: &Device,
-    resume: bool,
-) -> Result<Value> {
-    match crate::task2d::Toy::from_config(cfg) {
-        Some(toy) => train(cfg, &toy, out, device, resume),
-        None => {
-            let start = Instant::now();
-            let images = crate::task_image::Images::from_config(cfg, data_dir)?;
-            let load_seconds = start.elapsed().as_secs_f64();
-            if !images.skipped.is_empty() {
-                let list: String = images
-                    .skipped
-                    .iter()
-                    .map(|(f, why)| format!("{f}\t{why}\n"))
-                    .collect();
-                std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-                dlp_core::atomic::write(out.join("skipped.txt"), list.as_bytes())?;
-            }
-            let mut summary = train(cfg, &images, out, device, resume)?;
-            if Path::new(&cfg.dataset).is_dir() {
-                summary["images"] = serde_json::json!({
-                    "count": images.train.len(),
-                    "skipped": images.skipped.len(),
-                    "from_cache": images.cached,
-                    "load_seconds": load_seconds,
-                });
-                let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
-                dlp_core::atomic::write(out.join("summary.json"), text.as_bytes())?;
-            }
-            Ok(summary)
-        }
     }
 }
 

@@ -3,8 +3,9 @@
 use burn::tensor::Device;
 use dlp_core::testing::{shared_data, skip};
 use dlp_ddpm::eval_image::{ImageEval, evaluate_images};
+use dlp_ddpm::run::train_run;
 use dlp_ddpm::sample::Sampler;
-use dlp_ddpm::train::{ModelConfig, TrainConfig, train_run};
+use dlp_ddpm::train::{ModelConfig, TrainConfig};
 use dlp_ddpm::unet::UNetConfig;
 
 #[test]

@@ -3,8 +3,9 @@
 use burn::tensor::Device;
 use dlp_core::checkpoint;
 use dlp_ddpm::data2d::Toy2d;
+use dlp_ddpm::run::train_run;
 use dlp_ddpm::sample::Sampler;
-use dlp_ddpm::train::{ModelConfig, TrainConfig, TrainState, train_run};
+use dlp_ddpm::train::{ModelConfig, TrainConfig, TrainState};
 use std::path::Path;
 
 fn small(steps: usize) -> TrainConfig {
