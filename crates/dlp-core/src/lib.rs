@@ -26,6 +26,7 @@ pub mod plot;
 pub mod progress;
 pub mod rng;
 pub mod run;
+pub mod tensor;
 pub mod testing;
 
 pub use error::{Error, Result};

@@ -131,7 +131,7 @@ pub fn bpc(lstm: &Lstm, ids: &[u32], v: usize, batch: usize, device: &Device) ->
         (h, c) = lstm.cell(one_hot(&at(t), v, device), h, c);
         let logp = log_softmax(lstm.readout(h.clone()), 1);
         let picked = (logp * one_hot(&at(t + 1), v, device)).sum();
-        nats -= crate::train::scalar(picked);
+        nats -= dlp_core::tensor::scalar(picked);
     }
     nats / ((len - 1) * batch) as f64 / std::f64::consts::LN_2
 }

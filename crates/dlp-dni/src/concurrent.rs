@@ -19,15 +19,17 @@
 //! each worker's busy and idle time and the ideal the pipeline could reach, the samples per
 //! second at which the busiest worker never idles: samples / max_k Σ_{i∈k}(F_i+B_i+S_i+C_i).
 
+use crate::config::{Method, TrainConfig};
 use crate::layers::{Arch, Block, Net, classify};
 use crate::synthetic::{SyntheticGradient, labels_tensor};
-use crate::train::{Examples, Method, TrainConfig, accuracy, scalar};
+use crate::train::{Examples, accuracy};
 use burn::nn::Linear;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use dlp_core::error::{Error, Result};
 use dlp_core::rng::Rng;
+use dlp_core::tensor::scalar;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError, channel, sync_channel};

@@ -30,9 +30,9 @@
 //! assert_eq!(dni.net().blocks.len(), 2);
 //! ```
 
+use crate::config::{Method, Optimizer, TrainConfig};
 use crate::layers::{Block, Net, classify};
 use crate::synthetic::{SyntheticGradient, SyntheticInput, labels_tensor};
-use crate::train::{Method, Optimizer, TrainConfig, scalar};
 use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
@@ -40,6 +40,7 @@ use burn::tensor::{Device, Tensor};
 use dlp_core::checkpoint::{self, CheckpointState};
 use dlp_core::error::Result;
 use dlp_core::rng::Rng;
+use dlp_core::tensor::scalar;
 use serde_json::json;
 use std::path::Path;
 

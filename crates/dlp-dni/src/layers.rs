@@ -332,7 +332,6 @@ pub fn classify(classifier: &Linear, h: Tensor<2>, top_relu: bool) -> Tensor<2> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::TrainConfig;
 
     /// max |WᵀW − I| of an FC block's weight `[input, output]`.
     fn off_orthonormal(block: &Block) -> f32 {
@@ -371,16 +370,5 @@ mod tests {
             let eye = Tensor::<2>::eye(8, &device).into_data();
             assert_eq!(b.linear.weight.val().into_data(), eye);
         }
-    }
-
-    #[test]
-    fn orthogonal_initialisation_is_refused_for_the_cnn() {
-        let cfg = TrainConfig {
-            arch: Arch::Cnn { image: [1, 8, 8] },
-            orthogonal_init: true,
-            ..TrainConfig::default()
-        };
-        let err = cfg.validate().unwrap_err().to_string();
-        assert!(err.contains("orthogonal"), "{err}");
     }
 }

@@ -15,6 +15,7 @@
 
 pub mod charlm;
 pub mod concurrent;
+pub mod config;
 pub mod copy;
 pub mod demo;
 pub mod dni;

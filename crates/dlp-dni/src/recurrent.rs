@@ -15,7 +15,6 @@
 use crate::copy::{INPUT, OUTPUT, Stream, Task};
 use crate::lstm::Lstm;
 use crate::synthetic::SyntheticGradient;
-use crate::train::scalar;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -23,6 +22,7 @@ use dlp_core::checkpoint::{self, CheckpointState};
 use dlp_core::error::{Error, Result};
 use dlp_core::progress::Progress;
 use dlp_core::rng::Rng;
+use dlp_core::tensor::scalar;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::VecDeque;

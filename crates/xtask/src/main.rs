@@ -3,7 +3,7 @@
 //! ```text
 //! cargo xtask demo [DLP DEMO FLAGS]   build dlp in release and run `dlp demo`
 //! cargo xtask test [TEST FILTERS]     the whole test suite (what CI runs)
-//! cargo xtask lint                    cargo fmt --check and cargo clippy -D warnings
+//! cargo xtask lint                    cargo fmt --check, cargo clippy -D warnings, no file cycles
 //! cargo xtask dlp ARGS...             any dlp command, e.g. `cargo xtask dlp kg --help`
 //! ```
 //!
@@ -13,13 +13,15 @@
 mod libclang;
 
 use std::env;
+use std::path::Path;
 use std::process::{Command, ExitCode};
 
 const USAGE: &str = "\
 usage: cargo xtask <demo|test|lint|dlp> [ARGS...]
   demo [FLAGS]   build dlp (release) and run `dlp demo FLAGS` (e.g. --json, --seed 1)
   test [ARGS]    run every test in release: cargo nextest (or cargo test) and the doc tests
-  lint           cargo fmt --check, then cargo clippy --release --workspace --all-targets -D warnings
+  lint           cargo fmt --check, cargo clippy --release --workspace --all-targets -D warnings,
+                 then scripts/check-cycles (no import cycle between the files of a crate)
   dlp ARGS       build dlp (release) and run it with ARGS";
 
 fn main() -> ExitCode {
@@ -110,6 +112,7 @@ fn main() -> ExitCode {
                     ],
                     &[],
                 )
+                && cycles()
         }
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
@@ -124,5 +127,18 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// Runs `scripts/check-cycles` (Python 3): false when files of a crate import each other in a
+/// cycle, which it names.
+fn cycles() -> bool {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/check-cycles");
+    match Command::new("python3").arg(&script).status() {
+        Ok(s) => s.success(),
+        Err(e) => {
+            eprintln!("xtask: cannot run {}: {e}", script.display());
+            false
+        }
     }
 }
