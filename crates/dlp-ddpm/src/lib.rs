@@ -28,6 +28,7 @@ pub mod eval_image;
 pub mod frechet;
 pub mod model;
 pub mod objective;
+pub mod reverse;
 pub mod run;
 pub mod sample;
 pub mod schedule;

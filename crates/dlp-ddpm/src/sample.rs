@@ -1,6 +1,7 @@
 //! Samplers: ancestral sampling (Algorithm 2 of Ho et al. 2020) and DDIM (Song et al. 2021).
 //!
-//! **Ancestral**: from x_T ~ N(0, I), for t = T..1: x_{t−1} = μ̃(x̂_0, x_t) + σ_t z, with μ̃ the
+//! **Ancestral** ([`GaussianDiffusion::p_sample`] at every step): from x_T ~ N(0, I), for
+//! t = T..1: x_{t−1} = μ̃(x̂_0, x_t) + σ_t z, with μ̃ the
 //! posterior mean (Eqs. 6-7) at the predicted x̂_0 (optionally clipped; without clipping this
 //! is Eq. 11), z ~ N(0, I) except at the last step, which is noiseless. σ_t² is β_t
 //! ("fixed large"; β̃_1 at the last step, as the official code) or β̃_t ("fixed small").
@@ -15,19 +16,10 @@
 use crate::diffusion::GaussianDiffusion;
 use crate::model::Denoiser;
 use crate::objective::Prediction;
-use burn::tensor::{Device, Tensor, TensorData};
+pub use crate::reverse::{Variance, normal};
+use burn::tensor::{Device, Tensor};
 use dlp_core::progress::Progress;
 use dlp_core::rng::Rng;
-
-/// The reverse-process variance of ancestral sampling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Variance {
-    /// σ_t² = β_t.
-    Large,
-    /// σ_t² = β̃_t, the posterior variance.
-    Small,
-}
 
 /// A sampling method.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -35,13 +27,6 @@ pub enum Variance {
 pub enum Sampler {
     Ancestral { variance: Variance },
     Ddim { steps: usize, eta: f64 },
-}
-
-/// `n` standard normal values as a tensor of `shape`, drawn from the host RNG.
-pub fn normal<const D: usize>(shape: [usize; D], rng: &mut Rng, device: &Device) -> Tensor<D> {
-    let n: usize = shape.iter().product();
-    let values: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
-    Tensor::from_data(TensorData::new(values, shape), device)
 }
 
 /// `count` timesteps evenly spread over `0..=T−1`, increasing, including both ends.
@@ -79,19 +64,7 @@ pub fn sample<const D: usize, M: Denoiser<D>>(
         Sampler::Ancestral { variance } => {
             let progress = Progress::new("sample", d.num_timesteps() as u64);
             for t in (0..d.num_timesteps()).rev() {
-                let ts = vec![t; b];
-                let out = model.forward(x.clone(), &ts);
-                let (_, x0) = prediction.to_eps_x0(d, x.clone(), &ts, out);
-                let mean = d.q_posterior(clip(x0), x, &ts);
-                x = if t == 0 {
-                    mean
-                } else {
-                    let var = match variance {
-                        Variance::Small => d.posterior_variance[t],
-                        Variance::Large => d.betas[t],
-                    };
-                    mean + normal(shape, rng, device) * var.sqrt()
-                };
+                x = d.p_sample(model, prediction, x, t, clip_x0, variance, rng);
                 progress.inc(1);
             }
             progress.finish();

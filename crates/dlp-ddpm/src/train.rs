@@ -10,7 +10,7 @@
 //! ([`crate::run::train_run`] picks the workload a config names).
 //!
 //! ```no_run
-//! use dlp_ddpm::train::{TrainConfig, train_run};
+//! use dlp_ddpm::{run::train_run, train::TrainConfig};
 //! let cfg = TrainConfig::for_dataset("8gaussians")?;
 //! let device = burn::tensor::Device::flex();
 //! let summary = train_run(&cfg, "data".as_ref(), "runs/8g".as_ref(), &device, false)?;
@@ -21,7 +21,7 @@ use crate::data2d::Toy2d;
 use crate::diffusion::GaussianDiffusion;
 use crate::ema::{ema_decay, update_ema};
 use crate::model::Denoiser;
-use crate::objective::{Prediction, weighted_mse};
+use crate::objective::Prediction;
 use crate::sample::normal;
 use crate::schedule::BetaSchedule;
 use crate::unet::UNetConfig;
@@ -358,13 +358,9 @@ pub fn train<const D: usize, W: Workload<D>>(
             .map(|_| rng.below(cfg.timesteps))
             .collect();
         let eps = normal(shape, &mut rng, &train_device);
-        let xt = d.q_sample(x0.clone(), &t, eps.clone());
-        let target = cfg.prediction.target(&d, x0, eps, &t);
-        let weights: Vec<f64> = t
-            .iter()
-            .map(|&ti| cfg.prediction.weight(&d, ti, cfg.min_snr_gamma))
-            .collect();
-        let loss = weighted_mse(model.forward_labels(xt, &t, &labels), target, &weights);
+        let loss = d.training_losses(cfg.prediction, cfg.min_snr_gamma, x0, eps, &t, |xt| {
+            model.forward_labels(xt, &t, &labels)
+        });
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let value = loss
             .into_data()
