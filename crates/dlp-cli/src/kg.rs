@@ -244,7 +244,10 @@ fn config_of(a: &TrainArgs, common: &Common) -> dlp_core::Result<EmbedConfig> {
     let mut c = match &a.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-            toml::from_str(&text).map_err(|e| Error::format(p, None, e.to_string()))?
+            let c: EmbedConfig = toml::from_str(&text).map_err(|e| Error::toml(p, &text, &e))?;
+            c.validate()
+                .map_err(|e| Error::format(p, None, e.to_string()))?;
+            c
         }
         None => EmbedConfig {
             seed: common.seed,

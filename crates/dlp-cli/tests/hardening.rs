@@ -411,3 +411,68 @@ fn a_run_directory_is_resumed_only_by_its_own_run_and_replaced_only_with_force()
         "the old run's metrics were removed, not appended to"
     );
 }
+
+/// Zeros, negatives, non-finite numbers and wrong types in a config file: one line naming the
+/// file and the field, exit 1, for the KG embedding and the DDPM configs.
+#[test]
+fn every_bad_config_value_is_named_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("kg");
+    fs::create_dir_all(&data).unwrap();
+    let triples: String = (0..6)
+        .map(|i| format!("e{i}\tr\te{}\n", (i + 1) % 6))
+        .collect();
+    for split in ["train", "valid", "test"] {
+        fs::write(data.join(format!("{split}.txt")), &triples).unwrap();
+    }
+    let cfg = dir.path().join("c.toml");
+    let kg = [
+        ("dim = 0", "`dim`"),
+        ("dim = -1", "`dim`"),
+        ("dim = \"x\"", "`dim`"),
+        ("epochs = 0", "`epochs`"),
+        ("lr = -1.0", "`lr`"),
+        ("lr = nan", "`lr`"),
+        ("label_smoothing = 2.0", "`label_smoothing`"),
+        ("margin = inf", "`margin`"),
+        ("reg_weight = -0.5", "`reg_weight`"),
+        ("dim = 8\nbatch_size = true", "`batch_size`"),
+    ];
+    for (text, field) in kg {
+        fs::write(&cfg, text).unwrap();
+        let out = dlp(&[
+            "kg",
+            "embed",
+            "train",
+            "--dataset",
+            data.to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            dir.path().join("run").to_str().unwrap(),
+        ]);
+        refused(&out, 1, field);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("c.toml") && err.trim().lines().count() == 1,
+            "{text}: {err}"
+        );
+    }
+    let ddpm = [
+        ("steps = -3", "`steps`"),
+        ("steps = \"many\"", "`steps`"),
+        ("learning_rate = [1]", "`learning_rate`"),
+    ];
+    for (text, field) in ddpm {
+        let base = "dataset = \"8gaussians\"\nbatch_size = 8\nlearning_rate = 0.001\nwarmup_steps = 1\ngrad_clip = 1.0\nema_decay = 0.9\nschedule = \"linear\"\ntimesteps = 10\nprediction = \"eps\"\nclass_dropout = 0.0\nseed = 0\ncheckpoint_every = 1\nlog_every = 1\n[model]\nkind = \"mlp\"\nhidden = 8\nlayers = 1\n";
+        let key = text.split(" = ").next().unwrap();
+        let kept: Vec<&str> = base
+            .lines()
+            .filter(|l| !l.starts_with(&format!("{key} =")))
+            .collect();
+        let body = format!("{text}\n{}\n", kept.join("\n"));
+        fs::write(&cfg, body).unwrap();
+        let out = dlp(&["ddpm", "train", "--config", cfg.to_str().unwrap()]);
+        refused(&out, 1, field);
+    }
+}

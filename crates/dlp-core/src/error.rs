@@ -71,6 +71,24 @@ impl Error {
         }
     }
 
+    /// A TOML error in `path` (whose contents are `text`) as one line naming the line and the
+    /// key: `f.toml:1: field `dim`: invalid value: integer `-1`, expected usize`.
+    pub fn toml(path: impl AsRef<Path>, text: &str, e: &toml::de::Error) -> Self {
+        let start = e.span().map(|s| s.start.min(text.len()));
+        let line = start.map(|s| text[..s].matches('\n').count() + 1);
+        let key = start
+            .and_then(|s| text[..s].rsplit('\n').next())
+            .and_then(|l| l.split_once('='))
+            .map(|(k, _)| k.trim().trim_matches('"'))
+            .filter(|k| !k.is_empty() && !k.starts_with('['));
+        let msg = e.message().trim().replace('\n', " ");
+        let msg = match key {
+            Some(k) if !msg.contains(&format!("`{k}`")) => format!("field `{k}`: {msg}"),
+            _ => msg,
+        };
+        Error::format(path, line, msg)
+    }
+
     /// The process exit code for this error: 2 for usage errors, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {

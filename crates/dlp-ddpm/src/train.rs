@@ -278,10 +278,7 @@ pub fn read_config(run: &Path) -> Result<TrainConfig> {
 /// Reads a training configuration from a TOML file; an error names the file, line and field.
 pub fn read_config_file(path: &Path) -> Result<TrainConfig> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let cfg: TrainConfig = toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start].lines().count().max(1));
-        Error::format(path, line, e.message().trim().replace('\n', " "))
-    })?;
+    let cfg: TrainConfig = toml::from_str(&text).map_err(|e| Error::toml(path, &text, &e))?;
     cfg.validate()
         .map_err(|e| Error::format(path, None, e.to_string()))?;
     Ok(cfg)

@@ -144,8 +144,41 @@ impl EmbedConfig {
     pub fn validate(&self) -> Result<()> {
         let kind = self.kind()?;
         let bad = |m: String| Err(Error::Usage(m));
-        if self.dim == 0 || self.batch_size == 0 {
-            return bad("dim and batch_size must be positive".into());
+        let field = |name: &str, msg: String| bad(format!("config field `{name}`: {msg}"));
+        for (name, v) in [
+            ("dim", self.dim),
+            ("batch_size", self.batch_size),
+            ("epochs", self.epochs),
+        ] {
+            if v == 0 {
+                return field(name, "must be at least 1, got 0".into());
+            }
+        }
+        for (name, v, ok, want) in [
+            ("lr", self.lr, self.lr > 0.0, "a positive number"),
+            ("margin", self.margin, true, "a number"),
+            (
+                "adv_temperature",
+                self.adv_temperature,
+                self.adv_temperature >= 0.0,
+                "0 or more",
+            ),
+            (
+                "reg_weight",
+                self.reg_weight,
+                self.reg_weight >= 0.0,
+                "0 or more",
+            ),
+            (
+                "label_smoothing",
+                self.label_smoothing,
+                (0.0..1.0).contains(&self.label_smoothing),
+                "in [0, 1)",
+            ),
+        ] {
+            if !(ok && v.is_finite()) {
+                return field(name, format!("must be {want}, got {v}"));
+            }
         }
         match (self.training, self.loss) {
             (Training::NegativeSampling, LossKind::Ce | LossKind::Bce) => bad(format!(

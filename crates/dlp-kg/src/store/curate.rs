@@ -125,10 +125,7 @@ pub fn read_curation(path: &Path) -> Result<Vec<Triple>> {
             struct File {
                 fact: Vec<Fact>,
             }
-            let file: File = toml::from_str(&text).map_err(|e| {
-                let line = e.span().map(|s| text[..s.start].lines().count().max(1));
-                Error::format(path, line, e.message().to_string())
-            })?;
+            let file: File = toml::from_str(&text).map_err(|e| Error::toml(path, &text, &e))?;
             file.fact
                 .iter()
                 .enumerate()
