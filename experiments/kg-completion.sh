@@ -19,7 +19,7 @@ if [ ${#names[@]} -eq 0 ]; then
          kg-complex-nations kg-distmult-nations kg-rotate-nations kg-transe-nations)
   for ds in umls nations; do
     mkdir -p "runs/kg-rules-$ds"
-    "$DLP" kg rules mine --dataset "$ds" --data-dir "$DATA" --out "runs/kg-rules-$ds" --threads 2 --json > "runs/kg-rules-$ds/mine.json"
+    "$DLP" kg rules mine --dataset "$ds" --data-dir "$DATA" --out "runs/kg-rules-$ds" --force --threads 2 --json > "runs/kg-rules-$ds/mine.json"
     "$DLP" kg rules eval --dataset "$ds" --data-dir "$DATA" --rules "runs/kg-rules-$ds/rules.tsv" --threads 2 --json \
       | python3 -c "import json,sys; e=json.load(sys.stdin); m=json.load(open('runs/kg-rules-$ds/mine.json')); e.update(model='rules', mine_seconds=m['seconds'], config='dlp kg rules mine --dataset $ds'); print(json.dumps(e, indent=2))" \
       > "$RES/kg-rules-$ds.json"

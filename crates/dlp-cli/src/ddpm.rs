@@ -322,8 +322,22 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             let sampler = sampler.parse(Toy::from_config(&cfg).is_none())?;
             let d = GaussianDiffusion::new(cfg.schedule, cfg.timesteps);
             let mut rng = dlp_core::rng::Rng::new(common.seed).fork(201);
-            let st = run.join("samples.safetensors");
-            let png = run.join("samples_drawn.png");
+            // With --out, a run directory of its own (config.toml: the sampler; summary.json);
+            // otherwise the samples go beside the trained run.
+            let settings = serde_json::json!({"run": run, "n": n, "sampler": sampler,
+                "guidance": guidance, "seed": common.seed});
+            if let Some(d) = &common.out {
+                let r = run.display().to_string();
+                crate::claim_out(common, d, "ddpm sample", &r, &settings, false)?;
+            }
+            let out_run = common
+                .out
+                .as_ref()
+                .map(|d| dlp_core::run::RunDir::create(d, &settings))
+                .transpose()?;
+            let dir = common.out.clone().unwrap_or_else(|| run.clone());
+            let st = dir.join("samples.safetensors");
+            let png = dir.join("samples_drawn.png");
             let (shape, flat) = if let Some(toy) = Toy::from_config(&cfg) {
                 let ema = load_ema(run, &toy, &device)?;
                 let x = sample(
@@ -380,8 +394,13 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             let bytes =
                 dlp_core::checkpoint::f32_safetensors(&[("samples".into(), shape, flat)], None)?;
             dlp_core::atomic::write(&st, &bytes)?;
-            let s = serde_json::json!({"task": "ddpm-sample", "n": n, "sampler": sampler,
-                "samples": st, "plot": png, "dlp_version": dlp_core::run::VERSION});
+            let s = serde_json::json!({"task": "ddpm-sample", "run": run, "n": n,
+                "sampler": sampler, "seed": common.seed, "samples": st, "plot": png,
+                "dlp_version": dlp_core::run::VERSION});
+            let s = match out_run {
+                Some(r) => r.write_summary(s)?,
+                None => s,
+            };
             emit(
                 common,
                 &s,

@@ -421,13 +421,14 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 .out
                 .clone()
                 .unwrap_or_else(|| default_out(&format!("kg-rules-{}", short(&name))));
-            std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
             let opts = MineOptions {
                 max_length: *max_length,
                 min_support: *min_support,
                 min_head_coverage: *min_head_coverage,
                 min_pca_confidence: *min_pca_confidence,
             };
+            crate::claim_out(common, &out, "kg rules mine", &name, &opts, false)?;
+            let run = RunDir::create(&out, &opts)?;
             let t = Instant::now();
             let rules = RuleSet::mine(
                 &data.train,
@@ -438,7 +439,9 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             let mine_seconds = t.elapsed().as_secs_f64();
             let path = out.join("rules.tsv");
             dlp_core::atomic::write(&path, rules.to_tsv(&data.relations).as_bytes())?;
-            let summary = json!({"dataset": name, "rules": rules.rules.len(), "seconds": mine_seconds, "path": path});
+            let summary = json!({"task": "kg-rules-mine", "dataset": name, "rules": rules.rules.len(),
+                "seconds": mine_seconds, "path": path, "settings": opts});
+            let summary = run.write_summary(summary)?;
             let text = format!(
                 "{} rules in {mine_seconds:.1} s, written to {}",
                 rules.rules.len(),

@@ -35,6 +35,17 @@ fn write_dataset(dir: &Path, entities: usize) {
     std::fs::write(dir.join("test.txt"), test.join("\n") + "\n").unwrap();
 }
 
+/// `kg embed train` on `data` into `run` for `epochs` epochs of dimension `dim`; the summary.
+fn embed(data: &Path, run: &Path, epochs: &str, dim: &str) -> serde_json::Value {
+    let (d, r) = (data.to_str().unwrap(), run.to_str().unwrap());
+    let args = ["kg", "embed", "train", "--dataset", d, "--out", r];
+    json(&dlp(&[
+        &args[..],
+        &["--epochs", epochs, "--dim", dim, "--json"],
+    ]
+    .concat()))
+}
+
 #[test]
 fn embed_train_then_eval_reports_the_same_filtered_metrics() {
     let tmp = tempfile::tempdir().unwrap();
@@ -42,20 +53,7 @@ fn embed_train_then_eval_reports_the_same_filtered_metrics() {
     write_dataset(&data, 30);
     let run = tmp.path().join("run");
     let (d, r) = (data.to_str().unwrap(), run.to_str().unwrap());
-    let s = json(&dlp(&[
-        "kg",
-        "embed",
-        "train",
-        "--dataset",
-        d,
-        "--out",
-        r,
-        "--epochs",
-        "40",
-        "--dim",
-        "16",
-        "--json",
-    ]));
+    let s = embed(&data, &run, "40", "16");
     for key in [
         "mrr",
         "hits_at_1",
@@ -427,12 +425,7 @@ fn predict_ranks_every_answer_of_one_query_filtered_or_not() {
     write_dataset(&data, 30);
     let run = tmp.path().join("run");
     let (d, r) = (data.to_str().unwrap(), run.to_str().unwrap());
-    let train = ["kg", "embed", "train", "--dataset", d, "--out", r];
-    json(&dlp(&[
-        &train[..],
-        &["--epochs", "40", "--dim", "16", "--json"],
-    ]
-    .concat()));
+    embed(&data, &run, "40", "16");
     let predict = |anchor: &str, entity: &str, more: &[&str]| {
         let base = [
             "kg",
@@ -521,20 +514,7 @@ fn complete_respects_the_declared_domain_and_range() {
     }
     let (d, run) = (data.to_str().unwrap(), tmp.path().join("run"));
     let r = run.to_str().unwrap();
-    json(&dlp(&[
-        "kg",
-        "embed",
-        "train",
-        "--dataset",
-        d,
-        "--out",
-        r,
-        "--epochs",
-        "5",
-        "--dim",
-        "8",
-        "--json",
-    ]));
+    embed(&data, &run, "5", "8");
     let store = tmp.path().join("store");
     let s = store.to_str().unwrap();
     json(&dlp(&[

@@ -30,6 +30,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use dlp_core::checkpoint;
 use dlp_core::error::{Error, Result};
 use dlp_core::progress::Progress;
+use dlp_core::run::RunDir;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -137,7 +138,8 @@ pub fn bpc(lstm: &Lstm, ids: &[u32], v: usize, batch: usize, device: &Device) ->
 }
 
 /// Trains on the corpus; returns the summary (`valid_bpc`, `test_bpc`, curves, timing). With
-/// `out`, a checkpoint is written at every validation, and `resume` continues from the latest
+/// `out`, a run directory (config.toml, metrics.jsonl at every validation, summary.json) and a
+/// checkpoint written at every validation, and `resume` continues from the latest
 /// one to the same weights an uninterrupted run reaches.
 pub fn train_charlm(
     cfg: &CharLmConfig,
@@ -168,6 +170,7 @@ pub fn train_charlm(
         best = checkpoint::extra_field(&extra, dir, "best")?;
         eprintln!("resuming {} after update {step}", dir.display());
     }
+    let mut run = out.map(|dir| RunDir::create(dir, cfg)).transpose()?;
     let progress = Progress::new("dni charlm", cfg.rnn.updates.saturating_sub(first) as u64);
     let mut train_bits = 0.0;
     for update in first..cfg.rnn.updates {
@@ -194,7 +197,11 @@ pub fn train_charlm(
         if (update + 1) % cfg.eval_every == 0 || update + 1 == cfg.rnn.updates {
             let valid_bpc = bpc(&net.net.lstm.valid(), valid, v, b, device);
             let since = (update % cfg.eval_every + 1) as f64;
-            curve.push(json!({"update": update + 1, "train_bpc": train_bits / since, "valid_bpc": valid_bpc}));
+            let point = json!({"update": update + 1, "train_bpc": train_bits / since, "valid_bpc": valid_bpc});
+            if let Some(run) = &mut run {
+                run.log(&point)?;
+            }
+            curve.push(point);
             progress.set_message(format!("valid {valid_bpc:.3} bpc"));
             best = best.min(valid_bpc);
             train_bits = 0.0;
@@ -211,7 +218,7 @@ pub fn train_charlm(
     let test: &[u32] = &corpus.test[..corpus.test.len().min(cfg.eval_chars)];
     let test_bpc = bpc(&net.net.lstm.valid(), test, v, b, device);
     let seconds = start.elapsed().as_secs_f64();
-    Ok(json!({
+    let summary = json!({
         "task": "charlm",
         "method": cfg.rnn.method,
         "truncation": cfg.rnn.truncation,
@@ -226,5 +233,9 @@ pub fn train_charlm(
         "updates_per_second": cfg.rnn.updates as f64 / seconds,
         "config": cfg,
         "dlp_version": dlp_core::run::VERSION,
-    }))
+    });
+    match run {
+        Some(run) => run.write_summary(summary),
+        None => Ok(summary),
+    }
 }

@@ -22,6 +22,7 @@ use dlp_core::checkpoint::{self, CheckpointState};
 use dlp_core::error::{Error, Result};
 use dlp_core::progress::Progress;
 use dlp_core::rng::Rng;
+use dlp_core::run::RunDir;
 use dlp_core::tensor::scalar;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -348,6 +349,7 @@ pub fn train_copy(
         first = step as usize;
         eprintln!("resuming {} after update {step}", dir.display());
     }
+    let mut run = out.map(|dir| RunDir::create(dir, cfg)).transpose()?;
     let progress = Progress::new("dni copy", cfg.rnn.updates as u64);
     let mut recent = (0.0f64, 0usize);
     progress.inc(first as u64);
@@ -406,12 +408,14 @@ pub fn train_copy(
         }
         progress.inc(1);
         if update % 20 == 0 && recent.1 > 0 {
-            progress.set_message(format!(
-                "N {} error {:.2} bits loss {:.3}",
-                curriculum.length,
-                curriculum.mean(),
-                recent.0 / recent.1 as f64
-            ));
+            let loss = recent.0 / recent.1 as f64;
+            let (length, bits) = (curriculum.length, curriculum.mean());
+            progress.set_message(format!("N {length} error {bits:.2} bits loss {loss:.3}"));
+            if let Some(run) = &mut run {
+                run.log(
+                    &json!({"step": update, "loss": loss, "length": length, "error_bits": bits}),
+                )?;
+            }
             recent = (0.0, 0);
         }
         let done = update + 1;
@@ -438,7 +442,13 @@ pub fn train_copy(
         "final_loss": last_loss,
         "seconds": seconds,
         "updates_per_second": cfg.rnn.updates as f64 / seconds,
+        "seed": cfg.rnn.seed,
+        "hidden": cfg.rnn.hidden,
         "dlp_version": dlp_core::run::VERSION,
     });
+    let summary = match run {
+        Some(run) => run.write_summary(summary)?,
+        None => summary,
+    };
     Ok((summary, net.net.lstm))
 }

@@ -8,8 +8,10 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use dlp_core::checkpoint::{self, CheckpointState};
 use dlp_core::error::{Error, Result};
+use dlp_core::plot::{Series, line_plot};
 use dlp_core::progress::Progress;
 use dlp_core::rng::Rng;
+use dlp_core::run::RunDir;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Instant;
@@ -77,7 +79,8 @@ pub(crate) fn accuracy(net: &Net, train: &Examples, data: &Examples, device: &De
 }
 
 /// Trains and returns the summary (`test_error`, `seconds`, `samples_per_second`, ...). With
-/// `out`, a checkpoint (every module, the optimiser state, the batch order's stream) is written
+/// `out`, a run directory (config.toml, metrics.jsonl, summary.json, loss.png) and a checkpoint
+/// (every module, the optimiser state, the batch order's stream) written
 /// after every epoch, and `resume` continues from the latest one to the same weights an
 /// uninterrupted run reaches. A non-finite loss stops the run; the last checkpoint stays.
 /// Run it inside [`dlp_core::device::in_pool`] for burn's parallel kernels to pay off (`dlp`
@@ -120,6 +123,9 @@ pub fn train(
         step = first * steps_per_epoch;
         eprintln!("resuming {} after epoch {first}", dir.display());
     }
+    // With `out`, the run directory: config.toml, metrics.jsonl (every 20 steps), summary.json
+    // and loss.png beside the checkpoints.
+    let mut run = out.map(|dir| RunDir::create(dir, cfg)).transpose()?;
     let progress = Progress::new("dni train", (cfg.epochs * steps_per_epoch) as u64);
     progress.inc((first * steps_per_epoch) as u64);
     let mut last = StepStats::default();
@@ -144,6 +150,9 @@ pub fn train(
             (window, step) = (window + stats.loss, step + 1);
             if step % 20 == 0 {
                 curve.push((step, window / 20.0));
+                if let Some(run) = &mut run {
+                    run.log(&json!({"step": step, "epoch": epoch + 1, "loss": window / 20.0}))?;
+                }
                 window = 0.0;
             }
             progress.inc(1);
@@ -167,9 +176,13 @@ pub fn train(
     progress.finish();
     let seconds = start.elapsed().as_secs_f64();
     let acc = accuracy(dni.net(), train_set, test_set, device);
-    Ok(json!({
+    let summary = json!({
         "task": "dni-train",
         "method": cfg.method,
+        "arch": cfg.arch,
+        "width": cfg.width,
+        "seed": cfg.seed,
+        "epochs": cfg.epochs,
         "layers": cfg.layers,
         "update_prob": cfg.update_prob,
         "lambda": cfg.lambda,
@@ -185,5 +198,26 @@ pub fn train(
         "samples_per_second": ((cfg.epochs - first) * steps_per_epoch * cfg.batch_size) as f64
             / seconds,
         "dlp_version": dlp_core::run::VERSION,
-    }))
+    });
+    match run {
+        Some(run) => {
+            let points = curve.iter().map(|&(s, l)| (s as f64, l)).collect();
+            let loss = Series {
+                name: format!("{:?}", cfg.method),
+                points,
+            };
+            if !curve.is_empty() {
+                line_plot(
+                    &run.path("loss.png"),
+                    "DNI: training loss",
+                    "step",
+                    "loss",
+                    &[loss],
+                    true,
+                )?;
+            }
+            run.write_summary(summary)
+        }
+        None => Ok(summary),
+    }
 }

@@ -49,7 +49,7 @@ pub struct Rule {
 }
 
 /// Thresholds of the search.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct MineOptions {
     /// Longest rule counted in atoms, head included (2 or 3).
     pub max_length: usize,

@@ -1,0 +1,120 @@
+//! The run-directory contract: every command that trains, mines or samples, given `--out DIR`,
+//! leaves `config.toml`, `summary.json` (with `dlp_version`) and, where it has steps,
+//! `metrics.jsonl` with records in DIR.
+
+use dlp_core::testing::{shared_data, skip};
+use std::path::Path;
+
+mod common;
+use common::dlp;
+
+/// The command `args` with `--out dir` succeeds and leaves the contract's files in `dir`.
+fn check(dir: &Path, args: &[&str], steps: bool) {
+    let out = dlp(&[args, &["--out", dir.to_str().unwrap(), "--json"]].concat());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {err}");
+    for f in ["config.toml", "summary.json"] {
+        assert!(dir.join(f).is_file(), "{args:?} left no {f}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert!(summary["dlp_version"].is_string(), "{args:?}: {summary}");
+    if steps {
+        let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap_or_default();
+        assert!(metrics.lines().count() > 0, "{args:?}: no metrics records");
+    }
+}
+
+#[test]
+fn every_trainer_miner_and_sampler_fills_its_run_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name: &str| tmp.path().join(name);
+
+    check(
+        &p("ddpm"),
+        &["ddpm", "train", "--dataset", "8gaussians", "--steps", "30"],
+        true,
+    );
+    let run = p("ddpm");
+    let r = run.to_str().unwrap();
+    check(
+        &p("sample"),
+        &["ddpm", "sample", "--run", r, "--n", "16"],
+        false,
+    );
+    assert!(p("sample/samples.safetensors").is_file() && !run.join("samples.safetensors").exists());
+
+    check(
+        &p("copy"),
+        &["dni", "copy", "--updates", "40", "--hidden", "16"],
+        true,
+    );
+    let text = p("text.txt");
+    std::fs::write(
+        &text,
+        "the quick brown fox jumps over the lazy dog. ".repeat(40),
+    )
+    .unwrap();
+    let t = text.to_str().unwrap();
+    let charlm = [
+        "dni",
+        "charlm",
+        "--text",
+        t,
+        "--updates",
+        "20",
+        "--hidden",
+        "16",
+    ];
+    check(&p("charlm"), &charlm, true);
+
+    let kg = p("ring");
+    std::fs::create_dir_all(&kg).unwrap();
+    let lines: Vec<String> = (0..12)
+        .map(|i| format!("e{i}\tnext\te{}", (i + 1) % 12))
+        .collect();
+    for split in ["train", "valid", "test"] {
+        std::fs::write(kg.join(format!("{split}.txt")), lines.join("\n")).unwrap();
+    }
+    let d = kg.to_str().unwrap();
+    check(
+        &p("embed"),
+        &[
+            "kg",
+            "embed",
+            "train",
+            "--dataset",
+            d,
+            "--epochs",
+            "3",
+            "--dim",
+            "8",
+        ],
+        true,
+    );
+    check(&p("rules"), &["kg", "rules", "mine", "--dataset", d], false);
+
+    let Some(data) = shared_data() else {
+        return skip(
+            "every_trainer_miner_and_sampler_fills_its_run_directory (dni train)",
+            "no shared data",
+        );
+    };
+    let data = data.to_str().unwrap().to_string();
+    let dni = [
+        "dni",
+        "train",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        &data,
+        "--epochs",
+        "1",
+    ];
+    check(
+        &p("dni"),
+        &[&dni[..], &["--layers", "2", "--width", "16"]].concat(),
+        true,
+    );
+    assert!(p("dni/loss.png").is_file());
+}
