@@ -203,7 +203,7 @@ pub fn train(
         Some(run) => {
             let points = curve.iter().map(|&(s, l)| (s as f64, l)).collect();
             let loss = Series {
-                name: format!("{:?}", cfg.method),
+                name: format!("{:?}", cfg.method).to_lowercase(),
                 points,
             };
             if !curve.is_empty() {
