@@ -1,7 +1,11 @@
 //! The endpoint's HTML page: a query form with results as a table, and an instance lookup that
-//! lists the instance's concepts, relations (both directions) and values, each with its source.
+//! lists the instance's labels, concepts, relations (both directions, with the other end's label
+//! and, for a predicted fact, its score) and values, each with its source.
 
 use super::SOURCE_NS;
+
+const RDF: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
+const LABEL: &str = "http://www.w3.org/2000/01/rdf-schema#label";
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -16,8 +20,18 @@ fn source(s: &str) -> String {
     s.strip_prefix(SOURCE_NS).unwrap_or(s).to_string()
 }
 
+/// A literal's value without its quotes, datatype or language (`"0.93"^^<…#float>` shows as
+/// 0.93, `"Paris"@fr` as Paris); other terms as they are.
+fn plain(v: &str) -> &str {
+    match v.strip_prefix('"').and_then(|r| r.rsplit_once('"')) {
+        Some((value, _)) => value,
+        None => v,
+    }
+}
+
 fn table(head: &[String], rows: &[Vec<String>], link_iris: bool) -> String {
     let cell = |v: &str| {
+        let v = plain(v);
         let inner = v.trim_start_matches('<').trim_end_matches('>');
         if link_iris && v.starts_with('<') {
             let href: String = inner
@@ -66,6 +80,13 @@ pub(super) fn render(
         if iri.contains(['<', '>', '"', ' ']) {
             body += "<p class=err>not an IRI</p>";
         } else {
+            let labels = format!("SELECT ?label WHERE {{ <{iri}> <{LABEL}> ?label }} LIMIT 5");
+            if let Ok((_, rows)) = run(&labels) {
+                let names: Vec<String> = rows.iter().flatten().map(|l| esc(plain(l))).collect();
+                if !names.is_empty() {
+                    body += &format!("<p>{}</p>", names.join(" · "));
+                }
+            }
             let sections = [
                 (
                     "Concepts",
@@ -76,7 +97,11 @@ pub(super) fn render(
                 (
                     "Relations",
                     format!(
-                        "SELECT ?relation ?object ?source WHERE {{ GRAPH ?source {{ <{iri}> ?relation ?object FILTER(!isLiteral(?object) && ?relation != <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>) }} }}"
+                        "SELECT ?relation ?object (SAMPLE(?l) AS ?label) (SAMPLE(?sc) AS ?score) ?source WHERE {{ \
+                         GRAPH ?source {{ <{iri}> ?relation ?object FILTER(!isLiteral(?object) && ?relation != <{RDF}type>) }} \
+                         OPTIONAL {{ ?object <{LABEL}> ?l }} \
+                         OPTIONAL {{ GRAPH ?source {{ ?st <{RDF}subject> <{iri}> ; <{RDF}predicate> ?relation ; <{RDF}object> ?object ; <urn:dlp:score> ?sc }} }} \
+                         }} GROUP BY ?relation ?object ?source"
                     ),
                 ),
                 (
@@ -88,7 +113,11 @@ pub(super) fn render(
                 (
                     "Referenced by",
                     format!(
-                        "SELECT ?subject ?relation ?source WHERE {{ GRAPH ?source {{ ?subject ?relation <{iri}> }} }}"
+                        "SELECT ?subject (SAMPLE(?l) AS ?label) ?relation (SAMPLE(?sc) AS ?score) ?source WHERE {{ \
+                         GRAPH ?source {{ ?subject ?relation <{iri}> FILTER(?relation NOT IN (<{RDF}subject>, <{RDF}object>)) }} \
+                         OPTIONAL {{ ?subject <{LABEL}> ?l }} \
+                         OPTIONAL {{ GRAPH ?source {{ ?st <{RDF}subject> ?subject ; <{RDF}predicate> ?relation ; <{RDF}object> <{iri}> ; <urn:dlp:score> ?sc }} }} \
+                         }} GROUP BY ?subject ?relation ?source"
                     ),
                 ),
             ];
@@ -129,4 +158,44 @@ pub(super) fn render(
          the source graphs, <code>GRAPH ?g</code> gives each fact's source)</form>{body}</body></html>",
         esc(&query)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    /// The instance page shows the instance's label, and per relation the object's label and a
+    /// predicted fact's score, with literals as plain values.
+    #[test]
+    fn the_instance_page_shows_labels_and_scores() {
+        let run = |q: &str| -> Result<super::Table, String> {
+            Ok(if q.starts_with("SELECT ?label") {
+                (vec!["label".into()], vec![vec!["\"Person 3\"@en".into()]])
+            } else if q.contains("AS ?score) ?source") && q.contains("?object") {
+                let head = ["relation", "object", "label", "score", "source"];
+                let row = [
+                    "<urn:dlp:r:born_in>",
+                    "<urn:dlp:e:c1>",
+                    "\"City 1\"@en",
+                    "\"0.93\"^^<http://www.w3.org/2001/XMLSchema#float>",
+                    "<urn:dlp:source:completion:r>",
+                ];
+                (
+                    head.map(String::from).to_vec(),
+                    vec![row.map(String::from).to_vec()],
+                )
+            } else {
+                (vec!["x".into()], Vec::new())
+            })
+        };
+        let html = render(&run, &[("iri".into(), "urn:dlp:e:p3".into())]);
+        for want in [
+            "<p>Person 3</p>",
+            "<td>City 1</td>",
+            "<td>0.93</td>",
+            "<td>completion:r</td>",
+        ] {
+            assert!(html.contains(want), "lacks {want}:\n{html}");
+        }
+    }
 }
