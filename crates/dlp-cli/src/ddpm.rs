@@ -317,6 +317,9 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             guidance,
             png_dir,
         } => {
+            if *n == 0 {
+                return Err(Error::Usage("--n: at least 1 sample".into()));
+            }
             let device = setup(common)?;
             let cfg = read_config(run)?;
             let sampler = sampler.parse(Toy::from_config(&cfg).is_none())?;
@@ -415,6 +418,9 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             guidance,
             bpd_images,
         } => {
+            if *n == Some(0) {
+                return Err(Error::Usage("--n: at least 1 sample".into()));
+            }
             let device = setup(common)?;
             let cfg = read_config(run)?;
             if Toy::from_config(&cfg).is_none() {

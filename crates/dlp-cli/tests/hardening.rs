@@ -395,6 +395,11 @@ fn a_run_directory_is_resumed_only_by_its_own_run_and_replaced_only_with_force()
         metrics,
         "refused runs append nothing"
     );
+    refused(
+        &dlp(&["ddpm", "sample", "--run", r, "--n", "0"]),
+        2,
+        "--n: at least 1",
+    );
     let replaced = train("swissroll", &["--force"]);
     assert!(
         replaced.status.success(),

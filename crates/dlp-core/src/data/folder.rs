@@ -208,6 +208,12 @@ pub fn load(dir: &Path, size: usize, channels: usize, lenient: bool) -> Result<F
             format!("no image files ({}) in the folder", EXTENSIONS.join(", ")),
         ));
     }
+    // The decoded set is held in memory: refuse one that cannot fit before decoding anything.
+    let bytes = files.len() as f64 * (channels * size * size) as f64;
+    crate::device::check_memory(
+        &format!("{} images of {size}×{size}×{channels}", files.len()),
+        bytes,
+    )?;
     let classes = classes_of(&files);
     if classes.len() > 256 {
         return Err(Error::format(
