@@ -24,38 +24,44 @@ class Attn(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.norm = nn.GroupNorm(groups(c), c)
-        self.q, self.k, self.v, self.proj = (nn.Linear(c, c) for _ in range(4))
+        self.q, self.k, self.v, self.proj_out = (nn.Linear(c, c) for _ in range(4))
 
     def forward(self, x):
         b, c, h, w = x.shape
         s = self.norm(x).reshape(b, c, h * w).transpose(1, 2)
         a = torch.softmax(self.q(s) @ self.k(s).transpose(1, 2) / math.sqrt(c), dim=2)
-        return x + self.proj(a @ self.v(s)).transpose(1, 2).reshape(b, c, h, w)
+        return x + self.proj_out(a @ self.v(s)).transpose(1, 2).reshape(b, c, h, w)
 
 
 class Res(nn.Module):
     def __init__(self, cin, cout, temb, dropout, attn):
         super().__init__()
         self.norm1, self.conv1 = nn.GroupNorm(groups(cin), cin), nn.Conv2d(cin, cout, 3, padding=1)
-        self.temb = nn.Linear(temb, cout)
+        self.temb_proj = nn.Linear(temb, cout)
         self.norm2, self.drop = nn.GroupNorm(groups(cout), cout), nn.Dropout(dropout)
         self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
-        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+        self.shortcut = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
         self.attn = Attn(cout) if attn else nn.Identity()
 
     def forward(self, x, temb):
-        h = self.conv1(F.silu(self.norm1(x))) + self.temb(F.silu(temb))[:, :, None, None]
+        h = self.conv1(F.silu(self.norm1(x))) + self.temb_proj(F.silu(temb))[:, :, None, None]
         h = self.conv2(self.drop(F.silu(self.norm2(h))))
-        return self.attn(self.skip(x) + h)
+        return self.attn(self.shortcut(x) + h)
 
 
 class UNet(nn.Module):
-    def __init__(self, in_ch, res, ch, mult, nrb, attn_res, dropout):
+    """The dlp-ddpm U-Net (crates/dlp-ddpm/src/unet.rs) with the same parameter names, so that
+    `dlp export --format pytorch` weights load with strict=True. Down and Up stages are plain
+    convolutions (Up after a nearest x2 upsampling)."""
+
+    def __init__(self, in_ch, res, ch, mult, nrb, attn_res, dropout, num_classes=0):
         super().__init__()
         temb = 4 * ch
-        self.ch = ch
+        self.ch, self.num_classes = ch, num_classes
         self.conv_in = nn.Conv2d(in_ch, ch, 3, padding=1)
-        self.temb = nn.Sequential(nn.Linear(ch, temb), nn.SiLU(), nn.Linear(temb, temb))
+        self.temb_in, self.temb_out = nn.Linear(ch, temb), nn.Linear(temb, temb)
+        if num_classes:
+            self.class_emb = nn.Embedding(num_classes + 1, temb)  # the last is the null class
         self.down, skips, w, r = nn.ModuleList(), [ch], ch, res
         for i, m in enumerate(mult):
             for _ in range(nrb):
@@ -68,19 +74,25 @@ class UNet(nn.Module):
             for _ in range(nrb + 1):
                 s = skips.pop(); self.up.append(Res(w + s, ch * mult[i], temb, dropout, r in attn_res)); w = ch * mult[i]
             if i > 0:
-                self.up.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(w, w, 3, padding=1))); r *= 2
-        self.out = nn.Sequential(nn.GroupNorm(groups(w), w), nn.SiLU(), nn.Conv2d(w, in_ch, 3, padding=1))
+                self.up.append(nn.Conv2d(w, w, 3, padding=1)); r *= 2
+        self.norm_out, self.conv_out = nn.GroupNorm(groups(w), w), nn.Conv2d(w, in_ch, 3, padding=1)
 
-    def forward(self, x, t):
-        temb = self.temb(timestep_embedding(t, self.ch))
+    def forward(self, x, t, y=None):
+        temb = self.temb_out(F.silu(self.temb_in(timestep_embedding(t, self.ch))))
+        if self.num_classes:
+            y = torch.full_like(t, self.num_classes) if y is None else y
+            temb = temb + self.class_emb(y)
         h = self.conv_in(x); hs = [h]
         for m in self.down:
             h = m(h, temb) if isinstance(m, Res) else m(h); hs.append(h)
         for m in self.mid:
             h = m(h, temb)
         for m in self.up:
-            h = m(torch.cat([h, hs.pop()], 1), temb) if isinstance(m, Res) else m(h)
-        return self.out(h)
+            if isinstance(m, Res):
+                h = m(torch.cat([h, hs.pop()], 1), temb)
+            else:
+                h = m(F.interpolate(h, scale_factor=2, mode="nearest"))
+        return self.conv_out(F.silu(self.norm_out(h)))
 
 
 CONFIGS = {

@@ -243,8 +243,7 @@ fn enum_value<T: serde::de::DeserializeOwned>(flag: &str, v: &str) -> dlp_core::
 fn config_of(a: &TrainArgs, common: &Common) -> dlp_core::Result<EmbedConfig> {
     let mut c = match &a.config {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-            let c: EmbedConfig = toml::from_str(&text).map_err(|e| Error::toml(p, &text, &e))?;
+            let c: EmbedConfig = dlp_core::run::read_toml(p)?;
             c.validate()
                 .map_err(|e| Error::format(p, None, e.to_string()))?;
             c

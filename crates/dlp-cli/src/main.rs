@@ -5,6 +5,7 @@ mod data;
 mod ddpm;
 mod demo;
 mod dni;
+mod export;
 mod kg;
 mod kg_align;
 mod kg_common;
@@ -99,6 +100,11 @@ enum Command {
     #[command(subcommand)]
     #[command(after_help = "Example:\n  dlp kg embed train --dataset umls --json")]
     Kg(kg::Command),
+    /// A trained run's weights for PyTorch: PyTorch's parameter names and layouts, in safetensors.
+    #[command(
+        after_help = "Example:\n  dlp export --run runs/mnist --format pytorch --out unet.safetensors"
+    )]
+    Export(export::Args),
 }
 
 /// Prints a summary: JSON on stdout with `--json`, else the given human lines.
@@ -135,6 +141,7 @@ fn main() -> ExitCode {
             Command::Ddpm(cmd) => ddpm::run(cmd, &cli.common),
             Command::Dni(cmd) => dni::run(cmd, &cli.common),
             Command::Kg(cmd) => kg::run(cmd, &cli.common),
+            Command::Export(args) => export::run(args, &cli.common),
         })
     });
     match result {

@@ -367,6 +367,23 @@ pub fn latest(run_dir: &Path) -> Result<Option<PathBuf>> {
     }
 }
 
+/// The names and shapes of the tensors in the newest checkpoint of a run (from the file's
+/// header: nothing is loaded), for building a model of the right size before loading it.
+pub fn latest_shapes(run_dir: &Path) -> Result<HashMap<String, Vec<usize>>> {
+    let dir = latest(run_dir)?.ok_or_else(|| {
+        Error::format(run_dir, None, "no checkpoint (train first, with --out DIR)")
+    })?;
+    let path = dir.join("model.safetensors");
+    let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let (_, meta) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| Error::format(&path, None, format!("not safetensors: {e}")))?;
+    Ok(meta
+        .tensors()
+        .into_iter()
+        .map(|(name, info)| (name, info.shape.clone()))
+        .collect())
+}
+
 /// Loads a checkpoint directory into `model`, checking every file's SHA-256.
 pub fn load<M: Module>(dir: &Path, model: M) -> Result<Loaded<M>> {
     let state_path = dir.join("state.json");

@@ -7,6 +7,7 @@
 //! | [`data`] | IDX and link-prediction readers, the dataset registry, verify and fetch |
 //! | [`run`] | run directories: `config.toml`, `metrics.jsonl`, `summary.json` |
 //! | [`checkpoint`] | safetensors weights + optimiser + step + RNG, written atomically |
+//! | [`export`] | weights as a PyTorch `state_dict` (names, layouts) with a model card |
 //! | [`progress`] | progress bars, or plain lines when stderr is not a terminal |
 //! | [`plot`] | PNG line plots and image grids |
 //! | [`demo`] | the foundation stage of `dlp demo`: an MLP on generated spirals |
@@ -22,6 +23,7 @@ pub mod data;
 pub mod demo;
 pub mod device;
 pub mod error;
+pub mod export;
 pub mod plot;
 pub mod progress;
 pub mod rng;

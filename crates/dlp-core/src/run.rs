@@ -21,6 +21,12 @@ use std::path::{Path, PathBuf};
 /// The dlpapers version, recorded in every summary.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Reads a TOML configuration file; an error is one line naming the file, line and field.
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    toml::from_str(&text).map_err(|e| Error::toml(path, &text, &e))
+}
+
 /// An open run directory.
 pub struct RunDir {
     dir: PathBuf,
@@ -107,6 +113,17 @@ impl Identity {
     }
 }
 
+/// The identity recorded in `dir/run.json`, if the directory has one.
+pub fn identity(dir: &Path) -> Result<Option<Identity>> {
+    let record = dir.join("run.json");
+    match std::fs::read(&record) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::format(&record, None, e.to_string())),
+        Err(_) => Ok(None),
+    }
+}
+
 /// The files and folders that show a run was started in a directory; `--force` removes them.
 const RUN_FILES: [&str; 5] = [
     "config.toml",
@@ -122,13 +139,7 @@ const RUN_FILES: [&str; 5] = [
 /// `id` in `run.json`.
 pub fn claim(dir: &Path, id: &Identity, resume: bool, force: bool) -> Result<()> {
     let record = dir.join("run.json");
-    let recorded: Option<Identity> = match std::fs::read(&record) {
-        Ok(bytes) => Some(
-            serde_json::from_slice(&bytes)
-                .map_err(|e| Error::format(&record, None, e.to_string()))?,
-        ),
-        Err(_) => None,
-    };
+    let recorded = identity(dir)?;
     let holds_run = RUN_FILES.iter().any(|f| dir.join(f).exists());
     let described = recorded.as_ref().map(Identity::describe);
     if resume {

@@ -18,6 +18,7 @@
 //! | [`data2d`] | 8 Gaussians, swiss roll, two moons |
 //! | [`eval2d`], [`eval_image`], [`frechet`] | MMD and mode coverage; classifier-FID |
 //! | [`demo`] | the DDPM stage of `dlp demo` |
+//! | [`export`] | a trained run's weights for PyTorch |
 
 pub mod data2d;
 pub mod demo;
@@ -25,6 +26,7 @@ pub mod diffusion;
 pub mod ema;
 pub mod eval2d;
 pub mod eval_image;
+pub mod export;
 pub mod frechet;
 pub mod model;
 pub mod objective;

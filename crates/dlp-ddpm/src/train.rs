@@ -277,8 +277,7 @@ pub fn read_config(run: &Path) -> Result<TrainConfig> {
 
 /// Reads a training configuration from a TOML file; an error names the file, line and field.
 pub fn read_config_file(path: &Path) -> Result<TrainConfig> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let cfg: TrainConfig = toml::from_str(&text).map_err(|e| Error::toml(path, &text, &e))?;
+    let cfg: TrainConfig = dlp_core::run::read_toml(path)?;
     cfg.validate()
         .map_err(|e| Error::format(path, None, e.to_string()))?;
     Ok(cfg)

@@ -12,6 +12,7 @@
 //! | [`recurrent`] | truncated BPTT with synthetic gradients between windows ([`recurrent::Windows`]), Copy curriculum |
 //! | [`charlm`] | character-level language modelling in bits per character |
 //! | [`demo`] | the DNI stage of `dlp demo` |
+//! | [`export`] | a trained run's network for PyTorch |
 
 pub mod charlm;
 pub mod concurrent;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod copy;
 pub mod demo;
 pub mod dni;
+pub mod export;
 pub mod layers;
 pub mod lstm;
 pub mod recurrent;

@@ -133,7 +133,10 @@ fn main() -> ExitCode {
 /// Runs `scripts/check-cycles` (Python 3): false when files of a crate import each other in a
 /// cycle, which it names.
 fn cycles() -> bool {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/check-cycles");
+    // `cargo run` sets the manifest directory at run time: a binary cached from a clone elsewhere
+    // (one target directory shared between checkouts) must not use the path it was built at.
+    let dir = env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let script = Path::new(&dir).join("../../scripts/check-cycles");
     match Command::new("python3").arg(&script).status() {
         Ok(s) => s.success(),
         Err(e) => {

@@ -12,6 +12,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod export;
 pub mod loss;
 pub mod optim;
 pub mod score;
