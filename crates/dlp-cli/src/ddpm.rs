@@ -398,6 +398,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 dlp_core::checkpoint::f32_safetensors(&[("samples".into(), shape, flat)], None)?;
             dlp_core::atomic::write(&st, &bytes)?;
             let s = serde_json::json!({"task": "ddpm-sample", "run": run, "n": n,
+                "dataset": cfg.dataset,
                 "sampler": sampler, "seed": common.seed, "samples": st, "plot": png,
                 "dlp_version": dlp_core::run::VERSION});
             let s = match out_run {

@@ -175,6 +175,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             let d = CharLmConfig::default();
             let cfg = CharLmConfig {
                 rnn: rnn.config(d.rnn.clone(), common.seed)?,
+                dataset: text.display().to_string(),
                 ..d
             };
             let device = setup(common)?;
@@ -290,6 +291,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 }
             };
             let mut cfg = TrainConfig {
+                dataset: dataset.clone(),
                 method,
                 arch,
                 width: width.unwrap_or(default_width),

@@ -92,14 +92,14 @@ pub enum Embed {
     #[command(after_help = "Example:\n  dlp kg embed train --dataset umls --json")]
     Train(Box<TrainArgs>),
     /// Evaluate a trained model (`--run DIR` of `embed train`) on a dataset's test split.
-    #[command(
-        after_help = "Example:\n  dlp kg embed eval --run runs/fb --dataset fb15k-237 --json"
-    )]
+    #[command(after_help = "Example:\n  dlp kg embed eval --run runs/fb --json")]
     Eval {
         #[arg(long)]
         run: PathBuf,
+        /// The dataset to evaluate on (a name under --data-dir, or a folder) [default: the copy
+        /// of the training data in RUN/dataset, so no data directory is needed].
         #[arg(long)]
-        dataset: String,
+        dataset: Option<String>,
         /// realistic (default), optimistic or pessimistic.
         #[arg(long, default_value = "realistic")]
         ties: String,
@@ -142,9 +142,10 @@ pub struct PredictArgs {
     /// An `embed train` run directory (uses its model.safetensors).
     #[arg(long)]
     run: PathBuf,
-    /// The dataset the model was trained on (a name under --data-dir, or a folder).
+    /// The dataset the model was trained on (a name under --data-dir, or a folder) [default:
+    /// the run's copy in RUN/dataset].
     #[arg(long)]
-    dataset: String,
+    dataset: Option<String>,
     /// Rank tails of (HEAD, relation, ?).
     #[arg(long)]
     head: Option<String>,
@@ -353,6 +354,10 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             );
             crate::claim_out(common, &out, "kg embed train", &name, &settings, a.resume)?;
             let mut run = RunDir::create(&out, &config)?;
+            // A copy of the data, so that eval and predict need no data directory.
+            if !(a.resume && out.join("dataset").is_dir()) {
+                data.save(&out.join("dataset"))?;
+            }
             eprintln!(
                 "kg embed: {} dim {} ({:?}) on {name}: {} entities, {} relations, {} train triples; run {}",
                 config.model,
@@ -367,6 +372,8 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             let mut summary = metrics_json(&o.test, &data.relations);
             summary["dataset"] = json!(name);
             summary["model"] = json!(config.model);
+            summary["seed"] = json!(config.seed);
+            summary["settings"] = json!(config);
             summary["epochs"] = json!(o.epochs_run);
             summary["best_valid_mrr"] = json!(o.best_valid_mrr);
             summary["seconds"] = json!(o.seconds);
@@ -387,7 +394,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         }
         Command::Embed(Embed::Eval { run, dataset, ties }) => {
             let ties: TieRule = enum_value("ties", ties)?;
-            let (name, data, model) = load_model(run, dataset, common)?;
+            let (name, data, model) = load_model(run, dataset.as_deref(), common)?;
             let t = Instant::now();
             let filter = Answers::new([&data.train[..], &data.valid[..], &data.test[..]]);
             let m = evaluate(
@@ -401,6 +408,8 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             );
             let mut summary = metrics_json(&m, &data.relations);
             summary["dataset"] = json!(name);
+            summary["run"] = json!(run);
+            summary["ties"] = json!(ties);
             summary["seconds"] = json!(t.elapsed().as_secs_f64());
             let text = format!("{} in {:.1} s", human(&m), t.elapsed().as_secs_f64());
             emit(common, &summary, &text);
@@ -485,13 +494,28 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
     Ok(())
 }
 
-/// The dataset and the embedding model of run directory `run`, which must fit each other.
+/// The dataset and the embedding model of run directory `run`, which must fit each other. The
+/// dataset is `dataset` when given, else the copy `embed train` keeps in `run/dataset`.
 fn load_model(
     run: &Path,
-    dataset: &str,
+    dataset: Option<&str>,
     common: &Common,
 ) -> dlp_core::Result<(String, LinkPrediction, Kge)> {
-    let (name, data) = load_dataset(dataset, common)?;
+    let (name, data) = match dataset {
+        Some(d) => load_dataset(d, common)?,
+        None => {
+            let copy = run.join("dataset");
+            if !copy.is_dir() {
+                return Err(Error::Usage(format!(
+                    "--dataset: needed, {} holds no copy of its training data",
+                    run.display()
+                )));
+            }
+            let name = dlp_core::run::identity(run)?
+                .map_or_else(|| copy.display().to_string(), |id| id.dataset);
+            (name, LinkPrediction::load(&copy)?)
+        }
+    };
     let model = Kge::load(&run.join("model.safetensors"))?;
     if model.num_entities != data.entities.len() || model.num_relations != data.relations.len() {
         return Err(Error::Usage(format!(
@@ -507,7 +531,7 @@ fn load_model(
 }
 
 fn predict(a: &PredictArgs, common: &Common) -> dlp_core::Result<()> {
-    let (name, data, model) = load_model(&a.run, &a.dataset, common)?;
+    let (name, data, model) = load_model(&a.run, a.dataset.as_deref(), common)?;
     let id = |flag: &str, v: &str, vocab: &dlp_core::data::triples::Vocab| {
         vocab
             .id(v)
@@ -543,7 +567,9 @@ fn predict(a: &PredictArgs, common: &Common) -> dlp_core::Result<()> {
             ans.rank, ans.score, ans.entity
         );
     }
-    let summary = json!(p);
+    let mut summary = json!(p);
+    summary["dataset"] = json!(name);
+    summary["run"] = json!(a.run);
     emit(common, &summary, &text);
     Ok(())
 }

@@ -123,8 +123,14 @@ pub fn claim_out(
     dlp_core::run::claim(out, &id, resume, common.force)
 }
 
+/// Every summary names the dlpapers version that made it.
 pub fn emit(common: &Common, summary: &serde_json::Value, human: &str) {
     if common.json {
+        let mut summary = summary.clone();
+        if let Some(map) = summary.as_object_mut() {
+            map.entry("dlp_version")
+                .or_insert(dlp_core::run::VERSION.into());
+        }
         println!("{summary}");
     } else {
         println!("{human}");

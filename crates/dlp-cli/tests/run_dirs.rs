@@ -19,7 +19,9 @@ fn check(dir: &Path, args: &[&str], steps: bool) {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     assert!(summary["dlp_version"].is_string(), "{args:?}: {summary}");
+    assert!(summary["dataset"].is_string(), "{args:?}: {summary}");
     if steps {
+        assert!(summary["seed"].is_u64(), "{args:?}: {summary}");
         let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap_or_default();
         assert!(metrics.lines().count() > 0, "{args:?}: no metrics records");
     }
@@ -94,6 +96,28 @@ fn every_trainer_miner_and_sampler_fills_its_run_directory() {
     );
     check(&p("rules"), &["kg", "rules", "mine", "--dataset", d], false);
 
+    // The run keeps a copy of its data: eval and predict need neither --dataset nor a data
+    // directory, and give the numbers they give with the original folder.
+    let e = p("embed");
+    let r = e.to_str().unwrap();
+    let with = common::dlp_json(&["kg", "embed", "eval", "--run", r, "--dataset", d, "--json"]);
+    std::fs::rename(&kg, p("ring-moved")).unwrap();
+    let without = common::dlp_json(&["kg", "embed", "eval", "--run", r, "--json"]);
+    assert_eq!(with["mrr"], without["mrr"], "{with}\n{without}");
+    assert_eq!(without["dataset"], d, "{without}");
+    let top = common::dlp_json(&[
+        "kg",
+        "predict",
+        "--run",
+        r,
+        "--head",
+        "e1",
+        "--relation",
+        "next",
+        "--json",
+    ]);
+    assert_eq!(top["answers"].as_array().map(Vec::len), Some(10), "{top}");
+
     let Some(data) = shared_data() else {
         return skip(
             "every_trainer_miner_and_sampler_fills_its_run_directory (dni train)",
@@ -117,4 +141,6 @@ fn every_trainer_miner_and_sampler_fills_its_run_directory() {
         true,
     );
     assert!(p("dni/loss.png").is_file());
+    let latest = std::fs::read_to_string(p("dni/checkpoints/latest")).unwrap();
+    assert_eq!(latest, "epoch-00000001", "dni train counts epochs");
 }

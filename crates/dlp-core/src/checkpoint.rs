@@ -7,7 +7,7 @@
 //! DIR/checkpoints/step-00000120/state.json          step, RNG state, SHA-256 of both files, extra
 //! DIR/checkpoints/latest                            the name of the newest complete checkpoint
 //! ```
-//! A checkpoint is written into a temporary directory, synced, renamed into place, and only
+//! A trainer that counts epochs names its checkpoints `epoch-00000003` ([`Unit`]). A checkpoint is written into a temporary directory, synced, renamed into place, and only
 //! then named in `latest` (itself replaced atomically). [`load_latest`] checks the SHA-256 of
 //! each file, and a tensor of the wrong shape is an error naming the tensor and both shapes.
 //!
@@ -30,7 +30,11 @@ use std::path::{Path, PathBuf};
 /// What `state.json` holds besides the files.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CheckpointState {
+    /// How far training got, in [`CheckpointState::unit`]s.
     pub step: u64,
+    /// What `step` counts, which also names the checkpoint's folder (`epoch-00000003`).
+    #[serde(default)]
+    pub unit: Unit,
     pub rng: RngState,
     /// Anything else the trainer needs to resume (epoch, best metric, schedule position).
     #[serde(default)]
@@ -39,6 +43,34 @@ pub struct CheckpointState {
     pub model_sha256: String,
     #[serde(default)]
     pub optimizer_sha256: Option<String>,
+}
+
+/// What a checkpoint's `step` counts.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Optimiser steps (updates).
+    #[default]
+    Step,
+    /// Passes over the training set.
+    Epoch,
+}
+
+impl Unit {
+    fn name(self) -> &'static str {
+        match self {
+            Unit::Step => "step",
+            Unit::Epoch => "epoch",
+        }
+    }
+}
+
+/// Whether `name` is a checkpoint folder's name (`step-…` or `epoch-…`).
+fn is_checkpoint(name: &str) -> bool {
+    [Unit::Step, Unit::Epoch].iter().any(|u| {
+        name.strip_prefix(u.name())
+            .is_some_and(|r| r.starts_with('-'))
+    })
 }
 
 /// A loaded checkpoint: the model with its weights, the optimiser state, the saved state.
@@ -262,10 +294,6 @@ impl ModuleMapper for Load {
     }
 }
 
-fn step_dir_name(step: u64) -> String {
-    format!("step-{step:08}")
-}
-
 /// Saves a checkpoint under `run_dir/checkpoints/` and points `latest` at it. Returns its
 /// directory. Older checkpoints beyond the newest `keep` are removed.
 pub fn save<M: Module>(
@@ -277,7 +305,7 @@ pub fn save<M: Module>(
 ) -> Result<PathBuf> {
     let root = run_dir.join("checkpoints");
     fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
-    let name = step_dir_name(state.step);
+    let name = format!("{}-{:08}", state.unit.name(), state.step);
     let target = root.join(&name);
     let tmp = atomic::temp_path(&target);
     let result = (|| -> Result<()> {
@@ -320,7 +348,11 @@ fn prune(root: &Path, keep: usize) {
     let entries: Vec<_> = entries.filter_map(|e| e.ok()).collect();
     for e in &entries {
         let name = e.file_name();
-        if name.to_str().is_some_and(|n| n.starts_with(".step-")) {
+        if name
+            .to_str()
+            .and_then(|n| n.strip_prefix('.'))
+            .is_some_and(is_checkpoint)
+        {
             let _ = fs::remove_dir_all(e.path());
         }
     }
@@ -331,7 +363,7 @@ fn prune(root: &Path, keep: usize) {
             p.is_dir()
                 && p.file_name()
                     .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("step-"))
+                    .is_some_and(is_checkpoint)
         })
         .collect();
     steps.sort();
@@ -342,7 +374,7 @@ fn prune(root: &Path, keep: usize) {
 }
 
 /// The directory of the newest complete checkpoint of a run, if any: the one `latest` names, or,
-/// when the pointer is missing (deleted, or lost with a copy), the newest `step-*` directory
+/// when the pointer is missing (deleted, or lost with a copy), the newest `step-*` (or `epoch-*`) directory
 /// (each is complete once it has its name: [`save`] renames it into place).
 pub fn latest(run_dir: &Path) -> Result<Option<PathBuf>> {
     let root = run_dir.join("checkpoints");
@@ -359,7 +391,7 @@ pub fn latest(run_dir: &Path) -> Result<Option<PathBuf>> {
                     p.is_dir()
                         && p.file_name()
                             .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with("step-"))
+                            .is_some_and(is_checkpoint)
                 })
                 .max())
         }

@@ -194,6 +194,7 @@ pub fn run(cfg: &DemoConfig, out: &Path, device: &Device) -> Result<Value> {
         if step % 500 == 0 || step == cfg.steps {
             let state = CheckpointState {
                 step: step as u64,
+                unit: crate::checkpoint::Unit::Step,
                 rng: rng.state(),
                 extra: json!({}),
                 model_sha256: String::new(),

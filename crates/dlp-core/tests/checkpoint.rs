@@ -14,6 +14,7 @@ use std::time::Duration;
 fn state(step: u64, rng: &Rng) -> CheckpointState {
     CheckpointState {
         step,
+        unit: checkpoint::Unit::Step,
         rng: rng.state(),
         extra: serde_json::json!({"epoch": 3}),
         model_sha256: String::new(),

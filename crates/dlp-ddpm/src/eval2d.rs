@@ -119,6 +119,7 @@ pub fn evaluate_run(
     let mut summary = serde_json::json!({
         "task": "ddpm-eval",
         "dataset": cfg.dataset,
+        "seed": cfg.seed,
         "n": n,
         "sampler": sampler,
         "mmd": mmd(&samples, &held_out, h),

@@ -142,6 +142,7 @@ pub fn classifier_for(
     let (net, acc) = train_classifier(train, test, 0, device);
     let state = CheckpointState {
         step: 0,
+        unit: dlp_core::checkpoint::Unit::Step,
         rng: Rng::new(0).state(),
         extra: json!({"test_accuracy": acc}),
         model_sha256: String::new(),
@@ -269,6 +270,7 @@ pub fn evaluate_images(
     let summary = json!({
         "task": "ddpm-eval",
         "dataset": cfg.dataset,
+        "seed": cfg.seed,
         "n": n,
         "sampler": sampler,
         "guidance": guidance,

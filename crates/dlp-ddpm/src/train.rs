@@ -384,6 +384,7 @@ pub fn train<const D: usize, W: Workload<D>>(
         if step % cfg.checkpoint_every == 0 || step == cfg.steps {
             let st = CheckpointState {
                 step: step as u64,
+                unit: dlp_core::checkpoint::Unit::Step,
                 rng: rng.state(),
                 extra: json!({"dataset": cfg.dataset}),
                 model_sha256: String::new(),
@@ -413,6 +414,10 @@ pub fn train<const D: usize, W: Workload<D>>(
     run.write_summary(json!({
         "task": "ddpm-train",
         "dataset": cfg.dataset,
+        "seed": cfg.seed,
+        "settings": {"model": cfg.model, "schedule": cfg.schedule, "timesteps": cfg.timesteps,
+            "prediction": cfg.prediction, "batch_size": cfg.batch_size,
+            "learning_rate": cfg.learning_rate, "ema_decay": cfg.ema_decay},
         "steps": cfg.steps,
         "final_loss": curve.last().map(|p| p.1),
         "seconds": train_seconds,

@@ -40,6 +40,9 @@ use std::time::Instant;
 /// A character-level language-modelling run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CharLmConfig {
+    /// The text it trains on, as given (a file path); recorded, not read.
+    #[serde(default)]
+    pub dataset: String,
     #[serde(flatten)]
     pub rnn: RnnConfig,
     /// Validation every this many updates, on at most `eval_chars` characters.
@@ -50,6 +53,7 @@ pub struct CharLmConfig {
 impl Default for CharLmConfig {
     fn default() -> Self {
         Self {
+            dataset: String::new(),
             rnn: RnnConfig {
                 method: RnnMethod::Dni,
                 truncation: 5,
@@ -220,6 +224,8 @@ pub fn train_charlm(
     let seconds = start.elapsed().as_secs_f64();
     let summary = json!({
         "task": "charlm",
+        "dataset": cfg.dataset,
+        "seed": cfg.rnn.seed,
         "method": cfg.rnn.method,
         "truncation": cfg.rnn.truncation,
         "valid_bpc": best,

@@ -541,6 +541,8 @@ pub fn train_concurrent(
     let ideal = samples / critical.max(1e-12);
     Ok(json!({
         "task": "dni-train",
+        "dataset": cfg.dataset,
+        "seed": cfg.seed,
         "method": cfg.method,
         "execution": "concurrent",
         "layers": cfg.layers,

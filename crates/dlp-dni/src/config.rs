@@ -45,6 +45,9 @@ impl std::str::FromStr for Method {
 /// A training run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainConfig {
+    /// The data it trains on, as given (a registry name such as `mnist`); recorded, not read.
+    #[serde(default)]
+    pub dataset: String,
     pub method: Method,
     /// FC or CNN blocks.
     pub arch: Arch,
@@ -86,6 +89,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
+            dataset: String::new(),
             method: Method::Dni,
             arch: Arch::Fc,
             layers: 3,

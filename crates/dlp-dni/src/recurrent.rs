@@ -197,6 +197,7 @@ impl Windows {
         extra["c"] = json!(vec(&self.c));
         let state = CheckpointState {
             step,
+            unit: dlp_core::checkpoint::Unit::Step,
             rng: Rng::new(0).state(),
             extra,
             model_sha256: String::new(),
@@ -431,6 +432,7 @@ pub fn train_copy(
     let seconds = start.elapsed().as_secs_f64();
     let summary = json!({
         "task": match cfg.task { Task::Copy => "copy", Task::RepeatCopy => "repeat-copy" },
+        "dataset": match cfg.task { Task::Copy => "copy", Task::RepeatCopy => "repeat-copy" },
         "method": cfg.rnn.method,
         "truncation": cfg.rnn.truncation,
         "max_length_solved": curriculum.length - 1,

@@ -165,6 +165,7 @@ pub fn train(
         if let Some(dir) = out {
             let state = CheckpointState {
                 step: epoch as u64 + 1,
+                unit: dlp_core::checkpoint::Unit::Epoch,
                 rng: rng.state(),
                 extra: json!({"curve": curve, "window": window, "sg_alignment": alignment}),
                 model_sha256: String::new(),
@@ -178,10 +179,11 @@ pub fn train(
     let acc = accuracy(dni.net(), train_set, test_set, device);
     let summary = json!({
         "task": "dni-train",
+        "dataset": cfg.dataset,
+        "seed": cfg.seed,
         "method": cfg.method,
         "arch": cfg.arch,
         "width": cfg.width,
-        "seed": cfg.seed,
         "epochs": cfg.epochs,
         "layers": cfg.layers,
         "update_prob": cfg.update_prob,

@@ -81,6 +81,7 @@ fn a_resumed_run_reaches_the_same_model() {
             rnn,
             eval_every: 20,
             eval_chars: 200,
+            ..CharLmConfig::default()
         }
     };
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -86,6 +86,36 @@ impl LinkPrediction {
         Ok(kg)
     }
 
+    /// Writes the splits to `dir` as `{split}.txt.gz` (atomically), in their order, so that
+    /// [`LinkPrediction::load`] of `dir` gives back the same triples with the same ids.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        use std::io::Write;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        for (split, triples) in [
+            ("train", &self.train),
+            ("valid", &self.valid),
+            ("test", &self.test),
+        ] {
+            let path = dir.join(format!("{split}.txt.gz"));
+            crate::atomic::write_with(&path, |f| {
+                let mut gz = flate2::write::GzEncoder::new(
+                    std::io::BufWriter::new(f),
+                    flate2::Compression::fast(),
+                );
+                for &[h, r, t] in triples.iter() {
+                    let (h, r, t) = (
+                        self.entities.name(h),
+                        self.relations.name(r),
+                        self.entities.name(t),
+                    );
+                    writeln!(gz, "{h}\t{r}\t{t}")?;
+                }
+                gz.finish()?.flush()
+            })?;
+        }
+        Ok(())
+    }
+
     /// Parses TSV triples into ids, extending the vocabularies; `path` names the file in errors.
     pub fn parse(&mut self, bytes: &[u8], path: &Path) -> Result<Vec<Triple>> {
         let text = std::str::from_utf8(bytes).map_err(|e| {
