@@ -329,15 +329,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             // otherwise the samples go beside the trained run.
             let settings = serde_json::json!({"run": run, "n": n, "sampler": sampler,
                 "guidance": guidance, "seed": common.seed});
-            if let Some(d) = &common.out {
-                let r = run.display().to_string();
-                crate::claim_out(common, d, "ddpm sample", &r, &settings, false)?;
-            }
-            let out_run = common
-                .out
-                .as_ref()
-                .map(|d| dlp_core::run::RunDir::create(d, &settings))
-                .transpose()?;
+            let out_run = crate::out_run(common, "ddpm sample", run, &settings)?;
             let dir = common.out.clone().unwrap_or_else(|| run.clone());
             let st = dir.join("samples.safetensors");
             let png = dir.join("samples_drawn.png");
@@ -424,16 +416,25 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             }
             let device = setup(common)?;
             let cfg = read_config(run)?;
-            if Toy::from_config(&cfg).is_none() {
+            let images = Toy::from_config(&cfg).is_none();
+            let parsed = sampler.parse(images)?;
+            let settings = serde_json::json!({"run": run, "n": n, "sampler": parsed,
+                "guidance": guidance, "bpd_images": bpd_images});
+            let own = crate::out_run(common, "ddpm eval", run, &settings)?;
+            let out = common.out.clone().unwrap_or_else(|| run.clone());
+            let write = |s: serde_json::Value| match &own {
+                Some(r) => r.write_summary(s),
+                None => Ok(s),
+            };
+            if images {
                 let root = data_dir(common.data_dir.as_deref());
-                let sampler = sampler.parse(true)?;
                 let opts = ImageEval {
                     n: n.unwrap_or(1000),
-                    sampler,
+                    sampler: parsed,
                     guidance: *guidance,
                     bpd_images: *bpd_images,
                 };
-                let s = evaluate_images(run, &root, &device, opts)?;
+                let s = write(evaluate_images(run, &root, &out, &device, opts)?)?;
                 let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
                 let hist: Vec<String> = s["class_histogram"]
                     .as_array()
@@ -459,7 +460,9 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 return Ok(());
             }
             let n = n.unwrap_or(2000);
-            let s = dlp_ddpm::eval2d::evaluate_run(run, &device, n, sampler.parse(false)?)?;
+            let s = write(dlp_ddpm::eval2d::evaluate_run(
+                run, &out, &device, n, parsed,
+            )?)?;
             let mut human = format!(
                 "{}: MMD {:.4} (data-vs-data floor {:.4}, ratio {:.2}) at n = {n}",
                 s["dataset"].as_str().unwrap_or_default(),

@@ -395,6 +395,8 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         Command::Embed(Embed::Eval { run, dataset, ties }) => {
             let ties: TieRule = enum_value("ties", ties)?;
             let (name, data, model) = load_model(run, dataset.as_deref(), common)?;
+            let settings = json!({"run": run, "dataset": name, "ties": ties});
+            let own = crate::out_run(common, "kg embed eval", run, &settings)?;
             let t = Instant::now();
             let filter = Answers::new([&data.train[..], &data.valid[..], &data.test[..]]);
             let m = evaluate(
@@ -411,6 +413,10 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             summary["run"] = json!(run);
             summary["ties"] = json!(ties);
             summary["seconds"] = json!(t.elapsed().as_secs_f64());
+            let summary = match &own {
+                Some(r) => r.write_summary(summary)?,
+                None => summary,
+            };
             let text = format!("{} in {:.1} s", human(&m), t.elapsed().as_secs_f64());
             emit(common, &summary, &text);
         }
@@ -473,6 +479,8 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
         Command::Merge(a) => return crate::kg_align::merge(a, common),
         Command::Rules(Rules::Eval { dataset, rules }) => {
             let (name, data) = load_dataset(dataset, common)?;
+            let settings = json!({"rules": rules, "dataset": name});
+            let own = crate::out_run(common, "kg rules eval", rules, &settings)?;
             let text = std::fs::read_to_string(rules).map_err(|e| Error::io(rules, e))?;
             let set = RuleSet::from_tsv(
                 rules,
@@ -488,6 +496,10 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             summary["dataset"] = json!(name);
             summary["rules"] = json!(set.rules.len());
             summary["seconds"] = json!(t.elapsed().as_secs_f64());
+            let summary = match &own {
+                Some(r) => r.write_summary(summary)?,
+                None => summary,
+            };
             emit(common, &summary, &human(&m));
         }
     }

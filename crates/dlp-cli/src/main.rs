@@ -123,6 +123,29 @@ pub fn claim_out(
     dlp_core::run::claim(out, &id, resume, common.force)
 }
 
+/// With `--out`: a run directory of its own for a command that reads a trained run `run` (a
+/// sampler or an evaluator), claimed for `command` and with `settings` as its `config.toml`; the
+/// caller writes its outputs and summary there. `None` without `--out`.
+pub fn out_run(
+    common: &Common,
+    command: &str,
+    run: &std::path::Path,
+    settings: &impl serde::Serialize,
+) -> Result<Option<dlp_core::run::RunDir>, Error> {
+    let Some(d) = &common.out else {
+        return Ok(None);
+    };
+    claim_out(
+        common,
+        d,
+        command,
+        &run.display().to_string(),
+        settings,
+        false,
+    )?;
+    dlp_core::run::RunDir::create(d, settings).map(Some)
+}
+
 /// Every summary names the dlpapers version that made it.
 pub fn emit(common: &Common, summary: &serde_json::Value, human: &str) {
     if common.json {

@@ -1,6 +1,7 @@
-//! The run-directory contract: every command that trains, mines or samples, given `--out DIR`,
-//! leaves `config.toml`, `summary.json` (with `dlp_version`) and, where it has steps,
-//! `metrics.jsonl` with records in DIR.
+//! The run-directory contract: every command that trains, mines, samples or evaluates, given
+//! `--out DIR`, leaves `config.toml`, `summary.json` (with `dlp_version`, the dataset, and the
+//! seed where it has steps) and, where it has steps, `metrics.jsonl` with records in DIR; an
+//! evaluation or a sampler writes nothing into the run it reads.
 
 use dlp_core::testing::{shared_data, skip};
 use std::path::Path;
@@ -28,7 +29,7 @@ fn check(dir: &Path, args: &[&str], steps: bool) {
 }
 
 #[test]
-fn every_trainer_miner_and_sampler_fills_its_run_directory() {
+fn every_trainer_miner_sampler_and_evaluator_fills_its_run_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let p = |name: &str| tmp.path().join(name);
 
@@ -45,6 +46,12 @@ fn every_trainer_miner_and_sampler_fills_its_run_directory() {
         false,
     );
     assert!(p("sample/samples.safetensors").is_file() && !run.join("samples.safetensors").exists());
+    check(
+        &p("eval"),
+        &["ddpm", "eval", "--run", r, "--n", "64"],
+        false,
+    );
+    assert!(p("eval/eval_samples.png").is_file() && !run.join("eval_samples.png").exists());
 
     check(
         &p("copy"),
@@ -95,6 +102,13 @@ fn every_trainer_miner_and_sampler_fills_its_run_directory() {
         true,
     );
     check(&p("rules"), &["kg", "rules", "mine", "--dataset", d], false);
+    let rules = p("rules/rules.tsv");
+    let rules = rules.to_str().unwrap();
+    let rules_eval = ["kg", "rules", "eval", "--dataset", d, "--rules", rules];
+    check(&p("rules-eval"), &rules_eval, false);
+    let embed = p("embed");
+    let embed_eval = ["kg", "embed", "eval", "--run", embed.to_str().unwrap()];
+    check(&p("embed-eval"), &embed_eval, false);
 
     // The run keeps a copy of its data: eval and predict need neither --dataset nor a data
     // directory, and give the numbers they give with the original folder.
@@ -120,7 +134,7 @@ fn every_trainer_miner_and_sampler_fills_its_run_directory() {
 
     let Some(data) = shared_data() else {
         return skip(
-            "every_trainer_miner_and_sampler_fills_its_run_directory (dni train)",
+            "every_trainer_miner_sampler_and_evaluator_fills_its_run_directory (dni train)",
             "no shared data",
         );
     };

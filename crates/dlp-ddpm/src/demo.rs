@@ -21,6 +21,7 @@ pub fn run(steps: usize, seed: u64, out: &Path, device: &Device) -> dlp_core::Re
     let train = train_run(&cfg, Path::new("."), out, device, false)?;
     let eval = evaluate_run(
         out,
+        out,
         device,
         2000,
         Sampler::Ddim {

@@ -80,9 +80,11 @@ pub fn mode_fractions(x: &[[f32; 2]]) -> ([f64; 8], f64) {
 
 /// Samples `n` points from a trained run's EMA model and compares them with held-out data:
 /// `mmd`, `mmd_floor` (data vs data at the same n) and, for 8 Gaussians, `mode_fractions` and
-/// `off_mode_fraction`. Writes `eval.json` and `eval_samples.png` into the run.
+/// `off_mode_fraction`. Writes `eval.json` and `eval_samples.png` into `out` (the run, or a
+/// directory of the evaluation's own).
 pub fn evaluate_run(
     run: &std::path::Path,
+    out: &std::path::Path,
     device: &burn::tensor::Device,
     n: usize,
     sampler: crate::sample::Sampler,
@@ -132,7 +134,7 @@ pub fn evaluate_run(
         summary["mode_fractions"] = fractions.to_vec().into();
         summary["off_mode_fraction"] = off.into();
     }
-    let png = run.join("eval_samples.png");
+    let png = out.join("eval_samples.png");
     plot_samples(
         &png,
         &format!("DDPM {}: {n} EMA samples", cfg.dataset),
@@ -142,7 +144,7 @@ pub fn evaluate_run(
     summary["samples_plot"] = png.display().to_string().into();
     summary["seconds"] = start.elapsed().as_secs_f64().into();
     let text = serde_json::to_string_pretty(&summary).expect("JSON serialises");
-    dlp_core::atomic::write(run.join("eval.json"), text.as_bytes())?;
+    dlp_core::atomic::write(out.join("eval.json"), text.as_bytes())?;
     Ok(summary)
 }
 

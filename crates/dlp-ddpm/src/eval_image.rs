@@ -166,10 +166,12 @@ pub struct ImageEval {
 }
 
 /// Samples from a run's EMA U-Net and evaluates them (see the module doc), with the bound in
-/// bits/dim on the first test images when asked. Writes `eval.json` and `eval_samples.png`.
+/// bits/dim on the first test images when asked. Writes `eval.json` and `eval_samples.png` into
+/// `out` (the run, or a directory of the evaluation's own).
 pub fn evaluate_images(
     run: &Path,
     data_dir: &Path,
+    out: &Path,
     device: &Device,
     opts: ImageEval,
 ) -> Result<Value> {
@@ -263,7 +265,7 @@ pub fn evaluate_images(
             .collect();
         values.iter().sum::<f64>() / values.len() as f64
     });
-    let png = run.join("eval_samples.png");
+    let png = out.join("eval_samples.png");
     if let Some(g) = grid {
         write_grid(&png, g, 10)?;
     }
@@ -287,6 +289,6 @@ pub fn evaluate_images(
         "dlp_version": dlp_core::run::VERSION,
     });
     let text = serde_json::to_string_pretty(&summary).expect("JSON serialises");
-    dlp_core::atomic::write(run.join("eval.json"), text.as_bytes())?;
+    dlp_core::atomic::write(out.join("eval.json"), text.as_bytes())?;
     Ok(summary)
 }

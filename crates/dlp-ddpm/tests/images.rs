@@ -44,7 +44,7 @@ fn mnist_run_trains_samples_and_is_scored_against_real_data() {
         guidance: 1.0,
         bpd_images: 4,
     };
-    let e = evaluate_images(dir.path(), &data, &device, opts).unwrap();
+    let e = evaluate_images(dir.path(), &data, dir.path(), &device, opts).unwrap();
     // An untrained model's bound is poor but finite: above the 1 bit/dim that MNIST's many
     // black pixels make easy, below 8 bits of raw bytes plus the prior's slack.
     let bpd = e["bits_per_dim"].as_f64().unwrap();

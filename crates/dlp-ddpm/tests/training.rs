@@ -101,6 +101,7 @@ fn eight_gaussians_reach_the_data_floor() {
     train_2d(&cfg, dir.path(), &device, false).unwrap();
     let s = dlp_ddpm::eval2d::evaluate_run(
         dir.path(),
+        dir.path(),
         &device,
         1500,
         Sampler::Ddim {
