@@ -5,13 +5,14 @@ use dlp_core::Error;
 use dlp_core::data::data_dir;
 use dlp_core::run::default_out;
 use dlp_ddpm::eval_image::{ImageEval, evaluate_images};
+use dlp_ddpm::fid::Reference;
 use dlp_ddpm::run::train_run;
 use dlp_ddpm::sample::{Sampler, Variance, sample};
 use dlp_ddpm::task_image::{Images, sample_images, write_grid};
 use dlp_ddpm::task2d::{Toy, plot_samples, to_points};
 use dlp_ddpm::train::{ModelConfig, TrainConfig, load_ema, read_config, read_config_file};
 use dlp_ddpm::{BetaSchedule, GaussianDiffusion};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -51,8 +52,11 @@ pub enum Command {
     },
     /// Evaluate a trained run. 2D: MMD to held-out data beside the data-vs-data floor, and
     /// mode coverage for 8 Gaussians. Images: classifier-FID beside the real-vs-real baseline,
-    /// the predicted-class histogram, the mean top probability.
-    #[command(after_help = "Example:\n  dlp ddpm eval --run runs/8g --json")]
+    /// the predicted-class histogram, the mean top probability; with --inception, the FID and
+    /// KID that papers report instead.
+    #[command(
+        after_help = "Examples:\n  dlp ddpm eval --run runs/8g --json\n  dlp ddpm eval --run runs/pics --inception pt_inception-2015-12-05-6726825d.pth --images pics --json"
+    )]
     Eval {
         /// The run directory of `dlp ddpm train`.
         #[arg(long)]
@@ -69,6 +73,21 @@ pub enum Command {
         /// evaluations each).
         #[arg(long, default_value_t = 0)]
         bpd_images: usize,
+        /// Standard FID and KID with these Inception-v3 weights: pytorch-fid's `.pth`
+        /// (pt_inception-2015-12-05-6726825d.pth) or a safetensors copy.
+        #[arg(long, value_name = "FILE")]
+        inception: Option<PathBuf>,
+        /// With --inception: the reference images, a folder [default: the run's dataset].
+        #[arg(
+            long,
+            value_name = "DIR",
+            requires = "inception",
+            conflicts_with = "dataset"
+        )]
+        images: Option<PathBuf>,
+        /// With --inception: the reference, a registry dataset's training split.
+        #[arg(long, requires = "inception")]
+        dataset: Option<String>,
     },
 }
 
@@ -410,9 +429,49 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             sampler,
             guidance,
             bpd_images,
+            inception,
+            images: reference_images,
+            dataset: reference_dataset,
         } => {
             if *n == Some(0) {
                 return Err(Error::Usage("--n: at least 1 sample".into()));
+            }
+            if let Some(weights) = inception {
+                let cfg = read_config(run)?;
+                let reference = match (reference_images, reference_dataset) {
+                    (Some(dir), _) => Reference::Folder(dir.clone()),
+                    (_, Some(name)) => Reference::Dataset(name.clone()),
+                    _ if Path::new(&cfg.dataset).is_dir() => Reference::Folder(cfg.dataset.into()),
+                    _ => Reference::Dataset(cfg.dataset),
+                };
+                let opts = dlp_ddpm::fid::Options {
+                    inception: weights.clone(),
+                    reference,
+                    n: n.unwrap_or(1000),
+                    sampler: sampler.parse(true)?,
+                    guidance: *guidance,
+                    kid_subsets: 100,
+                    kid_subset_size: 1000,
+                };
+                let own = crate::out_run(common, "ddpm eval", run, &(&opts.reference, opts.n))?;
+                let root = data_dir(common.data_dir.as_deref());
+                let s = dlp_ddpm::fid::evaluate(run, &root, &opts, &setup(common)?)?;
+                let json = serde_json::to_value(&s).unwrap_or_default();
+                let json = match &own {
+                    Some(r) => r.write_summary(json)?,
+                    None => json,
+                };
+                let human = format!(
+                    "FID {:.3}, KID {:.5} ± {:.5} ({} samples against {} reference images{})",
+                    s.fid,
+                    s.kid,
+                    s.kid_std,
+                    s.n,
+                    s.reference_n,
+                    if s.reference_cached { ", cached" } else { "" }
+                );
+                emit(common, &json, &human);
+                return Ok(());
             }
             let device = setup(common)?;
             let cfg = read_config(run)?;
@@ -445,7 +504,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                     })
                     .unwrap_or_default();
                 let human = format!(
-                    "{}: classifier-FID {:.3} (real-vs-real {:.3}), mean top probability {:.3}, bits/dim {}\nclass histogram: {}\nsamples: {}",
+                    "{}: classifier-FID {:.3} (real-vs-real {:.3}), mean top probability {:.3}, bits/dim {}\nclass histogram: {}\nsamples: {}\nthe FID papers report: add --inception FILE (pytorch-fid's pt_inception-2015-12-05-6726825d.pth)",
                     cfg.dataset,
                     f("classifier_fid"),
                     f("classifier_fid_real"),

@@ -8,7 +8,7 @@
 //! and its outputs on a fixed input must equal dlp's to 1e-5.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use dlp_core::testing::{shared_data, skip};
+use dlp_core::testing::{reference_python, reference_script, shared_data, skip};
 use dlp_ddpm::model::Denoiser;
 use safetensors::SafeTensors;
 use std::collections::HashMap;
@@ -21,21 +21,6 @@ use common::dlp_json;
 type Named = Vec<(String, Vec<usize>, Vec<f32>)>;
 /// Tensor name → (shape, dtype).
 type Shapes = HashMap<String, (Vec<usize>, String)>;
-
-/// A Python that imports torch and safetensors, if there is one.
-fn torch_python() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let candidates = [
-        std::env::var_os("DLP_TORCH_PYTHON").map(PathBuf::from),
-        Some(root.join("benches/reference/.venv/bin/python")),
-    ];
-    candidates.into_iter().flatten().find(|p| {
-        Command::new(p)
-            .args(["-c", "import torch, safetensors"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
 
 /// Exports `run` to `file` and returns the file's tensor shapes (with dtypes) and card.
 fn export(run: &Path, file: &Path) -> (Shapes, HashMap<String, String>) {
@@ -75,7 +60,7 @@ fn assert_pytorch_names(tensors: &Shapes) {
 
 /// Runs the PyTorch check on `weights` with inputs and dlp's outputs `check`, when PyTorch is here.
 fn torch_agrees(test: &str, weights: &Path, check: Named) {
-    let Some(python) = torch_python() else {
+    let Some(python) = reference_python(&["torch", "safetensors"]) else {
         // PyTorch is optional (a 1 GB install): its absence skips this part even in CI.
         eprintln!("SKIPPED {test} (PyTorch half): no Python with torch and safetensors");
         return;

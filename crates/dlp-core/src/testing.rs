@@ -67,6 +67,37 @@ pub fn shared_data() -> Option<PathBuf> {
         .find(|d| d.is_dir())
 }
 
+/// A Python that imports every module of `modules` (e.g. `["torch", "pytorch_fid"]`), for the
+/// tests that compare with a reference implementation: `$DLP_TORCH_PYTHON`, else the venv that
+/// the benchmarks make in `benches/reference/.venv`. `None` when there is none: PyTorch is an
+/// optional, large install, so such a test prints why it is skipped (even in CI).
+pub fn reference_python(modules: &[&str]) -> Option<std::path::PathBuf> {
+    let root = std::env::var("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
+        .join("../../benches/reference/.venv/bin/python");
+    let candidates = [
+        std::env::var_os("DLP_TORCH_PYTHON").map(std::path::PathBuf::from),
+        Some(root),
+    ];
+    let check = format!("import {}", modules.join(", "));
+    candidates.into_iter().flatten().find(|p| {
+        std::process::Command::new(p)
+            .args(["-c", &check])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// The path of a script under `benches/reference/` of this checkout.
+pub fn reference_script(name: &str) -> std::path::PathBuf {
+    std::env::var("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
+        .join("../../benches/reference")
+        .join(name)
+}
+
 /// Prints why a test is skipped, in a form that shows in the test output. In CI (`CI` set to
 /// `true` or `1`, as `.ci/run` does with the shared data beside the checkout) a test that cannot
 /// find its data fails instead: a green CI must not hide a test that did not run.

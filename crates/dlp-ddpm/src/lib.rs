@@ -17,6 +17,7 @@
 //! | [`sample`] | ancestral (Algorithm 2) and DDIM samplers |
 //! | [`data2d`] | 8 Gaussians, swiss roll, two moons |
 //! | [`eval2d`], [`eval_image`], [`frechet`] | MMD and mode coverage; classifier-FID |
+//! | [`inception`], [`fid`] | standard FID and KID: pytorch-fid's Inception-v3 with the user's weights |
 //! | [`demo`] | the DDPM stage of `dlp demo` |
 //! | [`export`] | a trained run's weights for PyTorch |
 
@@ -27,7 +28,9 @@ pub mod ema;
 pub mod eval2d;
 pub mod eval_image;
 pub mod export;
+pub mod fid;
 pub mod frechet;
+pub mod inception;
 pub mod model;
 pub mod objective;
 pub mod reverse;
