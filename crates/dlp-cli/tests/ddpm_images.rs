@@ -152,3 +152,86 @@ fn data_audit_takes_an_image_folder_or_a_link_prediction_folder() {
         "e0 next e1 is in train and test: {s}"
     );
 }
+
+/// `dlp ddpm eval --inception` end to end, on Inception weights written by the test (random,
+/// PyTorch's names): FID and KID against the folder the run trained on, the reference cached
+/// beside the folder and reused by the next evaluation; a file that is not weights is named.
+#[test]
+fn inception_fid_and_kid_against_the_training_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, run) = (tmp.path().join("pics"), tmp.path().join("run"));
+    write_folder(&data);
+    std::fs::remove_file(data.join("dot/broken.png")).unwrap();
+    let (d, r) = (data.to_str().unwrap(), run.to_str().unwrap());
+    dlp_json(&[
+        "ddpm",
+        "train",
+        "--images",
+        d,
+        "--size",
+        "8",
+        "--channels",
+        "1",
+        "--steps",
+        "2",
+        "--out",
+        r,
+        "--json",
+    ]);
+    let device = burn::tensor::Device::flex();
+    let weights = tmp.path().join("inception.safetensors");
+    let net = dlp_ddpm::inception::Inception::new(&device);
+    dlp_core::export::state_dict(&net)
+        .write(&weights, Default::default())
+        .unwrap();
+    let w = weights.to_str().unwrap();
+    let eval = [
+        "ddpm",
+        "eval",
+        "--run",
+        r,
+        "--inception",
+        w,
+        "--n",
+        "6",
+        "--sampling-steps",
+        "2",
+        "--json",
+    ];
+    let first = dlp_json(&eval);
+    for key in ["fid", "kid", "kid_std"] {
+        assert!(
+            first[key].as_f64().is_some_and(f64::is_finite),
+            "{key}: {first}"
+        );
+    }
+    assert!(first["fid"].as_f64().unwrap() > 0.0, "{first}");
+    assert_eq!(first["reference_n"], 12, "{first}");
+    assert_eq!(first["reference_cached"], false, "{first}");
+    let cache = first["reference_cache"].as_str().unwrap();
+    assert!(
+        cache.starts_with(d) && std::path::Path::new(cache).is_file(),
+        "{first}"
+    );
+    let second = dlp_json(&eval);
+    assert_eq!(second["reference_cached"], true, "{second}");
+    assert_eq!(first["fid"], second["fid"], "same seed, same samples");
+
+    std::fs::write(tmp.path().join("bad.pth"), b"not a checkpoint").unwrap();
+    let bad = tmp.path().join("bad.pth");
+    let b = bad.to_str().unwrap();
+    let out = dlp(&[
+        "ddpm",
+        "eval",
+        "--run",
+        r,
+        "--inception",
+        b,
+        "--n",
+        "6",
+        "--json",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("bad.pth"), "{err}");
+}

@@ -97,7 +97,7 @@ pub fn symmetric_eigen(a: &[f64], n: usize, vectors: bool) -> (Vec<f64>, Vec<f64
     // contiguous memory: V[r][c] is w[c·n + r].
     let mut w = a.to_vec();
     let (mut d, mut e) = (vec![0.0; n], vec![0.0; n]);
-    tred2(&mut w, &mut d, &mut e, n);
+    tred2(&mut w, &mut d, &mut e, n, vectors);
     tql2(&mut w, &mut d, &mut e, n, vectors);
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&i, &j| d[i].total_cmp(&d[j]));
@@ -114,9 +114,9 @@ pub fn symmetric_eigen(a: &[f64], n: usize, vectors: bool) -> (Vec<f64>, Vec<f64
 }
 
 /// Householder reduction to tridiagonal form (EISPACK `tred2`, as in JAMA), with the
-/// transformation accumulated; `w` is Vᵀ.
+/// transformation accumulated when `vectors`; `w` is Vᵀ.
 #[allow(clippy::needless_range_loop)]
-fn tred2(w: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
+fn tred2(w: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize, vectors: bool) {
     let at = |r: usize, c: usize| c * n + r;
     for j in 0..n {
         d[j] = w[at(n - 1, j)];
@@ -177,6 +177,14 @@ fn tred2(w: &mut [f64], d: &mut [f64], e: &mut [f64], n: usize) {
             }
         }
         d[i] = h;
+    }
+    if !vectors {
+        // The reduction leaves the tridiagonal's diagonal on V's diagonal.
+        for j in 0..n {
+            d[j] = w[at(j, j)];
+        }
+        e[0] = 0.0;
+        return;
     }
     for i in 0..n - 1 {
         w[at(n - 1, i)] = w[at(i, i)];
