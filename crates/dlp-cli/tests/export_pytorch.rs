@@ -12,7 +12,7 @@ use dlp_core::testing::{reference_python, reference_script, shared_data, skip};
 use dlp_ddpm::model::Denoiser;
 use safetensors::SafeTensors;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 mod common;
@@ -68,8 +68,7 @@ fn torch_agrees(test: &str, weights: &Path, check: Named) {
     let file = weights.with_extension("check.safetensors");
     let bytes = dlp_core::checkpoint::f32_safetensors(&check, None).unwrap();
     std::fs::write(&file, bytes).unwrap();
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/reference/pytorch_export.py");
+    let script = reference_script("pytorch_export.py");
     let out = Command::new(python)
         .arg(&script)
         .arg(weights)
