@@ -9,7 +9,8 @@
 //!   deviation over the subsets.
 //!
 //! The reference is a registry dataset's training split or an image folder (at the run's size
-//! and channels), its first 10,000 images at most. Its features, mean and covariance are cached
+//! and channels; files that cannot be decoded are left out and named), its first 10,000 images
+//! at most. Its features, mean and covariance are cached
 //! as safetensors in `.dlp-cache/` beside the data, keyed by the weights file's SHA-256 and the
 //! image count, so the next evaluation skips them.
 
@@ -73,6 +74,8 @@ pub struct Scores {
     pub reference_cache: PathBuf,
     /// Whether the reference came from that cache.
     pub reference_cached: bool,
+    /// Files of a reference folder that could not be decoded, left out.
+    pub reference_skipped: Vec<String>,
     pub inception: PathBuf,
     pub sampler: Sampler,
     pub seconds: f64,
@@ -88,7 +91,8 @@ pub fn evaluate(run: &Path, data_dir: &Path, opts: &Options, device: &Device) ->
         return Err(Error::Usage("--n: at least 2 samples".into()));
     }
     let net = Inception::load(&opts.inception, device)?;
-    let (reference, cache, cached) = reference_features(&net, opts, &images, data_dir, device)?;
+    let (reference, cache, cached, skipped) =
+        reference_features(&net, opts, &images, data_dir, device)?;
     let ema = load_ema(run, &images, device)?;
     let d = crate::GaussianDiffusion::new(cfg.schedule, cfg.timesteps);
     let mut rng = Rng::new(cfg.seed).fork(401);
@@ -149,6 +153,7 @@ pub fn evaluate(run: &Path, data_dir: &Path, opts: &Options, device: &Device) ->
         reference_n: reference.n,
         reference_cache: cache,
         reference_cached: cached,
+        reference_skipped: skipped,
         inception: opts.inception.clone(),
         sampler: opts.sampler,
         seconds: start.elapsed().as_secs_f64(),
@@ -190,12 +195,16 @@ fn reference_features(
     images: &Images,
     data_dir: &Path,
     device: &Device,
-) -> Result<(ReferenceStats, PathBuf, bool)> {
+) -> Result<(ReferenceStats, PathBuf, bool, Vec<String>)> {
+    let mut skipped = Vec::new();
     let set = match &opts.reference {
         Reference::Dataset(name) => load_split(name, data_dir, Split::Train)?,
         Reference::Folder(dir) => {
+            // Files that cannot be decoded are left out of a reference, and named in the scores.
             let u = &images.unet;
-            dlp_core::data::folder::load(dir, u.resolution, u.in_channels, false)?.images
+            let f = dlp_core::data::folder::load(dir, u.resolution, u.in_channels, true)?;
+            skipped = f.skipped.into_iter().map(|(file, _)| file).collect();
+            f.images
         }
     };
     let home = match &opts.reference {
@@ -219,7 +228,7 @@ fn reference_features(
         &key[..12]
     ));
     if let Some(stats) = read_cache(&cache, n) {
-        return Ok((stats, cache, true));
+        return Ok((stats, cache, true, skipped));
     }
     let progress = Progress::new("fid: reference", n as u64);
     let unit: Vec<f32> = set.images[..n * c * h * w]
@@ -238,7 +247,7 @@ fn reference_features(
         n,
     };
     write_cache(&cache, &stats)?;
-    Ok((stats, cache, false))
+    Ok((stats, cache, false, skipped))
 }
 
 fn read_cache(path: &Path, n: usize) -> Option<ReferenceStats> {
