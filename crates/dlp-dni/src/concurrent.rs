@@ -25,7 +25,7 @@ use crate::synthetic::{SyntheticGradient, labels_tensor};
 use crate::train::{Examples, accuracy};
 use burn::nn::Linear;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use dlp_core::error::{Error, Result};
 use dlp_core::rng::Rng;
@@ -418,8 +418,8 @@ pub fn train_concurrent(
                     labels,
                     &ad,
                 )),
-                opt: AdamConfig::new().init(),
-                sg_opt: AdamConfig::new().init(),
+                opt: cfg.optimizer.init(),
+                sg_opt: cfg.optimizer.init(),
                 kept: BTreeMap::new(),
                 rng: Rng::new(cfg.seed).fork(100 + i as u64),
                 frozen: i < cfg.freeze,
@@ -432,7 +432,7 @@ pub fn train_concurrent(
     stages.push(Stage::Head(Box::new(HeadModule {
         classifier: Some(classifier),
         top_relu,
-        opt: AdamConfig::new().init(),
+        opt: cfg.optimizer.init(),
         loss_fn: CrossEntropyLossConfig::new().init(&ad),
         cost: ModuleCost::default(),
         updates: 0,

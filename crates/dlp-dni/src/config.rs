@@ -27,6 +27,16 @@ pub enum Optimizer {
     Sgd,
 }
 
+impl Optimizer {
+    /// A fresh optimiser of this kind (burn's defaults).
+    pub fn init(self) -> burn::optim::ModuleOptimizer {
+        match self {
+            Optimizer::Adam => burn::optim::AdamConfig::new().init(),
+            Optimizer::Sgd => burn::optim::SgdConfig::new().init(),
+        }
+    }
+}
+
 impl std::str::FromStr for Method {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {

@@ -30,12 +30,12 @@
 //! assert_eq!(dni.net().blocks.len(), 2);
 //! ```
 
-use crate::config::{Method, Optimizer, TrainConfig};
+use crate::config::{Method, TrainConfig};
 use crate::layers::{Block, Net, classify};
 use crate::synthetic::{SyntheticGradient, SyntheticInput, labels_tensor};
 use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use dlp_core::checkpoint::{self, CheckpointState};
 use dlp_core::error::Result;
@@ -96,10 +96,7 @@ impl Dni {
         Self {
             cfg: cfg.clone(),
             m: DniModules { net, sgs, sis },
-            opt: match cfg.optimizer {
-                Optimizer::Adam => AdamConfig::new().init(),
-                Optimizer::Sgd => SgdConfig::new().init(),
-            },
+            opt: cfg.optimizer.init(),
             loss_fn: CrossEntropyLossConfig::new().init(device),
             // A stream of its own, so that skipping updates does not change anything else.
             update_rng: Rng::new(cfg.seed).fork(1 << 40),
@@ -136,7 +133,7 @@ impl Dni {
         self.m = loaded.model;
         if let Some(record) = loaded.optimizer {
             self.opt =
-                std::mem::replace(&mut self.opt, AdamConfig::new().init()).load_record(record);
+                std::mem::replace(&mut self.opt, self.cfg.optimizer.init()).load_record(record);
         }
         let rng = checkpoint::extra_field(&loaded.state.extra, &loaded.dir, "update_rng")?;
         self.update_rng = Rng::from_state(rng);
