@@ -343,3 +343,55 @@ fn the_page_shows_an_instance_with_its_sources() {
     );
     assert!(r.body.contains("not an IRI"));
 }
+
+/// A burst of kept-alive connections, each held open for a while: every request is answered at
+/// once. (With tiny_http, a connection arriving in the burst could wait for its first answer
+/// until another client hung up: seconds here.)
+#[test]
+fn a_burst_of_kept_alive_connections_is_served_at_once() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let (base, _kg) = start(ServeOptions::default());
+    let host = base.trim_start_matches("http://").to_string();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(24));
+    let clients: Vec<_> = (0..24)
+        .map(|_| {
+            let (host, barrier) = (host.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let stream = std::net::TcpStream::connect(&host).unwrap();
+                let mut w = stream.try_clone().unwrap();
+                let mut r = BufReader::new(stream);
+                let mut worst = 0f64;
+                for _ in 0..15 {
+                    let t = std::time::Instant::now();
+                    let req =
+                        format!("GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: {host}\r\n\r\n");
+                    w.write_all(req.as_bytes()).unwrap();
+                    let (mut line, mut length) = (String::new(), 0usize);
+                    r.read_line(&mut line).unwrap();
+                    assert!(line.contains(" 200 "), "{line}");
+                    loop {
+                        line.clear();
+                        r.read_line(&mut line).unwrap();
+                        if line.trim().is_empty() {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    r.read_exact(&mut body).unwrap();
+                    worst = worst.max(t.elapsed().as_secs_f64());
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                worst
+            })
+        })
+        .collect();
+    let worst = clients
+        .into_iter()
+        .map(|c| c.join().unwrap())
+        .fold(0f64, f64::max);
+    assert!(worst < 0.5, "a request waited {worst:.2} s for its answer");
+}

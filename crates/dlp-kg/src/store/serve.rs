@@ -13,8 +13,9 @@
 //!   `limit` solutions or triples come back; a cut result carries the header `X-SPARQL-MaxRows`.
 //! - Limits on what a client sends: a body over `max_body` bytes gets 413 (unread), a URL over
 //!   `max_url` 414, headers over `max_headers` 431.
-//! - `TCP_NODELAY` on every connection (small responses on a kept-alive connection otherwise wait
-//!   for the client's delayed ACK, 40 ms each); `Access-Control-Allow-Origin: *` only with `cors`.
+//! - Served by [`super::http`]: a thread per connection, `TCP_NODELAY` on every connection (small
+//!   responses on a kept-alive connection otherwise wait for the client's delayed ACK, 40 ms
+//!   each); `Access-Control-Allow-Origin: *` only with `cors`.
 //! - Updates are refused (403) unless the endpoint was started with `allow_writes`.
 //! - `GET /` is the HTML page; `/?iri=…` shows an instance's concepts, relations and values with
 //!   the source graph of each; `/?query=…` shows results as a table.
@@ -29,19 +30,18 @@
 //! ```
 
 use super::KnowledgeGraph;
+use super::http::{self, Limits, Request, Response};
 use super::page::Table;
 use dlp_core::error::{Error, Result};
 use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxigraph::model::Term;
 use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
 use oxigraph::sparql::{CancellationToken, QueryEvaluationError, QueryResults, SparqlEvaluator};
-use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
-use tiny_http::{Header, Method, Request, Response, Server};
 
 /// How the endpoint serves.
 #[derive(Debug, Clone)]
@@ -54,8 +54,9 @@ pub struct ServeOptions {
     pub limit: usize,
     /// Accept SPARQL updates.
     pub allow_writes: bool,
-    /// Requests served at once (each waits on its query's thread, so they are cheap).
-    pub threads: usize,
+    /// Connections served at once, each on a thread of its own (a kept-alive connection holds
+    /// its thread; the next connection is accepted when one closes).
+    pub max_connections: usize,
     /// Queries evaluating at once; more get 503 with `Retry-After`.
     pub max_running: usize,
     /// Largest request body, URL and header block, in bytes (413, 414, 431 past them).
@@ -73,7 +74,7 @@ impl Default for ServeOptions {
             timeout: Duration::from_secs(10),
             limit: 10_000,
             allow_writes: false,
-            threads: 64,
+            max_connections: 1024,
             max_running: 32,
             max_body: 16 << 20,
             max_url: 64 << 10,
@@ -85,7 +86,7 @@ impl Default for ServeOptions {
 
 /// A bound SPARQL endpoint over a [`KnowledgeGraph`].
 pub struct Endpoint {
-    server: Arc<Server>,
+    listener: TcpListener,
     kg: KnowledgeGraph,
     opts: ServeOptions,
     addr: SocketAddr,
@@ -117,15 +118,11 @@ impl Endpoint {
     pub fn bind(kg: KnowledgeGraph, opts: ServeOptions) -> Result<Self> {
         let listener = TcpListener::bind(&opts.bind)
             .map_err(|e| Error::Usage(format!("--bind {}: {e}", opts.bind)))?;
-        set_nodelay(&listener);
-        let server = Server::from_listener(listener, None)
+        let addr = listener
+            .local_addr()
             .map_err(|e| Error::Usage(format!("--bind {}: {e}", opts.bind)))?;
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| Error::Usage(format!("--bind {}: not an IP address", opts.bind)))?;
         Ok(Endpoint {
-            server: Arc::new(server),
+            listener,
             kg,
             opts,
             addr,
@@ -138,112 +135,56 @@ impl Endpoint {
         self.addr
     }
 
-    /// Serves requests on `threads` threads until the process ends.
+    /// Serves requests until the process ends (see [`http`]).
     pub fn run(self) {
-        let this = Arc::new(self);
-        let workers: Vec<_> = (0..this.opts.threads.max(1))
-            .map(|_| {
-                let this = Arc::clone(&this);
-                std::thread::spawn(move || {
-                    while let Ok(request) = this.server.recv() {
-                        this.respond(request);
-                    }
-                })
-            })
-            .collect();
-        for w in workers {
-            let _ = w.join();
-        }
-    }
-
-    fn respond(&self, mut request: Request) {
-        let answer = self.handle(&mut request);
-        let mut response = Response::from_data(answer.body).with_status_code(answer.status);
-        let mut headers = vec![("Content-Type", answer.content_type.to_string())];
-        headers.extend(answer.headers);
-        if self.opts.cors {
-            headers.push(("Access-Control-Allow-Origin", "*".into()));
-        }
-        for (k, v) in headers {
-            if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-                response.add_header(h);
-            }
-        }
-        // A client that went away is not the server's problem.
-        let _ = request.respond(response);
-    }
-
-    fn handle(&self, request: &mut Request) -> Answer {
-        if request.url().len() > self.opts.max_url {
-            return Answer::text(
-                414,
-                format!("the URL is longer than {} bytes", self.opts.max_url),
-            );
-        }
-        let header_bytes: usize = request
-            .headers()
-            .iter()
-            .map(|h| h.field.as_str().as_str().len() + h.value.as_str().len() + 4)
-            .sum();
-        if header_bytes > self.opts.max_headers {
-            return Answer::text(
-                431,
-                format!(
-                    "the headers are longer than {} bytes",
-                    self.opts.max_headers
-                ),
-            );
-        }
-        let url = request.url().to_string();
-        let (path, query_string) = url.split_once('?').unwrap_or((&url, ""));
-        let params = form_decode(query_string);
-        let header = |name: &str| {
-            request
-                .headers()
-                .iter()
-                .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-                .map(|h| h.value.as_str().to_string())
-                .unwrap_or_default()
+        let limits = Limits {
+            url: self.opts.max_url,
+            headers: self.opts.max_headers,
+            body: self.opts.max_body,
         };
-        let accept = header("Accept");
-        let content_type = header("Content-Type");
-        match (request.method(), path) {
-            (Method::Get, "/sparql") => match param(&params, "query") {
+        let max = self.opts.max_connections;
+        let Ok(listener) = self.listener.try_clone() else {
+            return;
+        };
+        let this = Arc::new(self);
+        http::serve(
+            listener,
+            max,
+            limits,
+            Arc::new(move |r: &Request| this.respond(r)),
+        );
+    }
+
+    fn respond(&self, request: &Request) -> Response {
+        let answer = self.handle(request);
+        let mut headers = vec![("Content-Type".to_string(), answer.content_type.to_string())];
+        headers.extend(answer.headers.into_iter().map(|(k, v)| (k.to_string(), v)));
+        if self.opts.cors {
+            headers.push(("Access-Control-Allow-Origin".into(), "*".into()));
+        }
+        Response {
+            status: answer.status,
+            headers,
+            body: answer.body,
+        }
+    }
+
+    /// The answer to a request (its URL, headers and body already within the limits).
+    fn handle(&self, request: &Request) -> Answer {
+        let (path, query_string) = request.url.split_once('?').unwrap_or((&request.url, ""));
+        let params = form_decode(query_string);
+        let accept = request.header("Accept").to_string();
+        let content_type = request.header("Content-Type");
+        match (request.method.as_str(), path) {
+            ("GET", "/sparql") => match param(&params, "query") {
                 Some(q) => self.query(&q, &accept),
                 None if param(&params, "update").is_some() => {
                     Answer::text(405, "updates must be POSTed")
                 }
                 None => Answer::text(400, "missing `query` parameter"),
             },
-            (Method::Post, "/sparql") => {
-                let too_big = || {
-                    Answer::text(
-                        413,
-                        format!(
-                            "the request body is larger than {} bytes",
-                            self.opts.max_body
-                        ),
-                    )
-                };
-                if request
-                    .body_length()
-                    .is_some_and(|n| n > self.opts.max_body)
-                {
-                    return too_big();
-                }
-                let mut body = Vec::new();
-                let limit = self.opts.max_body as u64 + 1;
-                if request
-                    .as_reader()
-                    .take(limit)
-                    .read_to_end(&mut body)
-                    .is_err()
-                {
-                    return Answer::text(400, "the request body could not be read");
-                }
-                if body.len() > self.opts.max_body {
-                    return too_big();
-                }
+            ("POST", "/sparql") => {
+                let body = request.body.clone();
                 let Ok(body) = String::from_utf8(body) else {
                     return Answer::text(400, "the request body is not UTF-8");
                 };
@@ -267,7 +208,7 @@ impl Endpoint {
                     other => Answer::text(415, format!("unsupported Content-Type `{other}`")),
                 }
             }
-            (Method::Get, "/") => Answer {
+            ("GET", "/") => Answer {
                 status: 200,
                 content_type: "text/html; charset=utf-8",
                 body: super::page::render(&|q| self.table(q), &params).into_bytes(),
@@ -376,25 +317,6 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Sets `TCP_NODELAY` on the listening socket; Linux copies it to every accepted connection.
-fn set_nodelay(listener: &TcpListener) {
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsRawFd;
-        let on: libc::c_int = 1;
-        // SAFETY: a valid socket descriptor and a pointer to a c_int of the size given.
-        unsafe {
-            libc::setsockopt(
-                listener.as_raw_fd(),
-                libc::IPPROTO_TCP,
-                libc::TCP_NODELAY,
-                (&on as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            );
-        }
     }
 }
 
