@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `dlp kg serve` under load, beside Oxigraph's own server (`oxigraph serve`, oxigraph-cli 0.5.13)
 # on the same facts, in one run: REQUESTS cheap queries (an ASK on one subject) from 64 kept-alive
-# connections while 16 expensive queries (ORDER BY over every fact) run alongside; dlp with
-# --timeout-ms 2000. Prints one JSON object per server: throughput, p50/p99 of the cheap queries,
+# connections while 16 expensive queries (ORDER BY over every fact) run alongside; both servers
+# time queries out at 2 s. Prints one JSON object per server: throughput, p50/p99 of the cheap queries,
 # status codes, transport errors, each slow query's status and seconds, RSS before and after.
 #
 #   bash benches/kg_serve_load.sh [FACTS] [REQUESTS]        (defaults 1000000 10000)
@@ -51,7 +51,7 @@ pid=$!
 measure "dlp kg serve --timeout-ms 2000" $pid 127.0.0.1:17878
 kill $pid; wait $pid 2>/dev/null || true
 
-"$oxigraph" serve --location "$work/oxi" --bind 127.0.0.1:17879 >/dev/null 2>&1 &
+"$oxigraph" serve --location "$work/oxi" --bind 127.0.0.1:17879 --timeout-s 2 >/dev/null 2>&1 &
 pid=$!
-measure "oxigraph serve (oxigraph-cli 0.5.13)" $pid 127.0.0.1:17879
+measure "oxigraph serve --timeout-s 2 (oxigraph-cli 0.5.13)" $pid 127.0.0.1:17879
 kill $pid; wait $pid 2>/dev/null || true

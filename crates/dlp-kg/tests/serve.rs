@@ -395,3 +395,27 @@ fn a_burst_of_kept_alive_connections_is_served_at_once() {
         .fold(0f64, f64::max);
     assert!(worst < 0.5, "a request waited {worst:.2} s for its answer");
 }
+
+/// More clients of cheap queries than evaluation slots: each waits briefly for a slot and is
+/// answered (a query was refused with 503 whenever every slot was taken at that instant).
+#[test]
+fn more_cheap_clients_than_evaluation_slots_are_all_answered() {
+    let (base, _) = start(ServeOptions {
+        max_running: 2,
+        ..ServeOptions::default()
+    });
+    let clients: Vec<_> = (0..16)
+        .map(|_| {
+            let base = base.clone();
+            std::thread::spawn(move || {
+                (0..30)
+                    .map(|_| get(&base, COUNT, "text/csv").status)
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for c in clients {
+        let statuses = c.join().unwrap();
+        assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    }
+}

@@ -8,8 +8,9 @@
 //! - Every query runs on a thread of its own under a cancellation token that fires after
 //!   `timeout`; the client gets 503 at the timeout even where the evaluator cannot stop at once
 //!   (an ORDER BY over a million rows sorts what it read first). At most `max_running` queries
-//!   evaluate at once, counting cancelled ones still winding down; past that a query gets 503
-//!   with `Retry-After: 1` at once, so a cheap query never waits behind expensive ones. At most
+//!   evaluate at once, counting cancelled ones still winding down; past that a query waits up to
+//!   250 ms for a slot (cheap queries in flight free theirs within that) and then gets 503 with
+//!   `Retry-After: 1`, so a cheap query never waits behind expensive ones. At most
 //!   `limit` solutions or triples come back; a cut result carries the header `X-SPARQL-MaxRows`.
 //! - Limits on what a client sends: a body over `max_body` bytes gets 413 (unread), a URL over
 //!   `max_url` 414, headers over `max_headers` 431.
@@ -38,9 +39,8 @@ use oxigraph::model::Term;
 use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
 use oxigraph::sparql::{CancellationToken, QueryEvaluationError, QueryResults, SparqlEvaluator};
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// How the endpoint serves.
@@ -91,7 +91,7 @@ pub struct Endpoint {
     opts: ServeOptions,
     addr: SocketAddr,
     /// Queries evaluating now, cancelled ones that have not stopped yet included.
-    running: Arc<AtomicUsize>,
+    running: Slots,
 }
 
 /// An HTTP answer: status, content type, body and extra headers.
@@ -126,7 +126,7 @@ impl Endpoint {
             kg,
             opts,
             addr,
-            running: Arc::new(AtomicUsize::new(0)),
+            running: Arc::new((Mutex::new(0), Condvar::new())),
         })
     }
 
@@ -300,23 +300,39 @@ impl Endpoint {
     }
 }
 
+/// How long a query waits for an evaluation slot before it is refused with 503: long enough for
+/// the cheap queries in flight to finish, short enough to answer a full endpoint at once.
+const SLOT_WAIT: Duration = Duration::from_millis(250);
+
+/// Evaluations under way (cancelled ones still stopping included), and a signal when one ends.
+type Slots = Arc<(Mutex<usize>, Condvar)>;
+
 /// One of `max` evaluation slots, given back on drop.
-struct Slot(Arc<AtomicUsize>);
+struct Slot(Slots);
 
 impl Slot {
-    fn take(running: &Arc<AtomicUsize>, max: usize) -> Option<Slot> {
-        running
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Slot(Arc::clone(running)))
+    /// A slot, waiting up to [`SLOT_WAIT`] for one to free; `None` when none did.
+    fn take(slots: &Slots, max: usize) -> Option<Slot> {
+        let (count, freed) = &**slots;
+        let mut n = count.lock().unwrap_or_else(|e| e.into_inner());
+        let deadline = std::time::Instant::now() + SLOT_WAIT;
+        while *n >= max {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            n = freed
+                .wait_timeout(n, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *n += 1;
+        Some(Slot(Arc::clone(slots)))
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        let (count, freed) = &*self.0;
+        *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        freed.notify_one();
     }
 }
 
