@@ -231,7 +231,7 @@ pub struct TrainArgs {
     /// Negative sampling: redraw negatives that are known training answers: true or false (default false).
     #[arg(long)]
     filter_negatives: Option<bool>,
-    /// Continue from checkpoint.safetensors in --out.
+    /// Continue from the newest checkpoint in --out (checkpoints/epoch-N).
     #[arg(long)]
     resume: bool,
 }

@@ -285,7 +285,10 @@ fn resuming_an_embedding_run_of_another_dataset_is_refused() {
     refused(&embed(&large, true), 1, "was made for 6 entities");
     fs::write(&record, kept).unwrap();
     // A flipped byte in the checkpoint is caught on resume, not turned into NaNs later.
-    let ck = std::path::Path::new(&run).join("checkpoint.safetensors");
+    let checkpoints = std::path::Path::new(&run).join("checkpoints");
+    let latest = fs::read_to_string(checkpoints.join("latest")).unwrap();
+    assert!(latest.starts_with("epoch-"), "{latest}");
+    let ck = checkpoints.join(latest.trim()).join("training.safetensors");
     let mut bytes = fs::read(&ck).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 0x40;

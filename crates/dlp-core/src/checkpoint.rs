@@ -43,6 +43,9 @@ pub struct CheckpointState {
     pub model_sha256: String,
     #[serde(default)]
     pub optimizer_sha256: Option<String>,
+    /// SHA-256 of the files a [`save_files`] checkpoint holds, by name.
+    #[serde(default)]
+    pub files: std::collections::BTreeMap<String, String>,
 }
 
 /// What a checkpoint's `step` counts.
@@ -303,14 +306,7 @@ pub fn save<M: Module>(
     state: &CheckpointState,
     keep: usize,
 ) -> Result<PathBuf> {
-    let root = run_dir.join("checkpoints");
-    fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
-    let name = format!("{}-{:08}", state.unit.name(), state.step);
-    let target = root.join(&name);
-    let tmp = atomic::temp_path(&target);
-    let result = (|| -> Result<()> {
-        fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let mut state = state.clone();
+    write_dir(run_dir, state, keep, |tmp, state| {
         let model_bytes = model_to_safetensors(model)?;
         state.model_sha256 = sha256_reader(&model_bytes[..]).expect("in-memory read");
         atomic::write(tmp.join("model.safetensors"), &model_bytes)?;
@@ -322,6 +318,70 @@ pub fn save<M: Module>(
             state.optimizer_sha256 = Some(sha256_reader(&bytes[..]).expect("in-memory read"));
             atomic::write(tmp.join("optimizer.bpk"), &bytes)?;
         }
+        Ok(())
+    })
+}
+
+/// Saves a checkpoint of named files that are not a burn module (the KG embedding trainer's
+/// tables and row optimisers) in the same layout as [`save`]: their SHA-256 go to
+/// `state.json`'s `files`, which [`verify_files`] checks.
+pub fn save_files(
+    run_dir: &Path,
+    files: &[(&str, &[u8])],
+    state: &CheckpointState,
+    keep: usize,
+) -> Result<PathBuf> {
+    write_dir(run_dir, state, keep, |tmp, state| {
+        for (name, bytes) in files {
+            let sha = sha256_reader(*bytes).expect("in-memory read");
+            state.files.insert(name.to_string(), sha);
+            atomic::write(tmp.join(name), bytes)?;
+        }
+        Ok(())
+    })
+}
+
+/// The state of the checkpoint in `dir`, after checking the SHA-256 of every file that
+/// [`save_files`] listed.
+pub fn verify_files(dir: &Path) -> Result<CheckpointState> {
+    let state_path = dir.join("state.json");
+    let text = fs::read(&state_path).map_err(|e| Error::io(&state_path, e))?;
+    let state: CheckpointState = serde_json::from_slice(&text)
+        .map_err(|e| Error::format(&state_path, Some(e.line()), e.to_string()))?;
+    for (name, expected) in &state.files {
+        let path = dir.join(name);
+        let file = fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let found =
+            sha256_reader(std::io::BufReader::new(file)).map_err(|e| Error::io(&path, e))?;
+        if &found != expected {
+            return Err(Error::Checksum {
+                path,
+                expected: expected.clone(),
+                found,
+            });
+        }
+    }
+    Ok(state)
+}
+
+/// Writes a checkpoint directory: `fill` writes the files into the temporary directory and
+/// records them in the state, then `state.json` is written, the directory renamed into place,
+/// `latest` pointed at it and older ones pruned.
+fn write_dir(
+    run_dir: &Path,
+    state: &CheckpointState,
+    keep: usize,
+    fill: impl FnOnce(&Path, &mut CheckpointState) -> Result<()>,
+) -> Result<PathBuf> {
+    let root = run_dir.join("checkpoints");
+    fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+    let name = format!("{}-{:08}", state.unit.name(), state.step);
+    let target = root.join(&name);
+    let tmp = atomic::temp_path(&target);
+    let result = (|| -> Result<()> {
+        fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut state = state.clone();
+        fill(&tmp, &mut state)?;
         let json = serde_json::to_vec_pretty(&state).expect("state serialises");
         atomic::write(tmp.join("state.json"), &json)?;
         if target.exists() {

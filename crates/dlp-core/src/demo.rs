@@ -199,6 +199,7 @@ pub fn run(cfg: &DemoConfig, out: &Path, device: &Device) -> Result<Value> {
                 extra: json!({}),
                 model_sha256: String::new(),
                 optimizer_sha256: None,
+                files: Default::default(),
             };
             checkpoint::save(out, &model, Some(&optim), &state, 2)?;
         }

@@ -19,6 +19,7 @@ fn state(step: u64, rng: &Rng) -> CheckpointState {
         extra: serde_json::json!({"epoch": 3}),
         model_sha256: String::new(),
         optimizer_sha256: None,
+        files: Default::default(),
     }
 }
 

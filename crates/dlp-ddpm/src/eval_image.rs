@@ -147,6 +147,7 @@ pub fn classifier_for(
         extra: json!({"test_accuracy": acc}),
         model_sha256: String::new(),
         optimizer_sha256: None,
+        files: Default::default(),
     };
     checkpoint::save(&dir, &net, None, &state, 1)?;
     Ok((net, acc))

@@ -389,6 +389,7 @@ pub fn train<const D: usize, W: Workload<D>>(
                 extra: json!({"dataset": cfg.dataset}),
                 model_sha256: String::new(),
                 optimizer_sha256: None,
+                files: Default::default(),
             };
             let both = TrainState { model, ema };
             checkpoint::save(out, &both, Some(&optim), &st, 2)?;

@@ -202,6 +202,7 @@ impl Windows {
             extra,
             model_sha256: String::new(),
             optimizer_sha256: None,
+            files: Default::default(),
         };
         checkpoint::save(out, &self.net, Some(&self.opt), &state, 2).map(|_| ())
     }

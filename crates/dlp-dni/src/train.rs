@@ -170,6 +170,7 @@ pub fn train(
                 extra: json!({"curve": curve, "window": window, "sg_alignment": alignment}),
                 model_sha256: String::new(),
                 optimizer_sha256: None,
+                files: Default::default(),
             };
             dni.save(dir, state)?;
         }

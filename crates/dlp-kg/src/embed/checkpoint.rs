@@ -1,16 +1,17 @@
-//! The resumable training checkpoint: one safetensors file with the model, the optimiser's
-//! per-row state, the best validated model, and in its metadata the epoch, RNG state and early
-//! stopping counters, with the SHA-256 of the tensors' bytes checked on load (as the other
-//! trainers' checkpoints are). Written to a temporary file and renamed, so a crash mid-write
-//! keeps the previous checkpoint.
+//! The resumable training checkpoint, in the layout every trainer uses
+//! ([`dlp_core::checkpoint`]): `checkpoints/epoch-N/training.safetensors` with the model, the
+//! optimiser's per-row state, the best validated model, and in its metadata the epoch, RNG state
+//! and early-stopping counters; `state.json` beside it with the file's SHA-256, checked on load;
+//! `latest` naming the newest. A crash mid-write keeps the previous checkpoint.
 
 use super::Kge;
 use super::config::EmbedConfig;
 use super::optim::RowOptimizer;
+use dlp_core::checkpoint::{CheckpointState, Unit};
 use dlp_core::error::{Error, Result};
 use dlp_core::rng::{Rng, RngState};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The training state that a checkpoint saves.
 pub(super) struct State {
@@ -24,7 +25,10 @@ pub(super) struct State {
     pub train_seconds: f64,
 }
 
-pub(super) fn save(path: &Path, s: &State) -> Result<()> {
+/// The checkpoint file's name inside its folder.
+const FILE: &str = "training.safetensors";
+
+pub(super) fn save(run_dir: &Path, s: &State) -> Result<()> {
     let m = &s.model;
     let (ew, rw) = (m.entity_width(), m.relation_width());
     let (ne, nrr) = (m.num_entities, m.relations.len() / rw);
@@ -71,10 +75,30 @@ pub(super) fn save(path: &Path, s: &State) -> Result<()> {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let bytes = dlp_core::checkpoint::f32_safetensors_checked(&tensors, meta)?;
-    dlp_core::atomic::write(path, &bytes)
+    let state = CheckpointState {
+        step: s.epoch as u64,
+        unit: Unit::Epoch,
+        rng: s.rng.state(),
+        extra: serde_json::json!({}),
+        model_sha256: String::new(),
+        optimizer_sha256: None,
+        files: Default::default(),
+    };
+    dlp_core::checkpoint::save_files(run_dir, &[(FILE, &bytes)], &state, 2).map(|_| ())
 }
 
-pub(super) fn load(path: &Path, config: &EmbedConfig) -> Result<State> {
+/// The newest checkpoint of the run in `run_dir`, checked; `None` when it has none. Also the
+/// file it came from, for messages.
+pub(super) fn load(run_dir: &Path, config: &EmbedConfig) -> Result<Option<(State, PathBuf)>> {
+    let Some(dir) = dlp_core::checkpoint::latest(run_dir)? else {
+        return Ok(None);
+    };
+    dlp_core::checkpoint::verify_files(&dir)?;
+    let path = dir.join(FILE);
+    read(&path, config).map(|s| Some((s, path)))
+}
+
+fn read(path: &Path, config: &EmbedConfig) -> Result<State> {
     let (bytes, meta) = super::read_safetensors(path)?;
     dlp_core::checkpoint::verify_safetensors(path, &bytes, &meta)?;
     let bad = |msg: String| Error::format(path, None, msg);

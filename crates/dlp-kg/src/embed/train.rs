@@ -51,7 +51,7 @@ struct Worker {
 /// Trains on `data.train`, validates on `data.valid`, and reports filtered metrics on
 /// `data.test` for the best validated model. With `run`, metrics go to `metrics.jsonl`, the
 /// best model to `model.safetensors`, and a checkpoint after every validation to
-/// `checkpoint.safetensors`; `resume` continues from that checkpoint.
+/// `checkpoints/epoch-N/` (see [`super::checkpoint`]); `resume` continues from the newest.
 pub fn train(
     config: &EmbedConfig,
     data: &LinkPrediction,
@@ -63,13 +63,12 @@ pub fn train(
     let kind = config.kind()?;
     let (ne, nr) = (data.entities.len(), data.relations.len());
     config.check_memory(ne, nr)?;
-    let mut state = match run
-        .as_deref()
-        .filter(|_| resume)
-        .map(|r| r.path("checkpoint.safetensors"))
-    {
-        Some(path) if path.exists() => {
-            let state = super::checkpoint::load(&path, config)?;
+    let resumed = match run.as_deref().filter(|_| resume) {
+        Some(r) => super::checkpoint::load(r.dir(), config)?,
+        None => None,
+    };
+    let mut state = match resumed {
+        Some((state, path)) => {
             let m = &state.model;
             if (m.num_entities, m.num_relations) != (ne, nr)
                 || m.kind != kind
@@ -86,7 +85,7 @@ pub fn train(
             }
             state
         }
-        _ => {
+        None => {
             let model = Kge::new(kind, config.dim, ne, nr, config.reciprocal, config.seed);
             let opt_ent = RowOptimizer::new(config.optimizer, config.lr, model.entities.len());
             let opt_rel = RowOptimizer::new(config.optimizer, config.lr, model.relations.len());
@@ -190,7 +189,7 @@ pub fn train(
                 stop = state.bad_evals >= config.patience.max(1);
             }
             if let Some(run) = run.as_deref() {
-                super::checkpoint::save(&run.path("checkpoint.safetensors"), &state)?;
+                super::checkpoint::save(run.dir(), &state)?;
             }
         }
         if let Some(run) = run.as_deref_mut() {
