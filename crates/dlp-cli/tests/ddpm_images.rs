@@ -1,28 +1,8 @@
 //! `dlp ddpm train --images DIR` on a folder of PNGs (class subfolders, a broken file), then
 //! `dlp ddpm sample --png-dir` with no data directory.
 
-use std::path::Path;
-
 mod common;
-use common::{dlp, dlp_json};
-
-/// 12 greyscale 8×8 PNGs in class folders `bar` and `dot`, and one file that is not a PNG.
-fn write_folder(dir: &Path) {
-    for i in 0..12u8 {
-        let class = if i % 2 == 0 { "bar" } else { "dot" };
-        let img = image::GrayImage::from_fn(8, 8, |x, y| {
-            let on = if i % 2 == 0 {
-                x == 3 || x == 4
-            } else {
-                (3..5).contains(&x) && (3..5).contains(&y)
-            };
-            image::Luma([if on { 250 - i } else { 5 }])
-        });
-        std::fs::create_dir_all(dir.join(class)).unwrap();
-        img.save(dir.join(class).join(format!("{i}.png"))).unwrap();
-    }
-    std::fs::write(dir.join("dot/broken.png"), b"not a png").unwrap();
-}
+use common::{dlp, dlp_json, image_folder as write_folder};
 
 #[test]
 fn a_folder_trains_conditionally_and_samples_to_png_files() {

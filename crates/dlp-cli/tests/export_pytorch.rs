@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::Command;
 
 mod common;
-use common::dlp_json;
+use common::{dlp_json, image_folder};
 
 type Named = Vec<(String, Vec<usize>, Vec<f32>)>;
 /// Tensor name → (shape, dtype).
@@ -124,22 +124,12 @@ fn ddpm_train_far(args: &[&str], run: &Path) {
     dlp_json(&[args, &["--config", c, "--out", r, "--json"]].concat());
 }
 
-fn write_folder(dir: &Path) {
-    for i in 0..8u8 {
-        let class = if i % 2 == 0 { "bar" } else { "dot" };
-        let img = image::GrayImage::from_fn(8, 8, |x, y| {
-            image::Luma([((x * 31 + y * 17 + u32::from(i) * 13) % 256) as u8])
-        });
-        std::fs::create_dir_all(dir.join(class)).unwrap();
-        img.save(dir.join(class).join(format!("{i}.png"))).unwrap();
-    }
-}
-
 #[test]
 fn ddpm_unet_and_mlp_export_to_pytorch() {
     let tmp = tempfile::tempdir().unwrap();
     let (pics, run) = (tmp.path().join("pics"), tmp.path().join("unet"));
-    write_folder(&pics);
+    image_folder(&pics);
+    std::fs::remove_file(pics.join("dot/broken.png")).unwrap();
     let p = pics.to_str().unwrap();
     let args = [
         "ddpm",

@@ -472,37 +472,25 @@ fn no_mutated_file_or_config_crashes_dlp() {
         s(&["kg", "embed", "eval", "--run", &p("k0")])
     }));
     let latest = std::fs::read_to_string(t.join("d0/checkpoints/latest")).unwrap();
-    let weights = t
-        .join("d0/checkpoints")
-        .join(latest.trim())
-        .join("model.safetensors");
-    let original = std::fs::read(&weights).unwrap();
-    failures.extend(fuzz("DDPM checkpoint", &weights, &original, 12, |_| {
-        s(&[
-            "ddpm",
-            "sample",
-            "--run",
-            &p("d0"),
-            "--n",
-            "4",
-            "--sampling-steps",
-            "2",
-        ])
-    }));
-    let state = weights.with_file_name("state.json");
-    let original = std::fs::read(&state).unwrap();
-    failures.extend(fuzz("checkpoint state.json", &state, &original, 13, |_| {
-        s(&[
-            "ddpm",
-            "sample",
-            "--run",
-            &p("d0"),
-            "--n",
-            "4",
-            "--sampling-steps",
-            "2",
-        ])
-    }));
+    let checkpoint = t.join("d0/checkpoints").join(latest.trim());
+    let sample = s(&[
+        "ddpm",
+        "sample",
+        "--run",
+        &d0,
+        "--n",
+        "4",
+        "--sampling-steps",
+        "2",
+    ]);
+    for (file, name, seed) in [
+        ("model.safetensors", "DDPM checkpoint", 12),
+        ("state.json", "checkpoint state.json", 13),
+    ] {
+        let path = checkpoint.join(file);
+        let original = std::fs::read(&path).unwrap();
+        failures.extend(fuzz(name, &path, &original, seed, |_| sample.clone()));
+    }
 
     assert!(
         failures.is_empty(),

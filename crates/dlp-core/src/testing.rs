@@ -72,10 +72,7 @@ pub fn shared_data() -> Option<PathBuf> {
 /// the benchmarks make in `benches/reference/.venv`. `None` when there is none: PyTorch is an
 /// optional, large install, so such a test prints why it is skipped (even in CI).
 pub fn reference_python(modules: &[&str]) -> Option<std::path::PathBuf> {
-    let root = std::env::var("CARGO_MANIFEST_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
-        .join("../../benches/reference/.venv/bin/python");
+    let root = reference_script(".venv/bin/python");
     let candidates = [
         std::env::var_os("DLP_TORCH_PYTHON").map(std::path::PathBuf::from),
         Some(root),
@@ -90,6 +87,8 @@ pub fn reference_python(modules: &[&str]) -> Option<std::path::PathBuf> {
 }
 
 /// The path of a script under `benches/reference/` of this checkout.
+/// (The crate's directory at run time, as cargo sets it for tests, so that a test binary built
+/// in one checkout and run from another finds that checkout's scripts.)
 pub fn reference_script(name: &str) -> std::path::PathBuf {
     std::env::var("CARGO_MANIFEST_DIR")
         .map(std::path::PathBuf::from)

@@ -30,6 +30,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// The most samples one evaluation generates (their features take 8 KiB each).
+pub const MAX_SAMPLES: usize = 1_000_000;
+
 /// The most reference images used.
 pub const REFERENCE_MAX: usize = 10_000;
 
@@ -87,8 +90,11 @@ pub fn evaluate(run: &Path, data_dir: &Path, opts: &Options, device: &Device) ->
     let start = Instant::now();
     let cfg = read_config(run)?;
     let images = Images::without_data(&cfg)?;
-    if opts.n < 2 {
-        return Err(Error::Usage("--n: at least 2 samples".into()));
+    if !(2..=MAX_SAMPLES).contains(&opts.n) {
+        return Err(Error::Usage(format!(
+            "--n: between 2 and {MAX_SAMPLES} samples, got {}",
+            opts.n
+        )));
     }
     let net = Inception::load(&opts.inception, device)?;
     let (reference, cache, cached, skipped) =
@@ -97,7 +103,7 @@ pub fn evaluate(run: &Path, data_dir: &Path, opts: &Options, device: &Device) ->
     let d = crate::GaussianDiffusion::new(cfg.schedule, cfg.timesteps);
     let mut rng = Rng::new(cfg.seed).fork(401);
     let progress = Progress::new("fid: samples", opts.n as u64);
-    let mut generated = Vec::with_capacity(opts.n * FEATURES);
+    let mut generated = Vec::new();
     while generated.len() < opts.n * FEATURES {
         let b = (opts.n - generated.len() / FEATURES).min(50);
         let (x, _) = sample_images(
@@ -122,13 +128,10 @@ pub fn evaluate(run: &Path, data_dir: &Path, opts: &Options, device: &Device) ->
         progress.inc(b as u64);
     }
     progress.finish();
-    let fit = |f: &[f32]| {
-        Gaussian::fit(
-            &f.iter().map(|&v| f64::from(v)).collect::<Vec<_>>(),
-            FEATURES,
-        )
-    };
-    let fid = frechet(&fit(&generated), &reference.gaussian);
+    let fid = frechet(
+        &Gaussian::fit_f32(&generated, FEATURES),
+        &reference.gaussian,
+    );
     let size = opts.kid_subset_size.min(opts.n).min(reference.n);
     let mut kid_rng = Rng::new(cfg.seed).fork(402);
     let (kid, kid_std) = kid(
@@ -237,10 +240,7 @@ fn reference_features(
         .collect();
     let feats = features(net, &unit, [n, c, h, w], device, Some(&progress));
     progress.finish();
-    let gaussian = Gaussian::fit(
-        &feats.iter().map(|&v| f64::from(v)).collect::<Vec<_>>(),
-        FEATURES,
-    );
+    let gaussian = Gaussian::fit_f32(&feats, FEATURES);
     let stats = ReferenceStats {
         features: feats,
         gaussian,

@@ -47,6 +47,11 @@ impl Gaussian {
         cov.iter_mut().for_each(|c| *c /= denom);
         Self { mean, cov, d }
     }
+
+    /// [`Gaussian::fit`] of f32 samples (Inception features), computed in f64.
+    pub fn fit_f32(rows: &[f32], d: usize) -> Self {
+        Self::fit(&rows.iter().map(|&v| f64::from(v)).collect::<Vec<_>>(), d)
+    }
 }
 
 /// `dst [m, p] = op(a) · op(b)`, `op(a)` `[m, k]`: `a` is stored `[k, m]` when `ta`, else

@@ -419,3 +419,16 @@ fn more_cheap_clients_than_evaluation_slots_are_all_answered() {
         assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
     }
 }
+
+/// A chunked body whose chunk size is near 2^64 is refused with 413, not an overflow.
+#[test]
+fn a_chunk_size_past_the_limit_is_refused() {
+    use std::io::{Read, Write};
+    let (base, _kg) = start(ServeOptions::default());
+    let mut c = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    let req = "POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nASK \r\nfffffffffffffffe\r\n";
+    c.write_all(req.as_bytes()).unwrap();
+    let mut reply = String::new();
+    c.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+}

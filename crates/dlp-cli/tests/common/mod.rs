@@ -65,3 +65,22 @@ pub fn serve(store: &std::path::Path, extra: &[&str]) -> (Server, String) {
         .to_string();
     (Server(child), url)
 }
+
+/// 12 greyscale 8×8 PNGs in class folders `bar` and `dot`, and one file that is not a PNG.
+#[allow(dead_code)] // only the image tests use it
+pub fn image_folder(dir: &std::path::Path) {
+    for i in 0..12u8 {
+        let class = if i % 2 == 0 { "bar" } else { "dot" };
+        let img = image::GrayImage::from_fn(8, 8, |x, y| {
+            let on = if i % 2 == 0 {
+                x == 3 || x == 4
+            } else {
+                (3..5).contains(&x) && (3..5).contains(&y)
+            };
+            image::Luma([if on { 250 - i } else { 5 }])
+        });
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+        img.save(dir.join(class).join(format!("{i}.png"))).unwrap();
+    }
+    std::fs::write(dir.join("dot/broken.png"), b"not a png").unwrap();
+}

@@ -262,7 +262,7 @@ fn connection(stream: TcpStream, limits: Limits, handler: &Handler) -> io::Resul
                     while read_line(&mut r, limits.headers)?.is_some_and(|l| !l.is_empty()) {}
                     break;
                 }
-                if request.body.len() + n > limits.body {
+                if n > limits.body.saturating_sub(request.body.len()) {
                     return too_big(&mut w);
                 }
                 let start = request.body.len();
