@@ -68,8 +68,7 @@ fn tensor(v: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
 
 fn conv_forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, s: ConvShape) -> FlexTensor {
     let [ho, wo] = s.out_hw();
-    let mut y = vec![0f32; s.batch * s.c_out * ho * wo];
-    conv::forward(&values(x), &values(w), &values(b), s, &mut y);
+    let y = conv::forward(&values(x), &values(w), &values(b), s);
     tensor(y, vec![s.batch, s.c_out, ho, wo])
 }
 
@@ -81,15 +80,7 @@ fn norm_forward(
     s: NormShape,
 ) -> (FlexTensor, Stats) {
     let xv = values(x);
-    let mut out = vec![0f32; xv.len()];
-    let stats = norm::forward(
-        &xv,
-        &values(gamma),
-        &values(beta),
-        Some(&values(add)),
-        s,
-        &mut out,
-    );
+    let (out, stats) = norm::forward(&xv, &values(gamma), &values(beta), Some(&values(add)), s);
     let shape = x.layout().shape().to_vec();
     (tensor(out, shape), stats)
 }

@@ -12,8 +12,10 @@
 //! over k_w shifted copies of the input, where im2col writes k_h·k_w. The gradients run the same
 //! way: dX[i·w..] += W_iᵀ·dy (then each shifted copy is added back onto dx), dW_i += dy·X[i·w..]ᵀ.
 
-use crate::products::{ConvShape, Scratch, copy_row, matmul, split};
+use crate::products::{ConvShape, Scratch, init_rows, matmul, split};
+use crate::simd::with_simd;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Whether `s` is a convolution this module computes.
 pub fn serves(s: &ConvShape) -> bool {
@@ -46,26 +48,28 @@ fn build(x: &[f32], s: &ConvShape, buf: &mut [f32]) {
     let (_, per) = stack(s);
     let (w, top) = (s.w, s.padding[0] * s.w);
     let hw = s.h * w;
-    for j in 0..s.kernel[1] {
-        let (sh, [v0, v1], [c0, c1]) = shift(s, j);
-        for c in 0..s.c_in {
-            let plane = &x[c * hw..(c + 1) * hw];
-            let dst = &mut buf[(j * s.c_in + c) * per..][..per];
-            dst[..top].fill(0.0);
-            dst[top + hw..].fill(0.0);
-            let body = &mut dst[top..top + hw];
-            body[..v0].fill(0.0);
-            body[v1.max(v0)..].fill(0.0);
-            if v0 < v1 {
-                let a = (v0 as isize + sh) as usize;
-                copy_row(&mut body[v0..v1], &plane[a..a + v1 - v0]);
-            }
-            for row in body.chunks_exact_mut(w) {
-                row[..c0].fill(0.0);
-                row[c1.max(c0)..].fill(0.0);
+    with_simd!({
+        for j in 0..s.kernel[1] {
+            let (sh, [v0, v1], [c0, c1]) = shift(s, j);
+            for c in 0..s.c_in {
+                let plane = &x[c * hw..(c + 1) * hw];
+                let dst = &mut buf[(j * s.c_in + c) * per..][..per];
+                dst[..top].fill(0.0);
+                dst[top + hw..].fill(0.0);
+                let body = &mut dst[top..top + hw];
+                body[..v0].fill(0.0);
+                body[v1.max(v0)..].fill(0.0);
+                if v0 < v1 {
+                    let a = (v0 as isize + sh) as usize;
+                    body[v0..v1].copy_from_slice(&plane[a..a + v1 - v0]);
+                }
+                for row in body.chunks_exact_mut(w) {
+                    row[..c0].fill(0.0);
+                    row[c1.max(c0)..].fill(0.0);
+                }
             }
         }
-    }
+    })
 }
 
 /// Adds the gradient of the stack `dbuf` back onto the image gradient `dx` (the adjoint of
@@ -74,24 +78,26 @@ fn fold(dbuf: &mut [f32], s: &ConvShape, dx: &mut [f32]) {
     let (_, per) = stack(s);
     let (w, top) = (s.w, s.padding[0] * s.w);
     let hw = s.h * w;
-    for j in 0..s.kernel[1] {
-        let (sh, [v0, v1], [c0, c1]) = shift(s, j);
-        if v0 >= v1 || c0 >= c1 {
-            continue;
-        }
-        for c in 0..s.c_in {
-            let body = &mut dbuf[(j * s.c_in + c) * per + top..][..hw];
-            for row in body.chunks_exact_mut(w) {
-                row[..c0].fill(0.0);
-                row[c1..].fill(0.0);
+    with_simd!({
+        for j in 0..s.kernel[1] {
+            let (sh, [v0, v1], [c0, c1]) = shift(s, j);
+            if v0 >= v1 || c0 >= c1 {
+                continue;
             }
-            let a = (v0 as isize + sh) as usize;
-            let plane = &mut dx[c * hw..(c + 1) * hw];
-            for (d, v) in plane[a..a + v1 - v0].iter_mut().zip(&body[v0..v1]) {
-                *d += v;
+            for c in 0..s.c_in {
+                let body = &mut dbuf[(j * s.c_in + c) * per + top..][..hw];
+                for row in body.chunks_exact_mut(w) {
+                    row[..c0].fill(0.0);
+                    row[c1..].fill(0.0);
+                }
+                let a = (v0 as isize + sh) as usize;
+                let plane = &mut dx[c * hw..(c + 1) * hw];
+                for (d, v) in plane[a..a + v1 - v0].iter_mut().zip(&body[v0..v1]) {
+                    *d += v;
+                }
             }
         }
-    }
+    })
 }
 
 /// Calls `f(a, b)` for every weight W[o, c, i, j], with `a` its index in burn's layout
@@ -120,8 +126,8 @@ fn by_rows(w: &[f32], s: &ConvShape) -> Vec<f32> {
     out
 }
 
-/// y = conv(x, w) + bias.
-pub fn forward(x: &[f32], w: &[f32], bias: &[f32], s: ConvShape, y: &mut [f32]) {
+/// y = conv(x, w) + bias, into `y` (every value written).
+pub fn forward(x: &[f32], w: &[f32], bias: &[f32], s: ConvShape, y: &mut [MaybeUninit<f32>]) {
     let ([kh, kw], n, co, k) = (s.kernel, s.h * s.w, s.c_out, s.kernel[1] * s.c_in);
     let (_, per) = stack(&s);
     let wr = by_rows(w, &s);
@@ -129,12 +135,10 @@ pub fn forward(x: &[f32], w: &[f32], bias: &[f32], s: ConvShape, y: &mut [f32]) 
     y.par_chunks_mut(per_task * co * n)
         .zip(x.par_chunks(per_task * s.c_in * n))
         .for_each(|(ys, xs)| {
-            let mut buf = Scratch::take(kw * s.c_in * per);
+            let mut buf = Scratch::take(0, kw * s.c_in * per);
             for (yb, xb) in ys.chunks_mut(co * n).zip(xs.chunks(s.c_in * n)) {
                 build(xb, &s, &mut buf);
-                for (row, &b) in yb.chunks_mut(n).zip(bias) {
-                    row.fill(b);
-                }
+                let yb = init_rows(yb, bias, n);
                 for i in 0..kh {
                     let wi = &wr[i * co * k..(i + 1) * co * k];
                     matmul(
@@ -163,7 +167,7 @@ pub fn backward_input(w: &[f32], dy: &[f32], s: ConvShape) -> Vec<f32> {
     dx.par_chunks_mut(per_task * s.c_in * n)
         .zip(dy.par_chunks(per_task * co * n))
         .for_each(|(dxs, dys)| {
-            let mut dbuf = Scratch::take(kw * s.c_in * per);
+            let mut dbuf = Scratch::take(0, kw * s.c_in * per);
             for (dxb, dyb) in dxs.chunks_mut(s.c_in * n).zip(dys.chunks(co * n)) {
                 // Kernel row 0 writes the first h·w values of each stack row; the rest start at 0.
                 for row in dbuf.chunks_exact_mut(per) {
@@ -190,7 +194,7 @@ pub fn backward_weight(x: &[f32], dy: &[f32], s: ConvShape) -> (Vec<f32>, Vec<f3
         .par_chunks(per_task * s.c_in * n)
         .zip(dy.par_chunks(per_task * co * n))
         .map(|(xs, dys)| {
-            let mut buf = Scratch::take(kw * s.c_in * per);
+            let mut buf = Scratch::take(0, kw * s.c_in * per);
             let mut dwr = vec![0f32; kh * co * k];
             let mut db = vec![0f32; co];
             for (b, (xb, dyb)) in xs.chunks(s.c_in * n).zip(dys.chunks(co * n)).enumerate() {

@@ -28,6 +28,7 @@ pub mod norm;
 pub mod pool;
 mod products;
 pub mod simd;
+pub mod winograd;
 
 use backend::KernelBackend;
 use batch_norm::BnShape;

@@ -15,8 +15,10 @@
 //! da[b, c] = Σ_hw dx'. A group is contiguous in NCHW, so each (b, g) is one task: two passes over
 //! its data forward and two backward, in parallel over the tasks.
 
+use crate::products::written;
 use crate::simd::{silu, silu_grad, sum, sum_sq_dev, with_simd};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Sizes and settings of one GroupNorm call.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,18 +68,38 @@ pub struct Stats {
     pub rstd: Vec<f32>,
 }
 
-/// The forward pass: fills `out` and returns the statistics.
+/// The forward pass: the output and the statistics.
 pub fn forward(
     x: &[f32],
     gamma: &[f32],
     beta: &[f32],
     add: Option<&[f32]>,
     s: NormShape,
-    out: &mut [f32],
-) -> Stats {
-    let (cpg, hw) = (s.per_group(), s.spatial);
+) -> (Vec<f32>, Stats) {
     let mut mean = vec![0f32; s.batch * s.groups];
     let mut rstd = vec![0f32; s.batch * s.groups];
+    // SAFETY: each (b, g) task writes all cpg·hw values of its chunk (every channel, every
+    // position), and the chunks cover x.len() values.
+    let out = unsafe {
+        written(x.len(), |out| {
+            fill(x, gamma, beta, add, s, out, &mut mean, &mut rstd)
+        })
+    };
+    (out, Stats { mean, rstd })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fill(
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    add: Option<&[f32]>,
+    s: NormShape,
+    out: &mut [MaybeUninit<f32>],
+    mean: &mut [f32],
+    rstd: &mut [f32],
+) {
+    let (cpg, hw) = (s.per_group(), s.spatial);
     out.par_chunks_mut(cpg * hw)
         .zip(x.par_chunks(cpg * hw))
         .zip(mean.par_iter_mut().zip(rstd.par_iter_mut()))
@@ -106,19 +128,19 @@ pub fn forward(
                     match (s.silu, s.dropout()) {
                         (true, None) => {
                             for (o, &v) in os.iter_mut().zip(xs) {
-                                *o = silu(v * scale + shift);
+                                o.write(silu(v * scale + shift));
                             }
                         }
                         (false, None) => {
                             for (o, &v) in os.iter_mut().zip(xs) {
-                                *o = v * scale + shift;
+                                o.write(v * scale + shift);
                             }
                         }
                         (silu_on, Some((threshold, inv))) => {
                             for (j, (o, &v)) in os.iter_mut().zip(xs).enumerate() {
                                 let y = v * scale + shift;
                                 let y = if silu_on { silu(y) } else { y };
-                                *o = y * dropout_scale(s.seed, base + j, threshold, inv);
+                                o.write(y * dropout_scale(s.seed, base + j, threshold, inv));
                             }
                         }
                     }
@@ -127,7 +149,6 @@ pub fn forward(
                 *r_out = r;
             })
         });
-    Stats { mean, rstd }
 }
 
 /// Where one channel sits and what was done to it, for backward pass 1.

@@ -4,24 +4,27 @@
 
 use gemm::Parallelism;
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 
 thread_local! {
-    /// Each thread's patch buffer, kept between calls: a fresh one of up to a few MB per call
-    /// costs page faults (the kernel zeroing pages) on every step.
-    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// Each thread's two scratch buffers (patches, and a group's outputs), kept between calls: a
+    /// fresh one of up to a few MB per call costs page faults (the kernel zeroing pages) on
+    /// every step.
+    static SCRATCH: [RefCell<Vec<f32>>; 2] = const { [RefCell::new(Vec::new()), RefCell::new(Vec::new())] };
 }
 
-/// This thread's patch buffer of `len` values (contents unspecified), given back on drop.
-pub(crate) struct Scratch(Vec<f32>);
+/// One of this thread's scratch buffers (`slot` 0 or 1) with `len` values (contents
+/// unspecified), given back on drop.
+pub(crate) struct Scratch(Vec<f32>, usize);
 
 impl Scratch {
-    pub(crate) fn take(len: usize) -> Self {
-        let mut v = SCRATCH.with(|c| std::mem::take(&mut *c.borrow_mut()));
+    pub(crate) fn take(slot: usize, len: usize) -> Self {
+        let mut v = SCRATCH.with(|c| std::mem::take(&mut *c[slot].borrow_mut()));
         if v.len() < len {
             v.resize(len, 0.0);
         }
         v.truncate(len);
-        Scratch(v)
+        Scratch(v, slot)
     }
 }
 
@@ -29,12 +32,42 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let v = std::mem::take(&mut self.0);
         SCRATCH.with(|c| {
-            let mut kept = c.borrow_mut();
+            let mut kept = c[self.1].borrow_mut();
             if v.capacity() > kept.capacity() {
                 *kept = v;
             }
         });
     }
+}
+
+/// A vector of `len` values written by `fill`, which gets them uninitialised: no pass that
+/// zeroes memory only to overwrite it.
+///
+/// # Safety
+/// `fill` must write every one of the `len` values.
+pub(crate) unsafe fn written(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
+    let mut v = Vec::with_capacity(len);
+    fill(&mut v.spare_capacity_mut()[..len]);
+    // SAFETY: `fill` initialised all `len` values (the caller's promise).
+    unsafe { v.set_len(len) };
+    v
+}
+
+/// Writes `value[r]` into every element of row r of `rows` (`value.len()` rows of `n`), which
+/// makes them readable.
+pub(crate) fn init_rows<'a>(
+    rows: &'a mut [MaybeUninit<f32>],
+    value: &[f32],
+    n: usize,
+) -> &'a mut [f32] {
+    assert_eq!(rows.len(), value.len() * n);
+    for (row, &v) in rows.chunks_mut(n.max(1)).zip(value) {
+        row.iter_mut().for_each(|e| {
+            e.write(v);
+        });
+    }
+    // SAFETY: every element was written just above, and MaybeUninit<f32> has f32's layout.
+    unsafe { &mut *(rows as *mut [MaybeUninit<f32>] as *mut [f32]) }
 }
 
 impl std::ops::Deref for Scratch {

@@ -6,6 +6,7 @@ use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, PaddingConfig2d};
 use burn::tensor::{Device, Distribution, Tensor};
+use dlp_kernels::conv::ConvShape;
 
 mod common;
 use common::{close, close_above, flat, on_threads};
@@ -13,7 +14,7 @@ use common::{close, close_above, flat, on_threads};
 /// (batch, c_in, h, w, c_out, kernel, stride, padding)
 type ConvCase = (usize, usize, usize, usize, usize, usize, usize, usize);
 
-const CONVS: [ConvCase; 11] = [
+const CONVS: [ConvCase; 16] = [
     (2, 3, 1, 1, 4, 5, 1, 2),
     (1, 2, 2, 3, 3, 5, 2, 2),
     (1, 3, 7, 5, 5, 3, 1, 1),
@@ -26,6 +27,15 @@ const CONVS: [ConvCase; 11] = [
     // "Same" padding on an image one row high, and with a kernel wider than the image.
     (1, 5, 1, 9, 3, 3, 1, 1),
     (2, 3, 2, 2, 2, 5, 1, 2),
+    // Outputs of 16×16 and more go without im2col (conv_same), smaller ones in groups of images
+    // (the last group short): a stride-2 conv on odd sides, a 1×1.
+    (3, 5, 17, 16, 6, 3, 1, 1),
+    (13, 3, 9, 7, 5, 3, 2, 1),
+    (11, 9, 5, 5, 4, 1, 1, 0),
+    // Winograd F(2×2, 3×3) from 128 channels in and out and 8 pixels a side: odd sides (partial
+    // tiles), groups of images.
+    (5, 128, 9, 11, 129, 3, 1, 1),
+    (2, 130, 8, 8, 128, 3, 1, 1),
 ];
 
 fn conv_layer(
@@ -288,11 +298,76 @@ fn dropout_keeps_its_fraction_draws_fresh_masks_and_stays_off_outside_training()
     );
 }
 
-/// d loss / d input by central differences in f64 on the kernel functions themselves.
+type ConvFns = (
+    fn(&[f32], &[f32], &[f32], ConvShape) -> Vec<f32>,
+    fn(&[f32], &[f32], ConvShape) -> Vec<f32>,
+    fn(&[f32], &[f32], ConvShape) -> (Vec<f32>, Vec<f32>),
+);
+
+/// A convolution's (forward, input gradient, weight gradient) against central differences of
+/// the loss Σ y·r on the shape `s`.
+fn conv_matches_finite_differences(
+    what: &str,
+    s: ConvShape,
+    (forward, backward_input, backward_weight): ConvFns,
+    rnd: &mut impl FnMut() -> f32,
+) {
+    let [ho, wo] = s.out_hw();
+    let n_out = s.batch * s.c_out * ho * wo;
+    let x: Vec<f32> = (0..s.batch * s.c_in * s.h * s.w).map(|_| rnd()).collect();
+    let w: Vec<f32> = (0..s.c_out * s.c_in * 9).map(|_| rnd()).collect();
+    let bias: Vec<f32> = (0..s.c_out).map(|_| rnd()).collect();
+    let r: Vec<f32> = (0..n_out).map(|_| rnd()).collect();
+    let loss = |x: &[f32], w: &[f32]| {
+        let y = forward(x, w, &bias, s);
+        y.iter().zip(&r).map(|(a, b)| (a * b) as f64).sum::<f64>()
+    };
+    let dx = backward_input(&w, &r, s);
+    let (dw, db) = backward_weight(&x, &r, s);
+    let h = 1e-2f32;
+    for i in 0..x.len() {
+        let (mut xp, mut xm) = (x.clone(), x.clone());
+        xp[i] += h;
+        xm[i] -= h;
+        let fd = (loss(&xp, &w) - loss(&xm, &w)) / (2.0 * h as f64);
+        let got = dx[i];
+        assert!(
+            (fd - got as f64).abs() < 1e-3,
+            "{what} dx[{i}]: {fd} against {got}"
+        );
+    }
+    for i in 0..w.len() {
+        let (mut wp, mut wm) = (w.clone(), w.clone());
+        wp[i] += h;
+        wm[i] -= h;
+        let fd = (loss(&x, &wp) - loss(&x, &wm)) / (2.0 * h as f64);
+        let got = dw[i];
+        assert!(
+            (fd - got as f64).abs() < 1e-3,
+            "{what} dw[{i}]: {fd} against {got}"
+        );
+    }
+    let sum_r = |o: usize| (0..ho * wo).map(|p| r[o * ho * wo + p]).sum::<f32>();
+    for (o, &d) in db.iter().enumerate() {
+        let want: f32 = (0..s.batch).map(|b| sum_r(b * s.c_out + o)).sum();
+        assert!(
+            (want - d).abs() < 1e-4,
+            "{what} db[{o}]: {want} against {d}"
+        );
+    }
+}
+
+/// d loss / d input by central differences in f64 on the kernel functions themselves: the
+/// convolution (im2col, stride 2), Winograd's F(2×2, 3×3) on odd sides (called directly: the
+/// dispatcher sends it only 128 channels and more), the GroupNorm.
 #[test]
 fn kernels_match_finite_differences() {
-    use dlp_kernels::conv::{self, ConvShape};
-    use dlp_kernels::norm::{self, NormShape};
+    use dlp_kernels::{conv, norm, norm::NormShape, winograd};
+    let mut seed = 1u32;
+    let mut rnd = move || {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+    };
     let s = ConvShape {
         batch: 2,
         c_in: 2,
@@ -303,53 +378,22 @@ fn kernels_match_finite_differences() {
         stride: [2, 1],
         padding: [1, 1],
     };
-    let [ho, wo] = s.out_hw();
-    let n_out = s.batch * s.c_out * ho * wo;
-    let mut seed = 1u32;
-    let mut rnd = || {
-        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+    let fns: ConvFns = (conv::forward, conv::backward_input, conv::backward_weight);
+    conv_matches_finite_differences("conv", s, fns, &mut rnd);
+    let s = ConvShape {
+        stride: [1, 1],
+        w: 3,
+        batch: 3,
+        ..s
     };
-    let x: Vec<f32> = (0..s.batch * s.c_in * s.h * s.w).map(|_| rnd()).collect();
-    let w: Vec<f32> = (0..s.c_out * s.c_in * 9).map(|_| rnd()).collect();
-    let bias: Vec<f32> = (0..s.c_out).map(|_| rnd()).collect();
-    let r: Vec<f32> = (0..n_out).map(|_| rnd()).collect();
-    let loss = |x: &[f32], w: &[f32]| {
-        let mut y = vec![0f32; n_out];
-        conv::forward(x, w, &bias, s, &mut y);
-        y.iter().zip(&r).map(|(a, b)| (a * b) as f64).sum::<f64>()
-    };
-    let dx = conv::backward_input(&w, &r, s);
-    let (dw, db) = conv::backward_weight(&x, &r, s);
-    let h = 1e-2f32;
-    for i in 0..x.len() {
-        let (mut xp, mut xm) = (x.clone(), x.clone());
-        xp[i] += h;
-        xm[i] -= h;
-        let fd = (loss(&xp, &w) - loss(&xm, &w)) / (2.0 * h as f64);
-        assert!(
-            (fd - dx[i] as f64).abs() < 1e-3,
-            "conv dx[{i}]: {fd} against {}",
-            dx[i]
-        );
-    }
-    for i in 0..w.len() {
-        let (mut wp, mut wm) = (w.clone(), w.clone());
-        wp[i] += h;
-        wm[i] -= h;
-        let fd = (loss(&x, &wp) - loss(&x, &wm)) / (2.0 * h as f64);
-        assert!(
-            (fd - dw[i] as f64).abs() < 1e-3,
-            "conv dw[{i}]: {fd} against {}",
-            dw[i]
-        );
-    }
-    let sum_r = |o: usize| (0..ho * wo).map(|p| r[o * ho * wo + p]).sum::<f32>();
-    for (o, &d) in db.iter().enumerate() {
-        let want = sum_r(o) + sum_r(s.c_out + o);
-        assert!((want - d).abs() < 1e-4, "conv db[{o}]: {want} against {d}");
-    }
+    let fns: ConvFns = (
+        winograd::forward,
+        winograd::backward_input,
+        winograd::backward_weight,
+    );
+    conv_matches_finite_differences("winograd", s, fns, &mut rnd);
 
+    let h = 1e-2f32;
     let ns = NormShape {
         batch: 2,
         channels: 4,
@@ -366,15 +410,13 @@ fn kernels_match_finite_differences() {
     let add: Vec<f32> = (0..8).map(|_| rnd()).collect();
     let nr: Vec<f32> = (0..24).map(|_| rnd()).collect();
     let nloss = |x: &[f32], add: &[f32]| {
-        let mut out = vec![0f32; 24];
-        norm::forward(x, &gamma, &beta, Some(add), ns, &mut out);
+        let (out, _) = norm::forward(x, &gamma, &beta, Some(add), ns);
         out.iter()
             .zip(&nr)
             .map(|(a, b)| (a * b) as f64)
             .sum::<f64>()
     };
-    let mut out = vec![0f32; 24];
-    let stats = norm::forward(&nx, &gamma, &beta, Some(&add), ns, &mut out);
+    let (_, stats) = norm::forward(&nx, &gamma, &beta, Some(&add), ns);
     let g = norm::backward(&nx, &gamma, &beta, Some(&add), &stats, &nr, ns);
     for i in 0..nx.len() {
         let (mut p, mut m) = (nx.clone(), nx.clone());
