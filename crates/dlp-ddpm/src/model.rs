@@ -18,13 +18,9 @@ use burn::module::Module;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 
-/// SiLU, x·σ(x), as x / (1 + e^{min(−x, 80)}): one exponential and one division per element.
-/// burn's `activation::silu` takes σ through log space (three transcendental passes). The clamp
-/// keeps e^{−x} finite in f32, so that the backward pass never meets 0·∞ (for x < −80 the
-/// value is below 1e−33 either way).
-pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    x.clone() / (x.neg().clamp_max(80.0).exp() + 1.0)
-}
+/// SiLU, x·σ(x): dlp-kernels' vectorised kernel on the CPU (one exponential per element, the
+/// backward in one pass from x), burn's op on other devices.
+pub use dlp_kernels::silu;
 
 /// A network that maps noisy inputs and their 0-based timesteps to a prediction of the same
 /// shape (ε, x_0 or v, as it was trained).

@@ -35,9 +35,8 @@ use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Initializer,
     Linear, LinearConfig, PaddingConfig2d,
 };
-use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use dlp_kernels::{conv2d, group_norm, group_norm_silu_dropout};
+use dlp_kernels::{conv2d, group_norm, group_norm_silu_dropout, softmax};
 use serde::{Deserialize, Serialize};
 
 /// The shape of a U-Net.

@@ -1,6 +1,7 @@
 //! The kernels as a burn backend extension: one trait, its `Flex` implementation (forward) and its
 //! `Autodiff<Flex>` implementation (forward, saving what the hand-written backward needs).
 
+use crate::activation::{self, Unary};
 use crate::batch_norm::{self, BnShape, BnStats};
 use crate::conv::{self, ConvShape};
 use crate::norm::{self, NormShape, Stats};
@@ -47,6 +48,12 @@ pub trait KernelBackend: Backend {
 
     /// Max or average pooling, NCHW.
     fn dlp_pool2d(x: FloatTensor<Self>, shape: PoolShape) -> FloatTensor<Self>;
+
+    /// `f(x)` element by element.
+    fn dlp_unary(x: FloatTensor<Self>, f: Unary) -> FloatTensor<Self>;
+
+    /// The softmax over the last axis.
+    fn dlp_softmax(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 /// The `f32` contents of a flex tensor, in row-major order (copied only when it is a view).
@@ -139,6 +146,63 @@ impl KernelBackend for Flex {
 
     fn dlp_pool2d(x: FlexTensor, s: PoolShape) -> FlexTensor {
         pool_forward(&x, s).0
+    }
+
+    fn dlp_unary(x: FlexTensor, f: Unary) -> FlexTensor {
+        unary_forward(&x, f)
+    }
+
+    fn dlp_softmax(x: FlexTensor) -> FlexTensor {
+        softmax_forward(&x)
+    }
+}
+
+fn unary_forward(x: &FlexTensor, f: Unary) -> FlexTensor {
+    tensor(
+        activation::forward(&values(x), f),
+        x.layout().shape().to_vec(),
+    )
+}
+
+fn softmax_forward(x: &FlexTensor) -> FlexTensor {
+    let shape = x.layout().shape().to_vec();
+    let n = shape.last().copied().unwrap_or(1);
+    tensor(activation::softmax(&values(x), n), shape)
+}
+
+#[derive(Debug)]
+struct UnaryBackward;
+
+impl Backward<Flex, 1> for UnaryBackward {
+    type State = (FlexTensor, FlexTensor, Unary);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let dy = grads.consume::<Flex>(&ops.node);
+        let (x, y, f) = ops.state;
+        if let Some(node) = node_x {
+            let dx = activation::backward(&values(&x), &values(&y), &values(&dy), f);
+            grads.register::<Flex>(node.id, tensor(dx, x.layout().shape().to_vec()));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct SoftmaxBackward;
+
+impl Backward<Flex, 1> for SoftmaxBackward {
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let dy = grads.consume::<Flex>(&ops.node);
+        let y = ops.state;
+        if let Some(node) = node_x {
+            let shape = y.layout().shape().to_vec();
+            let n = shape.last().copied().unwrap_or(1);
+            let dx = activation::softmax_backward(&values(&y), &values(&dy), n);
+            grads.register::<Flex>(node.id, tensor(dx, shape));
+        }
     }
 }
 
@@ -355,6 +419,30 @@ impl<C: CheckpointStrategy> KernelBackend for Autodiff<Flex, C> {
         {
             OpsKind::Tracked(prep) => prep.finish((arg, shape, s), out),
             OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn dlp_unary(x: FloatTensor<Self>, f: Unary) -> FloatTensor<Self> {
+        let y = unary_forward(x.primitive(), f);
+        match UnaryBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((x.primitive().clone(), y.clone(), f), y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        }
+    }
+
+    fn dlp_softmax(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let y = softmax_forward(x.primitive());
+        match SoftmaxBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(y.clone(), y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
         }
     }
 }

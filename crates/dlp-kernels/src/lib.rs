@@ -20,6 +20,7 @@
 //! assert!(diff < 1e-4);
 //! ```
 
+pub mod activation;
 pub mod backend;
 pub mod batch_norm;
 pub mod conv;
@@ -30,6 +31,7 @@ mod products;
 pub mod simd;
 pub mod winograd;
 
+use activation::Unary;
 use backend::KernelBackend;
 use batch_norm::BnShape;
 use burn::backend::Dispatch;
@@ -272,4 +274,41 @@ pub fn pool2d(
         x.into_dispatch(),
         shape,
     ))
+}
+
+fn unary<const D: usize>(x: Tensor<D>, f: Unary) -> Tensor<D> {
+    if !serves(&x.device(), x.dtype()) {
+        return match f {
+            Unary::Exp => x.exp(),
+            Unary::Sigmoid => burn::tensor::activation::sigmoid(x),
+            // x / (1 + e^{min(−x, 80)}): one exponential, and e^{−x} stays finite in f32 so the
+            // backward never meets 0·∞ (burn's silu goes through log space, three passes).
+            Unary::Silu => x.clone() / (x.neg().clamp_max(80.0).exp() + 1.0),
+        };
+    }
+    Tensor::from_dispatch(<Dispatch as KernelBackend>::dlp_unary(x.into_dispatch(), f))
+}
+
+/// e^x element by element (Cephes' polynomial, 2e-7 relative; [`simd::exp`]).
+pub fn exp<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    unary(x, Unary::Exp)
+}
+
+/// σ(x) = 1 / (1 + e^−x) element by element.
+pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    unary(x, Unary::Sigmoid)
+}
+
+/// SiLU(x) = x·σ(x) element by element; its backward recomputes σ from x in the same pass.
+pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    unary(x, Unary::Silu)
+}
+
+/// The softmax along `dim`: e^(x − max) / Σ e^(x − max). Our kernel serves the last axis; other
+/// axes go to burn's.
+pub fn softmax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
+    if dim + 1 != D || !serves(&x.device(), x.dtype()) || x.shape().num_elements() == 0 {
+        return burn::tensor::activation::softmax(x, dim);
+    }
+    Tensor::from_dispatch(<Dispatch as KernelBackend>::dlp_softmax(x.into_dispatch()))
 }

@@ -442,3 +442,54 @@ fn kernels_match_finite_differences() {
         );
     }
 }
+
+/// exp, σ, SiLU and the last-axis softmax against burn's, forward and input gradient, on odd
+/// shapes, one spanning several tasks, softmax rows of one value, on 1 and 2 threads.
+#[test]
+fn activations_match_burn_forward_and_gradients() {
+    type Pair = (fn(Tensor<3>) -> Tensor<3>, fn(Tensor<3>) -> Tensor<3>);
+    let ops: [(&str, Pair); 4] = [
+        ("exp", (dlp_kernels::exp, |x| x.exp())),
+        (
+            "sigmoid",
+            (dlp_kernels::sigmoid, burn::tensor::activation::sigmoid),
+        ),
+        ("silu", (dlp_kernels::silu, burn::tensor::activation::silu)),
+        (
+            "softmax",
+            (
+                |x| dlp_kernels::softmax(x, 2),
+                |x| burn::tensor::activation::softmax(x, 2),
+            ),
+        ),
+    ];
+    for threads in [1, 2] {
+        on_threads(threads, || {
+            for shape in [[3, 5, 7], [2, 3, 20_001], [4, 3, 1]] {
+                for (name, (ours_f, theirs_f)) in ops {
+                    let d = Device::flex().autodiff();
+                    d.seed(7);
+                    let x = Tensor::<3>::random(shape, Distribution::Normal(0.0, 3.0), &d)
+                        .require_grad();
+                    let (ours, theirs) = (ours_f(x.clone()), theirs_f(x.clone()));
+                    let what = format!("{name} on {shape:?}, {threads} threads");
+                    close(
+                        &format!("{what} y"),
+                        flat(ours.clone()),
+                        flat(theirs.clone()),
+                        1e-5,
+                    );
+                    let r = theirs.random_like(Distribution::Normal(0.0, 1.0));
+                    let g_ours = (ours * r.clone()).sum().backward();
+                    let g_theirs = (theirs * r).sum().backward();
+                    close(
+                        &format!("{what} dx"),
+                        flat(x.grad(&g_ours).unwrap()),
+                        flat(x.grad(&g_theirs).unwrap()),
+                        1e-4,
+                    );
+                }
+            }
+        });
+    }
+}
