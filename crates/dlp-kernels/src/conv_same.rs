@@ -72,6 +72,32 @@ fn build(x: &[f32], s: &ConvShape, buf: &mut [f32]) {
     })
 }
 
+/// The stack of [`build`] stored position-major, value (q, u) at u·k_w·c_in + q, for the weight
+/// gradient: there the product runs over positions, and `gemm` wants the other operand's rows
+/// (the stack's) contiguous or copies them into place itself, three times an image (measured:
+/// the weight gradient 15–30% faster this way on the MNIST U-Net's shapes).
+fn build_transposed(x: &[f32], s: &ConvShape, buf: &mut [f32]) {
+    let k = s.kernel[1] * s.c_in;
+    let (w, top) = (s.w, s.padding[0] * s.w);
+    let hw = s.h * w;
+    buf.fill(0.0);
+    with_simd!({
+        for j in 0..s.kernel[1] {
+            let (sh, _, [c0, c1]) = shift(s, j);
+            for y in 0..s.h {
+                for col in c0..c1 {
+                    let u = top + y * w + col;
+                    let src = (y * w + col) as isize + sh;
+                    let dst = &mut buf[u * k + j * s.c_in..u * k + (j + 1) * s.c_in];
+                    for (c, d) in dst.iter_mut().enumerate() {
+                        *d = x[c * hw + src as usize];
+                    }
+                }
+            }
+        }
+    })
+}
+
 /// Adds the gradient of the stack `dbuf` back onto the image gradient `dx` (the adjoint of
 /// [`build`]); clobbers `dbuf`.
 fn fold(dbuf: &mut [f32], s: &ConvShape, dx: &mut [f32]) {
@@ -198,12 +224,13 @@ pub fn backward_weight(x: &[f32], dy: &[f32], s: ConvShape) -> (Vec<f32>, Vec<f3
             let mut dwr = vec![0f32; kh * co * k];
             let mut db = vec![0f32; co];
             for (b, (xb, dyb)) in xs.chunks(s.c_in * n).zip(dys.chunks(co * n)).enumerate() {
-                build(xb, &s, &mut buf);
+                build_transposed(xb, &s, &mut buf);
                 for i in 0..kh {
                     let dwi = &mut dwr[i * co * k..(i + 1) * co * k];
-                    // dW_i += dy·X[i·w..]ᵀ: X's element (position p, row q) at q·per + p.
-                    let xi = &buf[i * s.w..];
-                    matmul([co, k, n], dwi, k, b > 0, dyb, [n, 1], xi, [1, per], par);
+                    // dW_i += dy·X[i·w..]ᵀ: X's element (position p, row q) at p·k + q, so the
+                    // product reads it in place (the stack of `build` would be packed first).
+                    let xi = &buf[i * s.w * k..];
+                    matmul([co, k, n], dwi, k, b > 0, dyb, [n, 1], xi, [k, 1], par);
                 }
                 for (d, row) in db.iter_mut().zip(dyb.chunks(n)) {
                     *d += row.iter().sum::<f32>();
