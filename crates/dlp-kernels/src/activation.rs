@@ -20,20 +20,32 @@ pub enum Unary {
     Silu,
 }
 
+/// `o[i] = g(x[i])`, one loop per function so that it vectorises.
+#[inline(always)]
+fn map(o: &mut [MaybeUninit<f32>], x: &[f32], g: impl Fn(f32) -> f32) {
+    for (o, &v) in o.iter_mut().zip(x) {
+        o.write(g(v));
+    }
+}
+
+/// `d[i] *= g(x[i], y[i])`.
+#[inline(always)]
+fn scale(d: &mut [f32], x: &[f32], y: &[f32], g: impl Fn(f32, f32) -> f32) {
+    for ((d, &x), &y) in d.iter_mut().zip(x).zip(y) {
+        *d *= g(x, y);
+    }
+}
+
 /// `f(x)` for every value.
 pub fn forward(x: &[f32], f: Unary) -> Vec<f32> {
     let fill = |out: &mut [MaybeUninit<f32>]| {
         out.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK))
             .for_each(|(o, x)| {
-                with_simd!({
-                    for (o, &v) in o.iter_mut().zip(x) {
-                        o.write(match f {
-                            Unary::Exp => exp(v),
-                            Unary::Sigmoid => sigmoid(v),
-                            Unary::Silu => silu(v),
-                        });
-                    }
+                with_simd!(match f {
+                    Unary::Exp => map(o, x, exp),
+                    Unary::Sigmoid => map(o, x, sigmoid),
+                    Unary::Silu => map(o, x, silu),
                 })
             });
     };
@@ -47,14 +59,10 @@ pub fn backward(x: &[f32], y: &[f32], dy: &[f32], f: Unary) -> Vec<f32> {
     dx.par_chunks_mut(CHUNK)
         .zip(x.par_chunks(CHUNK).zip(y.par_chunks(CHUNK)))
         .for_each(|(d, (x, y))| {
-            with_simd!({
-                for ((d, &x), &y) in d.iter_mut().zip(x).zip(y) {
-                    *d *= match f {
-                        Unary::Exp => y,
-                        Unary::Sigmoid => y * (1.0 - y),
-                        Unary::Silu => silu_grad(x),
-                    };
-                }
+            with_simd!(match f {
+                Unary::Exp => scale(d, x, y, |_, y| y),
+                Unary::Sigmoid => scale(d, x, y, |_, y| y * (1.0 - y)),
+                Unary::Silu => scale(d, x, y, |x, _| silu_grad(x)),
             })
         });
     dx

@@ -288,13 +288,15 @@ pub fn backward(
                         dropout: s.dropout(),
                     };
                     let range = c * hw..(c + 1) * hw;
-                    let pass = match (s.silu, ch.dropout.is_some()) {
-                        (true, false) => pass1::<true, false>,
-                        (false, false) => pass1::<false, false>,
-                        (true, true) => pass1::<true, true>,
-                        (false, true) => pass1::<false, true>,
+                    let (dx, x, dout) = (&mut dx[range.clone()], &x[range.clone()], &dout[range]);
+                    // Called, not taken as a function pointer: inlined, it is compiled for the
+                    // instruction set with_simd! picked.
+                    let sums_c = match (s.silu, ch.dropout.is_some()) {
+                        (true, false) => pass1::<true, false>(dx, x, dout, ch),
+                        (false, false) => pass1::<false, false>(dx, x, dout, ch),
+                        (true, true) => pass1::<true, true>(dx, x, dout, ch),
+                        (false, true) => pass1::<false, true>(dx, x, dout, ch),
                     };
-                    let sums_c = pass(&mut dx[range.clone()], &x[range.clone()], &dout[range], ch);
                     sums[c][0] = sums_c[0];
                     sums[c][1] = sums_c[1];
                     s1 += sums_c[2];
