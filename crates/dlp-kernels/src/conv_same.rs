@@ -72,6 +72,10 @@ fn build(x: &[f32], s: &ConvShape, buf: &mut [f32]) {
     })
 }
 
+/// Input channels from which the weight gradient reads a position-major stack (a row of fewer
+/// values than a vector register gains nothing: the first layer of an RGB or grey network).
+const TRANSPOSE_FROM: usize = 16;
+
 /// The stack of [`build`] stored position-major, value (q, u) at u·k_w·c_in + q, for the weight
 /// gradient: there the product runs over positions, and `gemm` wants the other operand's rows
 /// (the stack's) contiguous or copies them into place itself, three times an image (measured:
@@ -224,13 +228,22 @@ pub fn backward_weight(x: &[f32], dy: &[f32], s: ConvShape) -> (Vec<f32>, Vec<f3
             let mut dwr = vec![0f32; kh * co * k];
             let mut db = vec![0f32; co];
             for (b, (xb, dyb)) in xs.chunks(s.c_in * n).zip(dys.chunks(co * n)).enumerate() {
-                build_transposed(xb, &s, &mut buf);
+                if s.c_in >= TRANSPOSE_FROM {
+                    build_transposed(xb, &s, &mut buf);
+                } else {
+                    build(xb, &s, &mut buf);
+                }
+                // dW_i += dy·X[i·w..]ᵀ, X's element (position p, row q) at p·k + q (transposed:
+                // read in place) or q·per + p (packed by gemm).
+                let (at, strides) = if s.c_in >= TRANSPOSE_FROM {
+                    (s.w * k, [k, 1])
+                } else {
+                    (s.w, [1, per])
+                };
                 for i in 0..kh {
                     let dwi = &mut dwr[i * co * k..(i + 1) * co * k];
-                    // dW_i += dy·X[i·w..]ᵀ: X's element (position p, row q) at p·k + q, so the
-                    // product reads it in place (the stack of `build` would be packed first).
-                    let xi = &buf[i * s.w * k..];
-                    matmul([co, k, n], dwi, k, b > 0, dyb, [n, 1], xi, [k, 1], par);
+                    let xi = &buf[i * at..];
+                    matmul([co, k, n], dwi, k, b > 0, dyb, [n, 1], xi, strides, par);
                 }
                 for (d, row) in db.iter_mut().zip(dyb.chunks(n)) {
                     *d += row.iter().sum::<f32>();

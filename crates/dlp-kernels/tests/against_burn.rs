@@ -9,12 +9,12 @@ use burn::tensor::{Device, Distribution, Tensor};
 use dlp_kernels::conv::ConvShape;
 
 mod common;
-use common::{close, close_above, flat, on_threads};
+use common::{close, close_above, flat, on_threads, same_then_backward};
 
 /// (batch, c_in, h, w, c_out, kernel, stride, padding)
 type ConvCase = (usize, usize, usize, usize, usize, usize, usize, usize);
 
-const CONVS: [ConvCase; 16] = [
+const CONVS: [ConvCase; 17] = [
     (2, 3, 1, 1, 4, 5, 1, 2),
     (1, 2, 2, 3, 3, 5, 2, 2),
     (1, 3, 7, 5, 5, 3, 1, 1),
@@ -30,6 +30,8 @@ const CONVS: [ConvCase; 16] = [
     // Outputs of 16×16 and more go without im2col (conv_same), smaller ones in groups of images
     // (the last group short): a stride-2 conv on odd sides, a 1×1.
     (3, 5, 17, 16, 6, 3, 1, 1),
+    // From 16 input channels the weight gradient reads a position-major copy.
+    (2, 16, 6, 7, 5, 3, 1, 1),
     (13, 3, 9, 7, 5, 3, 2, 1),
     (11, 9, 5, 5, 4, 1, 1, 0),
     // Winograd F(2×2, 3×3) from 128 channels in and out and 8 pixels a side: odd sides (partial
@@ -71,16 +73,8 @@ fn conv2d_matches_burn_forward_and_gradients() {
                 let ours = dlp_kernels::conv2d(&conv, x.clone());
                 let theirs = conv.forward(x.clone());
                 assert_eq!(ours.dims(), theirs.dims(), "{c:?}");
-                let r = theirs.random_like(Distribution::Normal(0.0, 1.0));
                 let what = format!("{c:?} on {threads} threads");
-                close(
-                    &format!("{what} y"),
-                    flat(ours.clone()),
-                    flat(theirs.clone()),
-                    1e-4,
-                );
-                let g_ours = (ours * r.clone()).sum().backward();
-                let g_theirs = (theirs * r).sum().backward();
+                let (g_ours, g_theirs) = same_then_backward(&what, ours, theirs, 1e-4);
                 close(
                     &format!("{what} dx"),
                     flat(x.grad(&g_ours).unwrap()),
@@ -130,15 +124,7 @@ fn same_norm(
     add: Option<&Tensor<2>>,
     gn: &GroupNorm,
 ) {
-    close(
-        &format!("{what} y"),
-        flat(ours.clone()),
-        flat(theirs.clone()),
-        1e-4,
-    );
-    let r = theirs.random_like(Distribution::Normal(0.0, 1.0));
-    let g_ours = (ours * r.clone()).sum().backward();
-    let g_theirs = (theirs * r).sum().backward();
+    let (g_ours, g_theirs) = same_then_backward(what, ours, theirs, 1e-4);
     let dx = flat(x.grad(&g_theirs).unwrap());
     let dx_scale = dx.clone().abs().max().into_scalar::<f32>();
     close(
@@ -473,15 +459,7 @@ fn activations_match_burn_forward_and_gradients() {
                         .require_grad();
                     let (ours, theirs) = (ours_f(x.clone()), theirs_f(x.clone()));
                     let what = format!("{name} on {shape:?}, {threads} threads");
-                    close(
-                        &format!("{what} y"),
-                        flat(ours.clone()),
-                        flat(theirs.clone()),
-                        1e-5,
-                    );
-                    let r = theirs.random_like(Distribution::Normal(0.0, 1.0));
-                    let g_ours = (ours * r.clone()).sum().backward();
-                    let g_theirs = (theirs * r).sum().backward();
+                    let (g_ours, g_theirs) = same_then_backward(&what, ours, theirs, 1e-5);
                     close(
                         &format!("{what} dx"),
                         flat(x.grad(&g_ours).unwrap()),

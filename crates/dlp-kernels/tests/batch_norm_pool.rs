@@ -9,7 +9,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Distribution, Tensor};
 
 mod common;
-use common::{close, flat, on_threads};
+use common::{close, flat, on_threads, same_then_backward};
 
 /// Two batch norms with the same random γ, β and fresh running statistics.
 fn twin_norms(channels: usize, d: &Device) -> (BatchNorm, BatchNorm) {
@@ -41,15 +41,7 @@ fn batch_norm_matches_burn_forward_gradients_and_running_stats() {
                     let theirs = theirs_n.forward(x.clone());
                     let theirs = if with_relu { relu(theirs) } else { theirs };
                     let what = format!("{:?} relu {with_relu} on {threads} threads", (b, c, s));
-                    close(
-                        &format!("{what} y"),
-                        flat(ours.clone()),
-                        flat(theirs.clone()),
-                        1e-4,
-                    );
-                    let r = theirs.random_like(Distribution::Normal(0.0, 1.0));
-                    let g_ours = (ours * r.clone()).sum().backward();
-                    let g_theirs = (theirs * r).sum().backward();
+                    let (g_ours, g_theirs) = same_then_backward(&what, ours, theirs, 1e-4);
                     let grad =
                         |g, n: &BatchNorm| (n.gamma.grad(g).unwrap(), n.beta.grad(g).unwrap());
                     let (dg_o, db_o) = grad(&g_ours, &ours_n);
@@ -107,15 +99,7 @@ fn pooling_matches_burn_forward_and_gradient() {
                 };
                 let what = format!("{:?} on {threads} threads", cases[i]);
                 assert_eq!(ours.dims(), theirs.dims(), "{what}");
-                close(
-                    &format!("{what} y"),
-                    flat(ours.clone()),
-                    flat(theirs.clone()),
-                    1e-5,
-                );
-                let r = theirs.random_like(Distribution::Normal(0.0, 1.0));
-                let g_ours = (ours * r.clone()).sum().backward();
-                let g_theirs = (theirs * r).sum().backward();
+                let (g_ours, g_theirs) = same_then_backward(&what, ours, theirs, 1e-5);
                 let (dx_o, dx_t) = (x.grad(&g_ours).unwrap(), x.grad(&g_theirs).unwrap());
                 close(&format!("{what} dx"), flat(dx_o), flat(dx_t), 1e-5);
             }

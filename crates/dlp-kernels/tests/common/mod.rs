@@ -1,6 +1,6 @@
 //! Helpers shared by the kernel tests.
 
-use burn::tensor::Tensor;
+use burn::tensor::{Distribution, Gradients, Tensor};
 
 pub fn close(what: &str, ours: Tensor<1>, theirs: Tensor<1>, tol: f32) {
     close_above(what, ours, theirs, tol, 1e-6)
@@ -28,4 +28,25 @@ pub fn on_threads(threads: usize, f: impl FnOnce() + Send) {
         .build()
         .unwrap()
         .install(f);
+}
+
+/// `ours` against `theirs` to `tol` (see [`close`]), then Σ y·r backpropagated through each with
+/// the same random r: (our gradients, theirs).
+pub fn same_then_backward<const D: usize>(
+    what: &str,
+    ours: Tensor<D>,
+    theirs: Tensor<D>,
+    tol: f32,
+) -> (Gradients, Gradients) {
+    close(
+        &format!("{what} y"),
+        flat(ours.clone()),
+        flat(theirs.clone()),
+        tol,
+    );
+    let r = theirs.random_like(Distribution::Normal(0.0, 1.0));
+    (
+        (ours * r.clone()).sum().backward(),
+        (theirs * r).sum().backward(),
+    )
 }
