@@ -36,7 +36,7 @@ use burn::nn::{
     Linear, LinearConfig, PaddingConfig2d,
 };
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use dlp_kernels::{conv2d, group_norm, group_norm_silu_dropout, softmax};
+use dlp_kernels::{conv2d, conv2d_add, group_norm, group_norm_silu_dropout, softmax};
 use serde::{Deserialize, Serialize};
 
 /// The shape of a U-Net.
@@ -300,12 +300,11 @@ impl ResBlock {
         let h = conv2d(&self.conv1, group_norm(&self.norm1, x.clone(), None, true));
         let temb = self.temb_proj.forward(silu(temb.clone()));
         let h = group_norm_silu_dropout(&self.norm2, h, Some(temb), &self.dropout);
-        let h = conv2d(&self.conv2, h);
         let skip = match &self.shortcut {
             Some(conv) => conv2d(conv, x),
             None => x,
         };
-        let out = skip + h;
+        let out = conv2d_add(&self.conv2, h, skip);
         match &self.attn {
             Some(a) => a.forward(out),
             None => out,

@@ -7,6 +7,7 @@ use crate::conv::{self, ConvShape};
 use crate::norm::{self, NormShape, Stats};
 use crate::pool::{self, PoolShape};
 use burn::backend::AutodiffBackend;
+use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -25,6 +26,15 @@ pub trait KernelBackend: Backend {
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
+        shape: ConvShape,
+    ) -> FloatTensor<Self>;
+
+    /// `conv2d(x, weight) + bias + residual`, NCHW (the residual of the output's shape).
+    fn dlp_conv2d_add(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        residual: FloatTensor<Self>,
         shape: ConvShape,
     ) -> FloatTensor<Self>;
 
@@ -73,9 +83,16 @@ fn tensor(v: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(v, shape))
 }
 
-fn conv_forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, s: ConvShape) -> FlexTensor {
+fn conv_forward(
+    x: &FlexTensor,
+    w: &FlexTensor,
+    b: &FlexTensor,
+    residual: Option<&FlexTensor>,
+    s: ConvShape,
+) -> FlexTensor {
     let [ho, wo] = s.out_hw();
-    let y = conv::forward(&values(x), &values(w), &values(b), s);
+    let r = residual.map(values);
+    let y = conv::forward_add(&values(x), &values(w), &values(b), r.as_deref(), s);
     tensor(y, vec![s.batch, s.c_out, ho, wo])
 }
 
@@ -121,7 +138,17 @@ fn pool_forward(x: &FlexTensor, s: PoolShape) -> (FlexTensor, Vec<u32>) {
 
 impl KernelBackend for Flex {
     fn dlp_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, s: ConvShape) -> FlexTensor {
-        conv_forward(&x, &weight, &bias, s)
+        conv_forward(&x, &weight, &bias, None, s)
+    }
+
+    fn dlp_conv2d_add(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        residual: FlexTensor,
+        s: ConvShape,
+    ) -> FlexTensor {
+        conv_forward(&x, &weight, &bias, Some(&residual), s)
     }
 
     fn dlp_group_norm(
@@ -206,6 +233,29 @@ impl Backward<Flex, 1> for SoftmaxBackward {
     }
 }
 
+/// The convolution's gradients from dy, registered for the parents that want them.
+fn conv_grads(
+    grads: &mut Gradients,
+    dy: &[f32],
+    (x, w, s): (FlexTensor, FlexTensor, ConvShape),
+    [node_x, node_w, node_b]: [Option<NodeId>; 3],
+) {
+    if let Some(id) = node_x {
+        let dx = conv::backward_input(&values(&w), dy, s);
+        grads.register::<Flex>(id, tensor(dx, vec![s.batch, s.c_in, s.h, s.w]));
+    }
+    if node_w.is_some() || node_b.is_some() {
+        let (dw, db) = conv::backward_weight(&values(&x), dy, s);
+        if let Some(id) = node_w {
+            let [kh, kw] = s.kernel;
+            grads.register::<Flex>(id, tensor(dw, vec![s.c_out, s.c_in, kh, kw]));
+        }
+        if let Some(id) = node_b {
+            grads.register::<Flex>(id, tensor(db, vec![s.c_out]));
+        }
+    }
+}
+
 #[derive(Debug)]
 struct ConvBackward;
 
@@ -213,23 +263,25 @@ impl Backward<Flex, 3> for ConvBackward {
     type State = (FlexTensor, FlexTensor, ConvShape);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_w, node_b] = ops.parents;
         let dy = grads.consume::<Flex>(&ops.node);
-        let (x, w, s) = ops.state;
-        let dy = values(&dy);
-        if let Some(node) = node_x {
-            let dx = conv::backward_input(&values(&w), &dy, s);
-            grads.register::<Flex>(node.id, tensor(dx, vec![s.batch, s.c_in, s.h, s.w]));
-        }
-        if node_w.is_some() || node_b.is_some() {
-            let (dw, db) = conv::backward_weight(&values(&x), &dy, s);
-            if let Some(node) = node_w {
-                let [kh, kw] = s.kernel;
-                grads.register::<Flex>(node.id, tensor(dw, vec![s.c_out, s.c_in, kh, kw]));
-            }
-            if let Some(node) = node_b {
-                grads.register::<Flex>(node.id, tensor(db, vec![s.c_out]));
-            }
+        let ids = ops.parents.map(|p| p.map(|n| n.id));
+        conv_grads(grads, &values(&dy), ops.state, ids);
+    }
+}
+
+#[derive(Debug)]
+struct ConvAddBackward;
+
+impl Backward<Flex, 4> for ConvAddBackward {
+    type State = (FlexTensor, FlexTensor, ConvShape);
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w, node_b, node_r] = ops.parents;
+        let dy = grads.consume::<Flex>(&ops.node);
+        let ids = [node_x, node_w, node_b].map(|p| p.map(|n| n.id));
+        conv_grads(grads, &values(&dy), ops.state, ids);
+        if let Some(node) = node_r {
+            grads.register::<Flex>(node.id, dy);
         }
     }
 }
@@ -338,15 +390,43 @@ impl<C: CheckpointStrategy> KernelBackend for Autodiff<Flex, C> {
         {
             OpsKind::Tracked(prep) => {
                 let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
-                let y = conv_forward(&xp, &wp, bias.primitive(), s);
+                let y = conv_forward(&xp, &wp, bias.primitive(), None, s);
                 prep.finish((xp, wp, s), y)
             }
             OpsKind::UnTracked(prep) => prep.finish(conv_forward(
                 x.primitive(),
                 weight.primitive(),
                 bias.primitive(),
+                None,
                 s,
             )),
+        }
+    }
+
+    fn dlp_conv2d_add(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        residual: FloatTensor<Self>,
+        s: ConvShape,
+    ) -> FloatTensor<Self> {
+        let y = conv_forward(
+            x.primitive(),
+            weight.primitive(),
+            bias.primitive(),
+            Some(residual.primitive()),
+            s,
+        );
+        match ConvAddBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node(), residual.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
+                prep.finish((xp, wp, s), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(y),
         }
     }
 

@@ -17,7 +17,7 @@
 //! positions up.
 
 pub use crate::products::ConvShape;
-use crate::products::{Scratch, copy_row, init_rows, matmul, split, written};
+use crate::products::{Scratch, copy_row, image_of, init_rows, matmul, split, written};
 use crate::simd::with_simd;
 use crate::{conv_same, winograd};
 use rayon::prelude::*;
@@ -141,26 +141,41 @@ fn col2im(col: &[f32], s: &ConvShape, ld: usize, dx: &mut [f32]) {
 
 /// y = conv(x, w) + bias, `[batch, c_out, h_o, w_o]`.
 pub fn forward(x: &[f32], w: &[f32], bias: &[f32], s: ConvShape) -> Vec<f32> {
+    forward_add(x, w, bias, None, s)
+}
+
+/// y = conv(x, w) + bias + residual (a tensor of y's shape, when given): the residual block's
+/// skip added while each output is first written, not in a pass of its own.
+pub fn forward_add(
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    residual: Option<&[f32]>,
+    s: ConvShape,
+) -> Vec<f32> {
     if winograd::serves(&s) {
-        return winograd::forward(x, w, bias, s);
+        return winograd::forward(x, w, bias, residual, s);
     }
     let (k, n, co) = (s.k(), s.n(), s.c_out);
     let (per_task, par) = split(&s);
     let g = group(&s, per_task);
     let fill = |y: &mut [std::mem::MaybeUninit<f32>]| {
         if by_same(&s) {
-            return conv_same::forward(x, w, bias, s, y);
+            return conv_same::forward(x, w, bias, residual, s, y);
         }
         y.par_chunks_mut(per_task * co * n)
             .zip(x.par_chunks(per_task * s.in_size()))
-            .for_each(|(ys, xs)| {
+            .enumerate()
+            .for_each(|(task, (ys, xs))| {
                 let lone_direct = s.direct() && g == 1;
                 let mut col = Scratch::take(0, if lone_direct { 0 } else { k * g * n });
                 let mut out = Scratch::take(1, if g == 1 { 0 } else { co * g * n });
-                for (yg, xg) in ys.chunks_mut(g * co * n).zip(xs.chunks(g * s.in_size())) {
+                let groups = ys.chunks_mut(g * co * n).zip(xs.chunks(g * s.in_size()));
+                for (gi, (yg, xg)) in groups.enumerate() {
+                    let first = task * per_task + gi * g;
                     let cols = xg.len() / s.in_size() * n;
                     if cols == n {
-                        let yb = init_rows(yg, bias, n);
+                        let yb = init_rows(yg, bias, n, image_of(residual, first, co * n));
                         let patches = if lone_direct {
                             xg
                         } else {
@@ -185,10 +200,10 @@ pub fn forward(x: &[f32], w: &[f32], bias: &[f32], s: ConvShape) -> Vec<f32> {
                         par,
                     );
                     for (b, yb) in yg.chunks_mut(co * n).enumerate() {
+                        let yb = init_rows(yb, bias, n, image_of(residual, first + b, co * n));
                         for (o, row) in yb.chunks_mut(n).enumerate() {
-                            for (d, v) in row.iter_mut().zip(&out[o * cols + b * n..][..n]) {
-                                d.write(v + bias[o]);
-                            }
+                            let product = &out[o * cols + b * n..][..n];
+                            row.iter_mut().zip(product).for_each(|(d, v)| *d += v);
                         }
                     }
                 }

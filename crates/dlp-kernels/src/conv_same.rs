@@ -12,7 +12,7 @@
 //! over k_w shifted copies of the input, where im2col writes k_h·k_w. The gradients run the same
 //! way: dX[i·w..] += W_iᵀ·dy (then each shifted copy is added back onto dx), dW_i += dy·X[i·w..]ᵀ.
 
-use crate::products::{ConvShape, Scratch, init_rows, matmul, split};
+use crate::products::{ConvShape, Scratch, image_of, init_rows, matmul, split};
 use crate::simd::with_simd;
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -156,19 +156,28 @@ fn by_rows(w: &[f32], s: &ConvShape) -> Vec<f32> {
     out
 }
 
-/// y = conv(x, w) + bias, into `y` (every value written).
-pub fn forward(x: &[f32], w: &[f32], bias: &[f32], s: ConvShape, y: &mut [MaybeUninit<f32>]) {
+/// y = conv(x, w) + bias [+ residual], into `y` (every value written).
+pub fn forward(
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    residual: Option<&[f32]>,
+    s: ConvShape,
+    y: &mut [MaybeUninit<f32>],
+) {
     let ([kh, kw], n, co, k) = (s.kernel, s.h * s.w, s.c_out, s.kernel[1] * s.c_in);
     let (_, per) = stack(&s);
     let wr = by_rows(w, &s);
     let (per_task, par) = split(&s);
     y.par_chunks_mut(per_task * co * n)
         .zip(x.par_chunks(per_task * s.c_in * n))
-        .for_each(|(ys, xs)| {
+        .enumerate()
+        .for_each(|(task, (ys, xs))| {
             let mut buf = Scratch::take(0, kw * s.c_in * per);
-            for (yb, xb) in ys.chunks_mut(co * n).zip(xs.chunks(s.c_in * n)) {
+            for (b, (yb, xb)) in ys.chunks_mut(co * n).zip(xs.chunks(s.c_in * n)).enumerate() {
                 build(xb, &s, &mut buf);
-                let yb = init_rows(yb, bias, n);
+                let r = image_of(residual, task * per_task + b, co * n);
+                let yb = init_rows(yb, bias, n, r);
                 for i in 0..kh {
                     let wi = &wr[i * co * k..(i + 1) * co * k];
                     matmul(

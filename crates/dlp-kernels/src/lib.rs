@@ -66,6 +66,16 @@ pub fn serves(device: &Device, dtype: DType) -> bool {
 /// `conv.forward(x)` for an ungrouped, undilated convolution with explicit or valid padding; other
 /// convolutions (and other devices) go to burn's own.
 pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    conv2d_then(conv, x, None)
+}
+
+/// `conv.forward(x) + residual` (a residual block's skip, of the output's shape), the add done
+/// while each output value is first written rather than in a pass of its own.
+pub fn conv2d_add(conv: &Conv2d, x: Tensor<4>, residual: Tensor<4>) -> Tensor<4> {
+    conv2d_then(conv, x, Some(residual))
+}
+
+fn conv2d_then(conv: &Conv2d, x: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
     let padding = match conv.padding {
         PaddingConfig2d::Valid => Some([0, 0]),
         PaddingConfig2d::Explicit(t, l, b, r) if t == b && l == r => Some([t, l]),
@@ -99,14 +109,35 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
                 Some(b) => b.val(),
                 None => Tensor::zeros([c_out], &x.device()),
             };
-            Tensor::from_dispatch(<Dispatch as KernelBackend>::dlp_conv2d(
+            let [ho, wo] = shape.out_hw();
+            let (x, weight, bias) = (
                 x.into_dispatch(),
                 weight.into_dispatch(),
                 bias.into_dispatch(),
-                shape,
-            ))
+            );
+            Tensor::from_dispatch(match residual {
+                Some(r) if r.dims() == [batch, c_out, ho, wo] => {
+                    <Dispatch as KernelBackend>::dlp_conv2d_add(
+                        x,
+                        weight,
+                        bias,
+                        r.into_dispatch(),
+                        shape,
+                    )
+                }
+                Some(r) => {
+                    let y = Tensor::<4>::from_dispatch(<Dispatch as KernelBackend>::dlp_conv2d(
+                        x, weight, bias, shape,
+                    ));
+                    (y + r).into_dispatch()
+                }
+                None => <Dispatch as KernelBackend>::dlp_conv2d(x, weight, bias, shape),
+            })
         }
-        _ => conv.forward(x),
+        _ => match residual {
+            Some(r) => conv.forward(x) + r,
+            None => conv.forward(x),
+        },
     }
 }
 

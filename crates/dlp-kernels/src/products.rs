@@ -53,18 +53,27 @@ pub(crate) unsafe fn written(len: usize, fill: impl FnOnce(&mut [MaybeUninit<f32
     v
 }
 
-/// Writes `value[r]` into every element of row r of `rows` (`value.len()` rows of `n`), which
-/// makes them readable.
+/// Writes `value[r]` (plus `plus`'s element, when given: same shape as `rows`) into every
+/// element of row r of `rows` (`value.len()` rows of `n`), which makes them readable.
 pub(crate) fn init_rows<'a>(
     rows: &'a mut [MaybeUninit<f32>],
     value: &[f32],
     n: usize,
+    plus: Option<&[f32]>,
 ) -> &'a mut [f32] {
     assert_eq!(rows.len(), value.len() * n);
-    for (row, &v) in rows.chunks_mut(n.max(1)).zip(value) {
-        row.iter_mut().for_each(|e| {
-            e.write(v);
-        });
+    for (r, (row, &v)) in rows.chunks_mut(n.max(1)).zip(value).enumerate() {
+        match plus {
+            Some(p) => row
+                .iter_mut()
+                .zip(&p[r * n..(r + 1) * n])
+                .for_each(|(e, &a)| {
+                    e.write(v + a);
+                }),
+            None => row.iter_mut().for_each(|e| {
+                e.write(v);
+            }),
+        }
     }
     // SAFETY: every element was written just above, and MaybeUninit<f32> has f32's layout.
     unsafe { &mut *(rows as *mut [MaybeUninit<f32>] as *mut [f32]) }
@@ -95,6 +104,11 @@ pub(crate) fn copy_row(dst: &mut [f32], src: &[f32]) {
     for (a, b) in d.into_remainder().iter_mut().zip(s.remainder()) {
         *a = *b;
     }
+}
+
+/// Image `image`'s `len` values of a batch tensor, when there is one.
+pub(crate) fn image_of(t: Option<&[f32]>, image: usize, len: usize) -> Option<&[f32]> {
+    t.map(|t| &t[image * len..(image + 1) * len])
 }
 
 /// Sizes of one convolution.

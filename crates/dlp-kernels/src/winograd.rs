@@ -17,7 +17,7 @@
 //! Tiles of a group of images sit side by side in the products' columns. Every transform runs on
 //! whole rows of tiles, so it vectorises; partial tiles at odd sides read zeros and drop outputs.
 
-use crate::products::{ConvShape, Scratch, matmul, split, written};
+use crate::products::{ConvShape, Scratch, image_of, matmul, split, written};
 use crate::simd::with_simd;
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -160,13 +160,13 @@ fn input_transform(x: &[f32], s: &ConvShape, v: &mut [f32], ld: usize, col0: usi
 }
 
 /// One image's output (`[c_out, h, w]`, every value written) from M_ξ (`m[ξ·c_out·ld + o·ld +
-/// col0 + t]`): Y = Aᵀ·M·A + bias, a row of tiles at a time.
+/// col0 + t]`): Y = Aᵀ·M·A + bias [+ the image's residual], a row of tiles at a time.
 fn output_transform(
     m: &[f32],
     s: &ConvShape,
-    ld: usize,
-    col0: usize,
+    (ld, col0): (usize, usize),
     bias: &[f32],
+    residual: Option<&[f32]>,
     y: &mut [MaybeUninit<f32>],
 ) {
     let (th, tw) = tiles(s);
@@ -196,8 +196,19 @@ fn output_transform(
                         pair[1] = q1[i] - q2[i] - q3[i] + b;
                     }
                     let row = 2 * ty + r;
-                    for (dst, &val) in plane[row * w..(row + 1) * w].iter_mut().zip(&*line) {
-                        dst.write(val);
+                    let dst = &mut plane[row * w..(row + 1) * w];
+                    match residual {
+                        Some(res) => {
+                            let res = &res[(o * h + row) * w..(o * h + row + 1) * w];
+                            for ((d, &v), &a) in dst.iter_mut().zip(&*line).zip(res) {
+                                d.write(v + a);
+                            }
+                        }
+                        None => {
+                            for (d, &v) in dst.iter_mut().zip(&*line) {
+                                d.write(v);
+                            }
+                        }
                     }
                 }
             }
@@ -255,8 +266,15 @@ fn output_gradient(dy: &[f32], s: &ConvShape, dm: &mut [f32], ld: usize, col0: u
     })
 }
 
-/// y = conv(x, g) + bias given U (`[16][c_out][c_in]`), `[batch, c_out, h, w]`.
-fn convolve(x: &[f32], u: &[f32], bias: &[f32], s: ConvShape) -> Vec<f32> {
+/// y = conv(x, g) + bias [+ residual] given U (as [`transform_weights`] lays it out),
+/// `[batch, c_out, h, w]`.
+fn convolve(
+    x: &[f32],
+    u: &[f32],
+    bias: &[f32],
+    residual: Option<&[f32]>,
+    s: ConvShape,
+) -> Vec<f32> {
     let (ci, co, hw) = (s.c_in, s.c_out, s.h * s.w);
     let (th, tw) = tiles(&s);
     let t = th * tw;
@@ -265,10 +283,12 @@ fn convolve(x: &[f32], u: &[f32], bias: &[f32], s: ConvShape) -> Vec<f32> {
     let fill = |y: &mut [MaybeUninit<f32>]| {
         y.par_chunks_mut(per_task * co * hw)
             .zip(x.par_chunks(per_task * ci * hw))
-            .for_each(|(ys, xs)| {
+            .enumerate()
+            .for_each(|(task, (ys, xs))| {
                 let mut v = Scratch::take(0, 16 * ci * g * t);
                 let mut m = Scratch::take(1, 16 * co * g * t);
-                for (yg, xg) in ys.chunks_mut(g * co * hw).zip(xs.chunks(g * ci * hw)) {
+                let groups = ys.chunks_mut(g * co * hw).zip(xs.chunks(g * ci * hw));
+                for (gi, (yg, xg)) in groups.enumerate() {
                     let ld = xg.len() / (ci * hw) * t;
                     for (b, xb) in xg.chunks(ci * hw).enumerate() {
                         input_transform(xb, &s, &mut v, ld, b * t);
@@ -289,7 +309,8 @@ fn convolve(x: &[f32], u: &[f32], bias: &[f32], s: ConvShape) -> Vec<f32> {
                         );
                     }
                     for (b, yb) in yg.chunks_mut(co * hw).enumerate() {
-                        output_transform(&m, &s, ld, b * t, bias, yb);
+                        let r = image_of(residual, task * per_task + gi * g + b, co * hw);
+                        output_transform(&m, &s, (ld, b * t), bias, r, yb);
                     }
                 }
             });
@@ -299,12 +320,18 @@ fn convolve(x: &[f32], u: &[f32], bias: &[f32], s: ConvShape) -> Vec<f32> {
     unsafe { written(s.batch * co * hw, fill) }
 }
 
-/// y = conv(x, w) + bias.
-pub fn forward(x: &[f32], w: &[f32], bias: &[f32], s: ConvShape) -> Vec<f32> {
+/// y = conv(x, w) + bias [+ residual].
+pub fn forward(
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    residual: Option<&[f32]>,
+    s: ConvShape,
+) -> Vec<f32> {
     let u = transform_weights(s.c_out, s.c_in, |o, c| {
         std::array::from_fn(|k| w[(o * s.c_in + c) * 9 + k])
     });
-    convolve(x, &u, bias, s)
+    convolve(x, &u, bias, residual, s)
 }
 
 /// dx from dy: the convolution of dy with the kernels turned 180° and in and out swapped.
@@ -317,7 +344,7 @@ pub fn backward_input(w: &[f32], dy: &[f32], s: ConvShape) -> Vec<f32> {
         c_out: s.c_in,
         ..s
     };
-    convolve(dy, &u, &vec![0.0; s.c_in], swapped)
+    convolve(dy, &u, &vec![0.0; s.c_in], None, swapped)
 }
 
 /// (dW, d bias) from x and dy.

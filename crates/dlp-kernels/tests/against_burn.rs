@@ -373,7 +373,7 @@ fn kernels_match_finite_differences() {
         ..s
     };
     let fns: ConvFns = (
-        winograd::forward,
+        |x, w, b, s| winograd::forward(x, w, b, None, s),
         winograd::backward_input,
         winograd::backward_weight,
     );
@@ -466,6 +466,45 @@ fn activations_match_burn_forward_and_gradients() {
                         flat(x.grad(&g_theirs).unwrap()),
                         1e-4,
                     );
+                }
+            }
+        });
+    }
+}
+
+/// `conv2d_add` against burn's convolution plus the residual, forward and the gradients of the
+/// input, weight, bias and residual, on every shape of [`CONVS`] (all three ways of computing a
+/// convolution) on 1 and 2 threads.
+#[test]
+fn conv2d_add_matches_burn_forward_and_gradients() {
+    for threads in [1, 2] {
+        on_threads(threads, || {
+            for (i, c) in CONVS.into_iter().enumerate() {
+                let d = Device::flex().autodiff();
+                d.seed(100 + i as u64);
+                let conv = conv_layer(c, true, &d);
+                let (b, ci, h, w, ..) = c;
+                let x = Tensor::<4>::random([b, ci, h, w], Distribution::Normal(0.0, 1.0), &d)
+                    .require_grad();
+                let shape = conv.forward(x.clone()).dims();
+                let res =
+                    Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &d).require_grad();
+                let ours = dlp_kernels::conv2d_add(&conv, x.clone(), res.clone());
+                let theirs = conv.forward(x.clone()) + res.clone();
+                let what = format!("{c:?} + residual on {threads} threads");
+                let (g_ours, g_theirs) = same_then_backward(&what, ours, theirs, 1e-4);
+                let grad = |g: &burn::tensor::Gradients| {
+                    let bias = conv.bias.as_ref().unwrap().grad(g).unwrap();
+                    [
+                        flat(x.grad(g).unwrap()),
+                        flat(conv.weight.grad(g).unwrap()),
+                        bias,
+                        flat(res.grad(g).unwrap()),
+                    ]
+                };
+                let names = ["dx", "dw", "db", "d residual"];
+                for ((o, t), name) in grad(&g_ours).into_iter().zip(grad(&g_theirs)).zip(names) {
+                    close(&format!("{what} {name}"), o, t, 1e-4);
                 }
             }
         });
