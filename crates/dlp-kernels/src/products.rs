@@ -2,6 +2,7 @@
 //! thread's scratch buffer, a matrix product over strided operands, and how images are split
 //! among threads.
 
+use crate::simd::with_simd;
 use gemm::Parallelism;
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
@@ -62,19 +63,22 @@ pub(crate) fn init_rows<'a>(
     plus: Option<&[f32]>,
 ) -> &'a mut [f32] {
     assert_eq!(rows.len(), value.len() * n);
-    for (r, (row, &v)) in rows.chunks_mut(n.max(1)).zip(value).enumerate() {
-        match plus {
-            Some(p) => row
-                .iter_mut()
-                .zip(&p[r * n..(r + 1) * n])
-                .for_each(|(e, &a)| {
-                    e.write(v + a);
-                }),
-            None => row.iter_mut().for_each(|e| {
-                e.write(v);
-            }),
+    with_simd!({
+        for (r, (row, &v)) in rows.chunks_mut(n.max(1)).zip(value).enumerate() {
+            match plus {
+                Some(p) => {
+                    for (e, &a) in row.iter_mut().zip(&p[r * n..(r + 1) * n]) {
+                        e.write(v + a);
+                    }
+                }
+                None => {
+                    for e in row.iter_mut() {
+                        e.write(v);
+                    }
+                }
+            }
         }
-    }
+    });
     // SAFETY: every element was written just above, and MaybeUninit<f32> has f32's layout.
     unsafe { &mut *(rows as *mut [MaybeUninit<f32>] as *mut [f32]) }
 }
