@@ -25,7 +25,8 @@ use std::mem::MaybeUninit;
 /// A group's products aim at this many columns (tiles of its images).
 const COLUMNS: usize = 256;
 /// Fewer input or output channels than this and the products are too small to gain (measured:
-/// slower than [`crate::conv_same`] at 32 and 64 channels, 1.2–1.7x faster at 128 and 256).
+/// slower than [`crate::conv_same`] at 32 and 64 channels, 1.05–1.5x faster at 128 and 256, by
+/// `examples/winograd_speed.rs`).
 const MIN_CHANNELS: usize = 128;
 /// Images smaller than this on a side (4×4: four tiles) go to the grouped im2col instead.
 const MIN_SIDE: usize = 8;
