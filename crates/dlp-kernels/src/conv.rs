@@ -9,8 +9,8 @@
 //! products; with fewer images than threads the products themselves go parallel. A group holds
 //! one image, or, for outputs smaller than [`GROUP_BELOW`] positions (4×4 in the CIFAR-10 U-Net),
 //! enough images for about [`GROUP_COLUMNS`] columns: a product of 16 columns runs the narrowest
-//! micro-kernel and packs the weights once per image (measured: 1.3x faster grouped at 4×4 with
-//! 256 channels; slower at 7×7 and above, where im2col's nine copies cost more than they save).
+//! micro-kernel and packs the weights once per image (measured once with a temporary switch,
+//! since removed: 1.3x faster grouped at 4×4 with 256 channels; slower at 7×7 and above, where im2col's nine copies cost more than they save).
 //! A 1×1 convolution with stride 1 and no padding uses the image as its own col; 3×3 stride-1
 //! convolutions of 128 channels and more go by Winograd's F(2×2, 3×3) ([`crate::winograd`]), and
 //! other stride-1 convolutions with "same" padding without im2col ([`crate::conv_same`]) from 32
