@@ -34,7 +34,7 @@ fn loss_and_grads(on: bool) -> (f32, Vec<Vec<f32>>) {
     let cfg = UNetConfig {
         in_channels: 1,
         resolution: 16,
-        // 128 channels at 8×8: the second level's 3×3 convolutions go by Winograd.
+        // 64 channels at 16×16: the first level's 3×3 convolutions go by Winograd.
         ch: 64,
         ch_mult: vec![1, 2],
         num_res_blocks: 1,

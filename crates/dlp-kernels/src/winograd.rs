@@ -14,8 +14,10 @@
 //!
 //! Gradients: the input gradient is the same convolution of dy with the kernels turned 180° and
 //! their channels swapped; for the weights, dU_ξ = Σ_tiles (A·dY·Aᵀ)_ξ·V_ξᵀ and dg = Gᵀ·dU·G.
-//! Tiles of a group of images sit side by side in the products' columns. Every transform runs on
-//! whole rows of tiles, so it vectorises; partial tiles at odd sides read zeros and drop outputs.
+//! Tiles of a group of images sit side by side in the products' columns. Each image's input is
+//! split into phase-planes (by row and column parity), so that every transform is a few long
+//! vectorised passes per channel (see [`columns`]); partial tiles at odd sides read zeros and drop
+//! outputs.
 
 use crate::products::{ConvShape, Scratch, image_of, matmul, split, written};
 use crate::simd::with_simd;
@@ -24,12 +26,14 @@ use std::mem::MaybeUninit;
 
 /// A group's products aim at this many columns (tiles of its images).
 const COLUMNS: usize = 256;
-/// Fewer input or output channels than this and the products are too small to gain (measured:
-/// slower than [`crate::conv_same`] at 32 and 64 channels, 1.05–1.5x faster at 128 and 256, by
-/// `examples/winograd_speed.rs`).
-const MIN_CHANNELS: usize = 128;
-/// Images smaller than this on a side (4×4: four tiles) go to the grouped im2col instead.
-const MIN_SIDE: usize = 8;
+/// Fewer input or output channels than this and the products are too small to gain. Measured by
+/// `examples/winograd_speed.rs` against [`crate::conv_same`]: 1.2–1.7x faster forward and 1.1–1.4x
+/// for the weight gradient at 64–256 channels on sides of 14–32; 0.8–1.1x at 16 and 32 channels.
+const MIN_CHANNELS: usize = 64;
+/// Images smaller than this on a side go to [`crate::conv_same`] (or the grouped im2col): at 7 and
+/// 8 pixels partial tiles and spare columns waste a quarter of the products, and Winograd is
+/// 0.85–1.0x as fast forward and 0.7–0.8x for the weight gradient (same example).
+const MIN_SIDE: usize = 12;
 
 /// Whether `s` is a convolution this module computes.
 pub fn serves(s: &ConvShape) -> bool {
@@ -45,10 +49,19 @@ fn tiles(s: &ConvShape) -> (usize, usize) {
     (s.h.div_ceil(2), s.w.div_ceil(2))
 }
 
+/// Columns an image takes in the products: its tiles row by row, each row of tiles followed by
+/// one spare column. With rows of q = tiles + 1, the tile at (t_y, t_x) is column t_y·q + t_x,
+/// so the input value at tile offset (a, b) of every tile is one contiguous run of a
+/// phase-plane (see [`input_transform`]): each transform is a few long vectorised passes
+/// per channel instead of many short ones. The spare columns' outputs are dropped.
+fn columns(s: &ConvShape) -> usize {
+    let (th, tw) = tiles(s);
+    th * (tw + 1)
+}
+
 /// Images per group: enough for [`COLUMNS`] columns, balanced within a task of `per_task`.
 fn group(s: &ConvShape, per_task: usize) -> usize {
-    let (th, tw) = tiles(s);
-    let want = COLUMNS.div_ceil(th * tw).clamp(1, per_task.max(1));
+    let want = COLUMNS.div_ceil(columns(s)).clamp(1, per_task.max(1));
     per_task.div_ceil(per_task.div_ceil(want))
 }
 
@@ -83,17 +96,24 @@ fn transform_weights(
     u
 }
 
-/// Puts `row` at column `shift` of the zero row `padded` and splits that into its even and odd
-/// columns.
+/// Splits `row` into its even and odd columns (zeros past its end), after `shift` (0 or 1)
+/// zero columns: `even[c]` is column 2c − shift of `row`, `odd[c]` column 2c + 1 − shift.
 #[inline(always)]
-fn deinterleave(row: &[f32], shift: usize, padded: &mut [f32], even: &mut [f32], odd: &mut [f32]) {
-    padded.fill(0.0);
-    padded[shift..shift + row.len()].copy_from_slice(row);
-    for ((e, o), pair) in even
-        .iter_mut()
-        .zip(odd.iter_mut())
-        .zip(padded.chunks_exact(2))
-    {
+fn deinterleave(row: &[f32], shift: usize, even: &mut [f32], odd: &mut [f32]) {
+    even.fill(0.0);
+    odd.fill(0.0);
+    let (row, even, odd) = match shift {
+        0 => (row, even, odd),
+        _ => {
+            odd[0] = row[0];
+            (&row[1..], &mut even[1..], &mut odd[1..])
+        }
+    };
+    let pairs = row.chunks_exact(2);
+    if let [last] = pairs.remainder() {
+        even[row.len() / 2] = *last;
+    }
+    for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(pairs) {
         *e = pair[0];
         *o = pair[1];
     }
@@ -107,61 +127,87 @@ fn map2(out: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) {
     }
 }
 
-/// V_ξ for one image `x` (`[c_in, h, w]`): `v[ξ·c_in·ld + c·ld + col0 + t]` for tile t. Works a
-/// row of tiles at a time: input rows 2t_y − 1 … 2t_y + 2 split into their even and odd padded
-/// columns (input columns 2i − 1 and 2i), Bᵀ down the rows, then B along them.
+/// Four disjoint runs of `n` values of `v`, `stride` apart from `start`.
+#[inline(always)]
+fn runs4(v: &mut [f32], start: usize, stride: usize, n: usize) -> [&mut [f32]; 4] {
+    let (r0, rest) = v[start..].split_at_mut(stride);
+    let (r1, rest) = rest.split_at_mut(stride);
+    let (r2, r3) = rest.split_at_mut(stride);
+    [&mut r0[..n], &mut r1[..n], &mut r2[..n], &mut r3[..n]]
+}
+
+/// One row k of V = Bᵀ·d·B over a run of tiles: E_b = d_ib + sign·d_jb, then
+/// V_k = (E_0 − E_2, E_1 + E_2, E_2 − E_1, E_1 − E_3).
+#[inline(always)]
+fn input_row(di: [&[f32]; 4], dj: [&[f32]; 4], sign: f32, out: [&mut [f32]; 4]) {
+    let [v0, v1, v2, v3] = out;
+    let n = v0.len();
+    let (v1, v2, v3) = (&mut v1[..n], &mut v2[..n], &mut v3[..n]);
+    let [a0, a1, a2, a3] = di.map(|s| &s[..n]);
+    let [b0, b1, b2, b3] = dj.map(|s| &s[..n]);
+    for t in 0..n {
+        let e0 = a0[t] + sign * b0[t];
+        let e1 = a1[t] + sign * b1[t];
+        let e2 = a2[t] + sign * b2[t];
+        let e3 = a3[t] + sign * b3[t];
+        v0[t] = e0 - e2;
+        v1[t] = e1 + e2;
+        v2[t] = e2 - e1;
+        v3[t] = e1 - e3;
+    }
+}
+
+/// V_ξ for one image `x` (`[c_in, h, w]`): `v[ξ·c_in·ld + c·ld + col0 + j]` for column j (see
+/// [`columns`]). Per channel, the zero-padded input is split by row and column parity into
+/// four phase-planes P_ab[r][c] = x[2r + a − 1][2c + b − 1] (rows of q = tiles + 1): the value
+/// at offset (a, b) of every tile d is then the run of P at (a mod 2, b mod 2) starting at
+/// ⌊a/2⌋·q + ⌊b/2⌋. E = Bᵀ·d (d0 − d2, d1 + d2, d2 − d1, d1 − d3 down the tile) and V = E·B
+/// (the same along it) are passes over whole runs.
 fn input_transform(x: &[f32], s: &ConvShape, v: &mut [f32], ld: usize, col0: usize) {
     let (th, tw) = tiles(s);
     let (h, w, ci) = (s.h, s.w, s.c_in);
-    let n = tw + 1;
-    let mut buf = vec![0f32; 18 * n];
-    let (d, rest) = buf.split_at_mut(8 * n);
-    let (e, padded) = rest.split_at_mut(8 * n);
+    let q = tw + 1;
+    let n = th * q;
+    // A plane's last value stays zero: the spare column's run of the last tile row reaches it.
+    let plane = (th + 1) * q + 1;
+    let mut ph = vec![0f32; 4 * plane];
     with_simd!({
         for c in 0..ci {
-            let plane = &x[c * h * w..(c + 1) * h * w];
-            for ty in 0..th {
-                for k in 0..4 {
-                    let r = (2 * ty + k) as isize - 1;
-                    let (ev, od) = d[2 * k * n..(2 * k + 2) * n].split_at_mut(n);
-                    if r < 0 || r >= h as isize {
-                        ev.fill(0.0);
-                        od.fill(0.0);
-                    } else {
-                        let row = &plane[r as usize * w..(r as usize + 1) * w];
-                        deinterleave(row, 1, padded, ev, od);
+            let xc = &x[c * h * w..(c + 1) * h * w];
+            for r in 0..=th {
+                for a in 0..2 {
+                    let (p0, p1) = ph[2 * a * plane..(2 * a + 2) * plane].split_at_mut(plane);
+                    let (ev, od) = (&mut p0[r * q..(r + 1) * q], &mut p1[r * q..(r + 1) * q]);
+                    match (2 * r + a).checked_sub(1).filter(|&i| i < h) {
+                        Some(i) => deinterleave(&xc[i * w..(i + 1) * w], 1, ev, od),
+                        None => {
+                            ev.fill(0.0);
+                            od.fill(0.0);
+                        }
                     }
                 }
-                // e[(k, parity)] = (Bᵀ d)_k: d0 − d2, d1 + d2, d2 − d1, d1 − d3.
-                for p in 0..2 {
-                    let at = |k: usize| &d[(2 * k + p) * n..(2 * k + p + 1) * n];
-                    let out = |k: usize| (2 * k + p) * n..(2 * k + p + 1) * n;
-                    map2(&mut e[out(0)], at(0), at(2), |a, b| a - b);
-                    map2(&mut e[out(1)], at(1), at(2), |a, b| a + b);
-                    map2(&mut e[out(2)], at(2), at(1), |a, b| a - b);
-                    map2(&mut e[out(3)], at(1), at(3), |a, b| a - b);
-                }
-                let base = c * ld + col0 + ty * tw;
-                for k in 0..4 {
-                    let (ev, od) = (
-                        &e[2 * k * n..(2 * k + 1) * n],
-                        &e[(2 * k + 1) * n..(2 * k + 2) * n],
-                    );
-                    // A tile's columns are ev[t], od[t], ev[t + 1], od[t + 1].
-                    let dst =
-                        |l: usize| (4 * k + l) * ci * ld + base..(4 * k + l) * ci * ld + base + tw;
-                    map2(&mut v[dst(0)], ev, &ev[1..], |a, b| a - b);
-                    map2(&mut v[dst(1)], od, &ev[1..], |a, b| a + b);
-                    map2(&mut v[dst(2)], &ev[1..], od, |a, b| a - b);
-                    map2(&mut v[dst(3)], od, &od[1..], |a, b| a - b);
-                }
+            }
+            let d =
+                |a: usize, b: usize| &ph[(2 * (a % 2) + b % 2) * plane + a / 2 * q + b / 2..][..n];
+            // Row k of Bᵀ·d is d_i − d_j (d_i + d_j for k = 1), then V_k = E_k·B along it.
+            for (k, (i, j, sign)) in [(0, 2, -1.0), (1, 2, 1.0), (2, 1, -1.0), (1, 3, -1.0)]
+                .into_iter()
+                .enumerate()
+            {
+                let out = runs4(v, 4 * k * ci * ld + c * ld + col0, ci * ld, n);
+                let (di, dj) = (
+                    std::array::from_fn(|b| d(i, b)),
+                    std::array::from_fn(|b| d(j, b)),
+                );
+                input_row(di, dj, sign, out);
             }
         }
     })
 }
 
 /// One image's output (`[c_out, h, w]`, every value written) from M_ξ (`m[ξ·c_out·ld + o·ld +
-/// col0 + t]`): Y = Aᵀ·M·A + bias [+ the image's residual], a row of tiles at a time.
+/// col0 + j]`): Y = Aᵀ·M·A + bias [+ the image's residual], as whole runs of columns, then
+/// interleaved into rows.
 fn output_transform(
     m: &[f32],
     s: &ConvShape,
@@ -172,43 +218,51 @@ fn output_transform(
 ) {
     let (th, tw) = tiles(s);
     let (h, w, co) = (s.h, s.w, s.c_out);
-    let mut buf = vec![0f32; 10 * tw];
-    let (p, line) = buf.split_at_mut(8 * tw);
+    let q = tw + 1;
+    let n = th * q;
+    let mut buf = vec![0f32; 4 * n + 2 * q];
+    let (yt, line) = buf.split_at_mut(4 * n);
     with_simd!({
         for (o, &b) in bias.iter().enumerate().take(co) {
+            let mk: [&[f32]; 16] = std::array::from_fn(|x| &m[x * co * ld + o * ld + col0..][..n]);
+            let (y00, rest) = yt.split_at_mut(n);
+            let (y01, rest) = rest.split_at_mut(n);
+            let (y10, y11) = rest.split_at_mut(n);
+            let y11 = &mut y11[..n];
+            for t in 0..n {
+                let at = |k: usize, l: usize| mk[4 * k + l][t];
+                // P = Aᵀ·M: P_0l = M_0l + M_1l + M_2l, P_1l = M_1l − M_2l − M_3l.
+                let p0: [f32; 4] = std::array::from_fn(|l| at(0, l) + at(1, l) + at(2, l));
+                let p1: [f32; 4] = std::array::from_fn(|l| at(1, l) - at(2, l) - at(3, l));
+                // Y = P·A + bias.
+                y00[t] = p0[0] + p0[1] + p0[2] + b;
+                y01[t] = p0[1] - p0[2] - p0[3] + b;
+                y10[t] = p1[0] + p1[1] + p1[2] + b;
+                y11[t] = p1[1] - p1[2] - p1[3] + b;
+            }
+            // Output (2t_y + r, 2t_x + c) is at yt[(2r + c)·n + t_y·q + t_x].
             let plane = &mut y[o * h * w..(o + 1) * h * w];
-            for ty in 0..th {
-                let base = o * ld + col0 + ty * tw;
-                let at = |k: usize, l: usize| &m[(4 * k + l) * co * ld + base..][..tw];
-                // p[(r, l)] = (Aᵀ M)_r,l: M0 + M1 + M2 and M1 − M2 − M3 down column l.
-                for l in 0..4 {
-                    let (m0, m1, m2, m3) = (at(0, l), at(1, l), at(2, l), at(3, l));
-                    let (p0, p1) = p[2 * l * tw..(2 * l + 2) * tw].split_at_mut(tw);
-                    for i in 0..tw {
-                        p0[i] = m0[i] + m1[i] + m2[i];
-                        p1[i] = m1[i] - m2[i] - m3[i];
-                    }
+            for row in 0..h {
+                let (ty, r) = (row / 2, row % 2);
+                let (y0, y1) = (
+                    &yt[2 * r * n + ty * q..][..tw],
+                    &yt[(2 * r + 1) * n + ty * q..][..tw],
+                );
+                for ((pair, &a), &c) in line.chunks_exact_mut(2).zip(y0).zip(y1) {
+                    pair[0] = a;
+                    pair[1] = c;
                 }
-                for r in 0..2.min(h - 2 * ty) {
-                    let q = |l: usize| &p[(2 * l + r) * tw..(2 * l + r + 1) * tw];
-                    let (q0, q1, q2, q3) = (q(0), q(1), q(2), q(3));
-                    for (i, pair) in line.chunks_exact_mut(2).enumerate() {
-                        pair[0] = q0[i] + q1[i] + q2[i] + b;
-                        pair[1] = q1[i] - q2[i] - q3[i] + b;
-                    }
-                    let row = 2 * ty + r;
-                    let dst = &mut plane[row * w..(row + 1) * w];
-                    match residual {
-                        Some(res) => {
-                            let res = &res[(o * h + row) * w..(o * h + row + 1) * w];
-                            for ((d, &v), &a) in dst.iter_mut().zip(&*line).zip(res) {
-                                d.write(v + a);
-                            }
+                let dst = &mut plane[row * w..(row + 1) * w];
+                match residual {
+                    Some(res) => {
+                        let res = &res[(o * h + row) * w..(o * h + row + 1) * w];
+                        for ((d, &v), &a) in dst.iter_mut().zip(&*line).zip(res) {
+                            d.write(v + a);
                         }
-                        None => {
-                            for (d, &v) in dst.iter_mut().zip(&*line) {
-                                d.write(v);
-                            }
+                    }
+                    None => {
+                        for (d, &v) in dst.iter_mut().zip(&*line) {
+                            d.write(v);
                         }
                     }
                 }
@@ -217,51 +271,54 @@ fn output_transform(
     })
 }
 
-/// dM_ξ = (A·dY·Aᵀ)_ξ for one image's output gradient `dy` (`[c_out, h, w]`), as
-/// [`output_transform`] lays M out.
+/// dM_ξ = (A·dY·Aᵀ)_ξ for one image's output gradient `dy` (`[c_out, h, w]`), laid out as
+/// [`output_transform`] reads M; spare columns get zero, so they add nothing to dU.
 fn output_gradient(dy: &[f32], s: &ConvShape, dm: &mut [f32], ld: usize, col0: usize) {
     let (th, tw) = tiles(s);
     let (h, w, co) = (s.h, s.w, s.c_out);
-    let mut buf = vec![0f32; 8 * tw];
-    let (r, rest) = buf.split_at_mut(4 * tw);
-    let (q, padded) = rest.split_at_mut(2 * tw);
+    let q = tw + 1;
+    let n = th * q;
+    let mut buf = vec![0f32; 6 * n];
+    let (dd, qk) = buf.split_at_mut(4 * n);
     with_simd!({
         for o in 0..co {
             let plane = &dy[o * h * w..(o + 1) * h * w];
+            // dY_rc at dd[(2r + c)·n + t_y·q + t_x] = dy[2t_y + r][2t_x + c] (zero past the edge).
             for ty in 0..th {
-                // r: output rows 2t_y and 2t_y + 1, each as even then odd columns.
-                for k in 0..2 {
-                    let (ev, od) = r[2 * k * tw..(2 * k + 2) * tw].split_at_mut(tw);
-                    let row = 2 * ty + k;
+                for r in 0..2 {
+                    let (d0, d1) = dd[2 * r * n..(2 * r + 2) * n].split_at_mut(n);
+                    let (ev, od) = (&mut d0[ty * q..(ty + 1) * q], &mut d1[ty * q..(ty + 1) * q]);
+                    let row = 2 * ty + r;
                     if row < h {
-                        deinterleave(&plane[row * w..(row + 1) * w], 0, padded, ev, od);
+                        deinterleave(&plane[row * w..(row + 1) * w], 0, ev, od);
                     } else {
                         ev.fill(0.0);
                         od.fill(0.0);
                     }
                 }
-                let base = o * ld + col0 + ty * tw;
-                let (a, b) = (&r[..tw], &r[tw..2 * tw]);
-                let (c, d) = (&r[2 * tw..3 * tw], &r[3 * tw..]);
-                for k in 0..4 {
-                    // Q_k = (A dY)_k: (a, b), (a + c, b + d), (a − c, b − d), (−c, −d).
-                    let (q0, q1) = q.split_at_mut(tw);
-                    for i in 0..tw {
-                        (q0[i], q1[i]) = match k {
-                            0 => (a[i], b[i]),
-                            1 => (a[i] + c[i], b[i] + d[i]),
-                            2 => (a[i] - c[i], b[i] - d[i]),
-                            _ => (-c[i], -d[i]),
-                        };
+            }
+            let at = |r: usize, c: usize| &dd[(2 * r + c) * n..(2 * r + c + 1) * n];
+            for k in 0..4 {
+                // Q_k = (A·dY)_k: dY_0, dY_0 + dY_1, dY_0 − dY_1, −dY_1 (each columns 0 and 1).
+                let (q0, q1) = qk.split_at_mut(n);
+                for (c, out) in [q0, q1].into_iter().enumerate() {
+                    match k {
+                        0 => out.copy_from_slice(at(0, c)),
+                        1 => map2(out, at(0, c), at(1, c), |a, b| a + b),
+                        2 => map2(out, at(0, c), at(1, c), |a, b| a - b),
+                        _ => map2(out, at(1, c), at(1, c), |a, _| -a),
                     }
-                    let dst =
-                        |l: usize| (4 * k + l) * co * ld + base..(4 * k + l) * co * ld + base + tw;
-                    // (Q Aᵀ)_k: q0, q0 + q1, q0 − q1, −q1.
-                    dm[dst(0)].copy_from_slice(q0);
-                    map2(&mut dm[dst(1)], q0, q1, |a, b| a + b);
-                    map2(&mut dm[dst(2)], q0, q1, |a, b| a - b);
-                    map2(&mut dm[dst(3)], q1, q1, |a, _| -a);
                 }
+                let (q0, q1) = qk.split_at(n);
+                let dst = |l: usize| {
+                    let start = (4 * k + l) * co * ld + o * ld + col0;
+                    start..start + n
+                };
+                // (Q·Aᵀ)_k: Q_k0, Q_k0 + Q_k1, Q_k0 − Q_k1, −Q_k1.
+                dm[dst(0)].copy_from_slice(q0);
+                map2(&mut dm[dst(1)], q0, q1, |a, b| a + b);
+                map2(&mut dm[dst(2)], q0, q1, |a, b| a - b);
+                map2(&mut dm[dst(3)], q1, q1, |a, _| -a);
             }
         }
     })
@@ -277,8 +334,7 @@ fn convolve(
     s: ConvShape,
 ) -> Vec<f32> {
     let (ci, co, hw) = (s.c_in, s.c_out, s.h * s.w);
-    let (th, tw) = tiles(&s);
-    let t = th * tw;
+    let t = columns(&s);
     let (per_task, par) = split(&s);
     let g = group(&s, per_task);
     let fill = |y: &mut [MaybeUninit<f32>]| {
@@ -351,8 +407,7 @@ pub fn backward_input(w: &[f32], dy: &[f32], s: ConvShape) -> Vec<f32> {
 /// (dW, d bias) from x and dy.
 pub fn backward_weight(x: &[f32], dy: &[f32], s: ConvShape) -> (Vec<f32>, Vec<f32>) {
     let (ci, co, hw) = (s.c_in, s.c_out, s.h * s.w);
-    let (th, tw) = tiles(&s);
-    let t = th * tw;
+    let t = columns(&s);
     let (per_task, par) = split(&s);
     let g = group(&s, per_task);
     let partials: Vec<(Vec<f32>, Vec<f32>)> = x

@@ -34,10 +34,10 @@ const CONVS: [ConvCase; 17] = [
     (2, 16, 6, 7, 5, 3, 1, 1),
     (13, 3, 9, 7, 5, 3, 2, 1),
     (11, 9, 5, 5, 4, 1, 1, 0),
-    // Winograd F(2×2, 3×3) from 128 channels in and out and 8 pixels a side: odd sides (partial
+    // Winograd F(2×2, 3×3) from 64 channels in and out and 12 pixels a side: odd sides (partial
     // tiles), groups of images.
-    (5, 128, 9, 11, 129, 3, 1, 1),
-    (2, 130, 8, 8, 128, 3, 1, 1),
+    (5, 64, 13, 15, 65, 3, 1, 1),
+    (2, 66, 12, 12, 64, 3, 1, 1),
 ];
 
 fn conv_layer(
