@@ -12,9 +12,9 @@
 //! micro-kernel and packs the weights once per image (measured once with a temporary switch,
 //! since removed: 1.3x faster grouped at 4×4 with 256 channels; slower at 7×7 and above, where im2col's nine copies cost more than they save).
 //! A 1×1 convolution with stride 1 and no padding uses the image as its own col; 3×3 stride-1
-//! convolutions of 128 channels and more go by Winograd's F(2×2, 3×3) ([`crate::winograd`]), and
-//! other stride-1 convolutions with "same" padding without im2col ([`crate::conv_same`]) from 32
-//! positions up.
+//! convolutions of 64 channels and more on sides of 12 and more go by Winograd's F(2×2, 3×3)
+//! ([`crate::winograd`]), and other stride-1 convolutions with "same" padding without im2col
+//! ([`crate::conv_same`]) from 32 positions up.
 
 pub use crate::products::ConvShape;
 use crate::products::{Scratch, copy_row, image_of, init_rows, matmul, split, written};
