@@ -319,11 +319,11 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             let s = train_run(&cfg, &root, &out, &device, args.resume)?;
             let human = format!(
                 "trained in {:.1}s ({:.3} steps/s), final loss {:.4}\nrun directory: {}\nsamples:       {}\nevaluate with: dlp ddpm eval --run {}",
-                s["seconds"].as_f64().unwrap_or_default(),
-                s["steps_per_second"].as_f64().unwrap_or_default(),
-                s["final_loss"].as_f64().unwrap_or(f64::NAN),
+                s.seconds,
+                s.steps_per_second,
+                s.final_loss.unwrap_or(f64::NAN),
                 out.display(),
-                s["samples_plot"].as_str().unwrap_or_default(),
+                s.samples_plot,
                 out.display()
             );
             emit(common, &s, &human);
@@ -481,6 +481,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 "guidance": guidance, "bpd_images": bpd_images});
             let own = crate::out_run(common, "ddpm eval", run, &settings)?;
             let out = common.out.clone().unwrap_or_else(|| run.clone());
+            // With --out, the evaluation's own run directory gets its summary too.
             let write = |s: serde_json::Value| match &own {
                 Some(r) => r.write_summary(s),
                 None => Ok(s),
@@ -493,47 +494,39 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                     guidance: *guidance,
                     bpd_images: *bpd_images,
                 };
-                let s = write(evaluate_images(run, &root, &out, &device, opts)?)?;
-                let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
-                let hist: Vec<String> = s["class_histogram"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .map(|x| format!("{:.3}", x.as_f64().unwrap_or_default()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let e = evaluate_images(run, &root, &out, &device, opts)?;
+                let s = write(serde_json::to_value(&e).expect("scores serialise to JSON"))?;
+                let hist: Vec<String> = e
+                    .class_histogram
+                    .iter()
+                    .map(|x| format!("{x:.3}"))
+                    .collect();
                 let human = format!(
                     "{}: classifier-FID {:.3} (real-vs-real {:.3}), mean top probability {:.3}, bits/dim {}\nclass histogram: {}\nsamples: {}\nthe FID papers report: add --inception FILE (pytorch-fid's pt_inception-2015-12-05-6726825d.pth)",
                     cfg.dataset,
-                    f("classifier_fid"),
-                    f("classifier_fid_real"),
-                    f("mean_top_probability"),
-                    s["bits_per_dim"]
-                        .as_f64()
+                    e.classifier_fid,
+                    e.classifier_fid_real,
+                    e.mean_top_probability,
+                    e.bits_per_dim
                         .map_or("not computed".into(), |b| format!("{b:.3}")),
                     hist.join(" "),
-                    s["samples_plot"].as_str().unwrap_or_default()
+                    e.samples_plot
                 );
                 emit(common, &s, &human);
                 return Ok(());
             }
             let n = n.unwrap_or(2000);
-            let s = write(dlp_ddpm::eval2d::evaluate_run(
-                run, &out, &device, n, parsed,
-            )?)?;
+            let e = dlp_ddpm::eval2d::evaluate_run(run, &out, &device, n, parsed)?;
+            let s = write(serde_json::to_value(&e).expect("scores serialise to JSON"))?;
             let mut human = format!(
                 "{}: MMD {:.4} (data-vs-data floor {:.4}, ratio {:.2}) at n = {n}",
-                s["dataset"].as_str().unwrap_or_default(),
-                s["mmd"].as_f64().unwrap_or_default(),
-                s["mmd_floor"].as_f64().unwrap_or_default(),
-                s["mmd"].as_f64().unwrap_or_default() / s["mmd_floor"].as_f64().unwrap_or(1.0),
+                e.dataset,
+                e.mmd,
+                e.mmd_floor,
+                e.mmd / e.mmd_floor,
             );
-            if let Some(f) = s["mode_fractions"].as_array() {
-                let f: Vec<String> = f
-                    .iter()
-                    .map(|x| format!("{:.3}", x.as_f64().unwrap_or_default()))
-                    .collect();
+            if let Some(f) = &e.mode_fractions {
+                let f: Vec<String> = f.iter().map(|x| format!("{x:.3}")).collect();
                 human += &format!("\nmode fractions: {}", f.join(" "));
             }
             emit(common, &s, &human);

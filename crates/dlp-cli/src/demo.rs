@@ -3,8 +3,20 @@
 use crate::{Common, emit, setup};
 use dlp_core::demo::{DemoConfig, run as classifier};
 use dlp_core::run::default_out;
-use serde_json::json;
 use std::time::Instant;
+
+/// What `dlp demo` reports: each stage's summary; also the demo's summary.json.
+#[derive(serde::Serialize)]
+struct Demo {
+    task: &'static str,
+    classifier: dlp_core::demo::DemoSummary,
+    dni: dlp_dni::demo::DemoSummary,
+    ddpm: dlp_ddpm::demo::DemoSummary,
+    kg: dlp_kg::demo::DemoSummary,
+    seconds: f64,
+    run_dir: String,
+    dlp_version: &'static str,
+}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -41,19 +53,31 @@ pub fn run(args: &Args, common: &Common) -> dlp_core::Result<()> {
     )?;
     eprintln!("dlp demo, stage 4/4: knowledge-graph completion of a generated family graph");
     let k = dlp_kg::demo::run(common.seed, &out.join("kg-family"))?;
-    let summary = json!({
-        "task": "demo",
-        "classifier": c,
-        "dni": n,
-        "ddpm": d,
-        "kg": k,
-        "seconds": start.elapsed().as_secs_f64(),
-        "run_dir": out.display().to_string(),
-        "dlp_version": dlp_core::run::VERSION,
-    });
+    let summary = Demo {
+        task: "demo",
+        classifier: c,
+        dni: n,
+        ddpm: d,
+        kg: k,
+        seconds: start.elapsed().as_secs_f64(),
+        run_dir: out.display().to_string(),
+        dlp_version: dlp_core::run::VERSION,
+    };
     let text = serde_json::to_string_pretty(&summary).expect("JSON serialises");
     dlp_core::atomic::write(out.join("summary.json"), text.as_bytes())?;
-    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+    let Demo {
+        classifier: c,
+        dni: n,
+        ddpm: d,
+        kg: k,
+        ..
+    } = &summary;
+    let busy: Vec<String> = n
+        .concurrent_busy_fractions
+        .iter()
+        .map(|x| format!("{:.0}%", 100.0 * x))
+        .collect();
+    let error = |method: &str| n.test_error.get(method).copied().unwrap_or(f64::NAN);
     let human = format!(
         "demo finished in {:.1}s in {}\n\
          classifier: test accuracy {:.3} (chance {:.3}); loss curve {}\n\
@@ -61,47 +85,40 @@ pub fn run(args: &Args, common: &Common) -> dlp_core::Result<()> {
          DDPM 2D:    MMD {:.4} vs data-vs-data floor {:.4}; samples {}\n\
          KG:         held-out facts, filtered MRR {:.3} by ComplEx, {:.3} by {} mined rules; best rule\n\
          \x20           {}\n\
-         \x20           {} -> {} (held out: {})\n\
-         KG store:   {} curated facts, {} schema violations; refused in strict mode: {}\n\
+         \x20           {} -> {:?} (held out: {})\n\
+         KG store:   {} curated facts, {} schema violations; refused in strict mode: {:?}\n\
          \x20           who was born where (SPARQL):\n{}\
          KG text:    {} candidate facts from \"{}\",\n\
          \x20           {} accepted by review, with their source:\n{}",
-        f(&summary["seconds"]),
+        summary.seconds,
         out.display(),
-        f(&c["test_accuracy"]),
-        f(&c["chance_accuracy"]),
-        c["loss_plot"].as_str().unwrap_or_default(),
-        f(&n["test_error"]["backprop"]),
-        f(&n["test_error"]["dni"]),
-        f(&n["test_error"]["cdni"]),
-        f(&n["concurrent_cdni_test_error"]),
-        n["concurrent_busy_fractions"]
-            .as_array()
-            .map(|b| b
-                .iter()
-                .map(|x| format!("{:.0}%", 100.0 * f(x)))
-                .collect::<Vec<_>>()
-                .join(" and "))
-            .unwrap_or_default(),
-        n["loss_plot"].as_str().unwrap_or_default(),
-        f(&d["mmd"]),
-        f(&d["mmd_floor"]),
-        d["samples_plot"].as_str().unwrap_or_default(),
-        f(&k["complex_test_mrr"]),
-        f(&k["rules_test_mrr"]),
-        k["rules"],
-        k["top_rules"][0].as_str().unwrap_or_default(),
-        k["query"].as_str().unwrap_or_default(),
-        k["top_answers"],
-        k["held_out_answer"].as_str().unwrap_or_default(),
-        k["store"]["curated_facts"],
-        k["store"]["violations"],
-        k["store"]["refused"],
-        k["store"]["answer"].as_str().unwrap_or_default(),
-        k["store"]["candidates_from_text"],
-        k["store"]["text"].as_str().unwrap_or_default(),
-        k["store"]["accepted_from_text"],
-        k["store"]["facts_from_text"].as_str().unwrap_or_default(),
+        c.test_accuracy,
+        c.chance_accuracy,
+        c.loss_plot,
+        error("backprop"),
+        error("dni"),
+        error("cdni"),
+        n.concurrent_cdni_test_error,
+        busy.join(" and "),
+        n.loss_plot,
+        d.mmd,
+        d.mmd_floor,
+        d.samples_plot,
+        k.complex_test_mrr,
+        k.rules_test_mrr,
+        k.rules,
+        k.top_rules.first().map_or("", String::as_str),
+        k.query,
+        k.top_answers,
+        k.held_out_answer,
+        k.store.curated_facts,
+        k.store.violations,
+        k.store.refused,
+        k.store.answer,
+        k.store.candidates_from_text,
+        k.store.text,
+        k.store.accepted_from_text,
+        k.store.facts_from_text,
     );
     emit(common, &summary, &human);
     Ok(())

@@ -196,12 +196,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             let s = train_charlm(&cfg, &corpus, &device, common.out.as_deref(), *resume)?;
             let human = format!(
                 "{} T={}: valid {:.3} bpc, test {:.3} bpc ({} characters of vocabulary) in {:.1}s",
-                rnn.method,
-                cfg.rnn.truncation,
-                s["valid_bpc"].as_f64().unwrap_or(f64::NAN),
-                s["test_bpc"].as_f64().unwrap_or(f64::NAN),
-                s["vocab"],
-                s["seconds"].as_f64().unwrap_or(f64::NAN)
+                rnn.method, cfg.rnn.truncation, s.valid_bpc, s.test_bpc, s.vocab, s.seconds
             );
             emit(common, &s, &human);
             Ok(())
@@ -331,31 +326,31 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 );
                 crate::claim_out(common, out, "dni train", dataset, &settings, *resume)?;
             }
-            let s = if *workers == 1 {
-                train(
+            let human = |test_error: f64, seconds: f64, samples_per_second: f64| {
+                format!(
+                    "{} {:?}, {} layers, {} epochs: test error {test_error:.4} in {seconds:.1}s \
+                     ({samples_per_second:.0} samples/s)",
+                    spec.name, cfg.method, layers, epochs,
+                )
+            };
+            if *workers == 1 {
+                let s = train(
                     &cfg,
                     &train_set,
                     &test_set,
                     &device,
                     common.out.as_deref(),
                     *resume,
-                )?
+                )?;
+                let line = human(s.test_error, s.seconds, s.samples_per_second);
+                emit(common, &s, &line);
             } else {
-                dlp_dni::concurrent::train_concurrent(
+                let s = dlp_dni::concurrent::train_concurrent(
                     &cfg, *workers, &train_set, &test_set, &device,
-                )?
-            };
-            let human = format!(
-                "{} {:?}, {} layers, {} epochs: test error {:.4} in {:.1}s ({:.0} samples/s)",
-                spec.name,
-                cfg.method,
-                layers,
-                epochs,
-                s["test_error"].as_f64().unwrap_or(f64::NAN),
-                s["seconds"].as_f64().unwrap_or(f64::NAN),
-                s["samples_per_second"].as_f64().unwrap_or(f64::NAN)
-            );
-            emit(common, &s, &human);
+                )?;
+                let line = human(s.test_error, s.seconds, s.samples_per_second);
+                emit(common, &s, &line);
+            }
             Ok(())
         }
     }

@@ -147,9 +147,9 @@ pub fn out_run(
 }
 
 /// Every summary names the dlpapers version that made it.
-pub fn emit(common: &Common, summary: &serde_json::Value, human: &str) {
+pub fn emit(common: &Common, summary: &impl serde::Serialize, human: &str) {
     if common.json {
-        let mut summary = summary.clone();
+        let mut summary = serde_json::to_value(summary).expect("summaries serialise to JSON");
         if let Some(map) = summary.as_object_mut() {
             map.entry("dlp_version")
                 .or_insert(dlp_core::run::VERSION.into());
@@ -176,7 +176,13 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            match &e {
+                // A library names the setting; here it is the option of the same name.
+                Error::Setting { field, msg } => {
+                    eprintln!("error: --{}: {msg}", field.replace('_', "-"))
+                }
+                _ => eprintln!("error: {e}"),
+            }
             ExitCode::from(e.exit_code() as u8)
         }
     }

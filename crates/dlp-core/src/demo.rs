@@ -20,7 +20,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
 
@@ -138,8 +138,25 @@ fn scalar(t: Tensor<1>) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// What the classifier stage reports; also its summary.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSummary {
+    pub task: &'static str,
+    pub final_loss: f64,
+    pub test_accuracy: f64,
+    pub chance_accuracy: f64,
+    pub steps: usize,
+    pub seconds: f64,
+    pub steps_per_second: f64,
+    pub loss_plot: String,
+    pub accuracy_plot: String,
+    pub checkpoint: Option<String>,
+    pub dlp_version: &'static str,
+    pub run_dir: String,
+}
+
 /// Trains the classifier, writing the run directory `out`; returns the summary.
-pub fn run(cfg: &DemoConfig, out: &Path, device: &Device) -> Result<Value> {
+pub fn run(cfg: &DemoConfig, out: &Path, device: &Device) -> Result<DemoSummary> {
     let start = Instant::now();
     let mut run = RunDir::create(out, cfg)?;
     let mut rng = Rng::new(cfg.seed);
@@ -233,16 +250,20 @@ pub fn run(cfg: &DemoConfig, out: &Path, device: &Device) -> Result<Value> {
         false,
     )?;
     let seconds = start.elapsed().as_secs_f64();
-    run.write_summary(json!({
-        "task": "demo",
-        "final_loss": last_loss,
-        "test_accuracy": test_accuracy,
-        "chance_accuracy": 1.0 / cfg.classes as f64,
-        "steps": cfg.steps,
-        "seconds": seconds,
-        "steps_per_second": cfg.steps as f64 / seconds,
-        "loss_plot": loss_png.display().to_string(),
-        "accuracy_plot": acc_png.display().to_string(),
-        "checkpoint": checkpoint::latest(out)?.map(|p| p.display().to_string()),
-    }))
+    let summary = DemoSummary {
+        task: "demo",
+        final_loss: last_loss,
+        test_accuracy,
+        chance_accuracy: 1.0 / cfg.classes as f64,
+        steps: cfg.steps,
+        seconds,
+        steps_per_second: cfg.steps as f64 / seconds,
+        loss_plot: loss_png.display().to_string(),
+        accuracy_plot: acc_png.display().to_string(),
+        checkpoint: checkpoint::latest(out)?.map(|p| p.display().to_string()),
+        dlp_version: crate::run::VERSION,
+        run_dir: run.dir().display().to_string(),
+    };
+    run.write_summary(&summary)?;
+    Ok(summary)
 }

@@ -32,9 +32,10 @@ impl FromStr for DeviceSpec {
         match s.to_ascii_lowercase().as_str() {
             "cpu" | "flex" => Ok(DeviceSpec::Cpu),
             "wgpu" | "gpu" | "vulkan" => Ok(DeviceSpec::Wgpu),
-            other => Err(Error::Usage(format!(
-                "--device: unknown device `{other}` (expected cpu or gpu)"
-            ))),
+            other => Err(Error::setting(
+                "device",
+                format!("unknown device `{other}` (expected cpu or gpu)"),
+            )),
         }
     }
 }
@@ -47,10 +48,10 @@ impl DeviceSpec {
             #[cfg(feature = "vulkan")]
             DeviceSpec::Wgpu => open_vulkan(),
             #[cfg(not(feature = "vulkan"))]
-            DeviceSpec::Wgpu => Err(Error::Usage(
-                "--device gpu: this dlp was built without a GPU backend; rebuild with \
-                 `cargo build --release -p dlp-cli --features vulkan`, or use --device cpu"
-                    .into(),
+            DeviceSpec::Wgpu => Err(Error::setting(
+                "device",
+                "gpu: this dlp was built without a GPU backend; rebuild with \
+                 `cargo build --release -p dlp-cli --features vulkan`, or use the cpu device",
             )),
         }
     }
@@ -70,10 +71,10 @@ fn open_vulkan() -> Result<Device> {
     });
     match opened {
         Ok(Some(v)) if v == [1.0] => Ok(device),
-        _ => Err(Error::Usage(
-            "--device gpu: no working Vulkan adapter (install the Vulkan loader, libvulkan1, \
-             and the GPU's Vulkan driver; VK_DRIVER_FILES names a driver's JSON file)"
-                .into(),
+        _ => Err(Error::setting(
+            "device",
+            "gpu: no working Vulkan adapter (install the Vulkan loader, libvulkan1, \
+             and the GPU's Vulkan driver; VK_DRIVER_FILES names a driver's JSON file)",
         )),
     }
 }
@@ -103,10 +104,13 @@ pub fn init_threads(threads: Option<usize>) -> Result<usize> {
         .stack_size(32 << 20)
         .build_global();
     if built.is_err() && n > 0 && rayon::current_num_threads() != n {
-        return Err(Error::Usage(format!(
-            "--threads {n}: the thread pool already runs {} threads",
-            rayon::current_num_threads()
-        )));
+        return Err(Error::setting(
+            "threads",
+            format!(
+                "{n}: the thread pool already runs {} threads",
+                rayon::current_num_threads()
+            ),
+        ));
     }
     Ok(rayon::current_num_threads())
 }

@@ -38,6 +38,10 @@ pub enum Error {
     /// A bad command-line value or option (exit code 2).
     #[error("{0}")]
     Usage(String),
+    /// A setting (a config field, or the option of the same name) with a value the library
+    /// refuses (exit code 2). It names the field; the CLI shows it as its flag.
+    #[error("{field}: {msg}")]
+    Setting { field: &'static str, msg: String },
     /// A knowledge-graph store that failed to open, read or write (exit code 1: not a usage
     /// error).
     #[error("{0}")]
@@ -89,10 +93,18 @@ impl Error {
         Error::format(path, line, msg)
     }
 
+    /// A refused value of the setting `field`.
+    pub fn setting(field: &'static str, msg: impl Into<String>) -> Self {
+        Error::Setting {
+            field,
+            msg: msg.into(),
+        }
+    }
+
     /// The process exit code for this error: 2 for usage errors, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Usage(_) => 2,
+            Error::Usage(_) | Error::Setting { .. } => 2,
             _ => 1,
         }
     }

@@ -69,8 +69,8 @@ impl RunDir {
     }
 
     /// Writes `summary.json` (with `dlp_version` and `run_dir` added) and returns it.
-    pub fn write_summary(&self, summary: Value) -> Result<Value> {
-        let mut summary = summary;
+    pub fn write_summary(&self, summary: impl Serialize) -> Result<Value> {
+        let mut summary = serde_json::to_value(summary).expect("summaries serialise to JSON");
         if let Value::Object(map) = &mut summary {
             map.insert("dlp_version".into(), Value::from(VERSION));
             map.insert(

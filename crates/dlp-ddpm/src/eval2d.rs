@@ -82,13 +82,37 @@ pub fn mode_fractions(x: &[[f32; 2]]) -> ([f64; 8], f64) {
 /// `mmd`, `mmd_floor` (data vs data at the same n) and, for 8 Gaussians, `mode_fractions` and
 /// `off_mode_fraction`. Writes `eval.json` and `eval_samples.png` into `out` (the run, or a
 /// directory of the evaluation's own).
+/// What [`evaluate_run`] reports; also `eval.json`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PointScores {
+    pub task: &'static str,
+    pub dataset: String,
+    pub seed: u64,
+    pub n: usize,
+    pub sampler: crate::sample::Sampler,
+    /// MMD of the samples against a held-out draw of the data.
+    pub mmd: f64,
+    /// MMD of a second draw of the data against the held-out one: the floor.
+    pub mmd_floor: f64,
+    pub kernel_bandwidth: f64,
+    /// For 8 Gaussians: the share of samples nearest each mode (ideal 0.125) …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode_fractions: Option<Vec<f64>>,
+    /// … and the share farther than 3σ from every mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub off_mode_fraction: Option<f64>,
+    pub samples_plot: String,
+    pub seconds: f64,
+    pub dlp_version: &'static str,
+}
+
 pub fn evaluate_run(
     run: &std::path::Path,
     out: &std::path::Path,
     device: &burn::tensor::Device,
     n: usize,
     sampler: crate::sample::Sampler,
-) -> dlp_core::Result<serde_json::Value> {
+) -> dlp_core::Result<PointScores> {
     use crate::task2d::{Toy, plot_samples, to_points};
     use crate::train::{load_ema, read_config};
     use dlp_core::rng::Rng;
@@ -118,22 +142,7 @@ pub fn evaluate_run(
     let held_out = toy.set.sample(n, &mut base.fork(102));
     let second = toy.set.sample(n, &mut base.fork(103));
     let h = median_distance(&held_out);
-    let mut summary = serde_json::json!({
-        "task": "ddpm-eval",
-        "dataset": cfg.dataset,
-        "seed": cfg.seed,
-        "n": n,
-        "sampler": sampler,
-        "mmd": mmd(&samples, &held_out, h),
-        "mmd_floor": mmd(&second, &held_out, h),
-        "kernel_bandwidth": h,
-        "dlp_version": dlp_core::run::VERSION,
-    });
-    if toy.set == crate::data2d::Toy2d::EightGaussians {
-        let (fractions, off) = mode_fractions(&samples);
-        summary["mode_fractions"] = fractions.to_vec().into();
-        summary["off_mode_fraction"] = off.into();
-    }
+    let modes = (toy.set == crate::data2d::Toy2d::EightGaussians).then(|| mode_fractions(&samples));
     let png = out.join("eval_samples.png");
     plot_samples(
         &png,
@@ -141,8 +150,21 @@ pub fn evaluate_run(
         &samples,
         &held_out,
     )?;
-    summary["samples_plot"] = png.display().to_string().into();
-    summary["seconds"] = start.elapsed().as_secs_f64().into();
+    let summary = PointScores {
+        task: "ddpm-eval",
+        dataset: cfg.dataset.clone(),
+        seed: cfg.seed,
+        n,
+        sampler,
+        mmd: mmd(&samples, &held_out, h),
+        mmd_floor: mmd(&second, &held_out, h),
+        kernel_bandwidth: h,
+        mode_fractions: modes.map(|(fractions, _)| fractions.to_vec()),
+        off_mode_fraction: modes.map(|(_, off)| off),
+        samples_plot: png.display().to_string(),
+        seconds: start.elapsed().as_secs_f64(),
+        dlp_version: dlp_core::run::VERSION,
+    };
     let text = serde_json::to_string_pretty(&summary).expect("JSON serialises");
     dlp_core::atomic::write(out.join("eval.json"), text.as_bytes())?;
     Ok(summary)

@@ -23,7 +23,8 @@ use dlp_core::data::idx::{LabelledImages, Split};
 use dlp_core::error::{Error, Result};
 use dlp_core::progress::Progress;
 use dlp_core::rng::Rng;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
 
@@ -166,6 +167,32 @@ pub struct ImageEval {
     pub bpd_images: usize,
 }
 
+/// What [`evaluate_images`] reports; also `eval.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageScores {
+    pub task: &'static str,
+    pub dataset: String,
+    pub seed: u64,
+    pub n: usize,
+    pub sampler: Sampler,
+    pub guidance: f64,
+    /// Fréchet distance of the classifier's features, samples against test images.
+    pub classifier_fid: f64,
+    /// The same between training and test images: the floor.
+    pub classifier_fid_real: f64,
+    /// Share of the samples the classifier puts in each class.
+    pub class_histogram: Vec<f64>,
+    pub mean_top_probability: f64,
+    /// For conditional models: how often the classifier names the class sampled.
+    pub conditional_accuracy: Option<f64>,
+    pub classifier_test_accuracy: f64,
+    pub bits_per_dim: Option<f64>,
+    pub bits_per_dim_images: Option<usize>,
+    pub samples_plot: String,
+    pub seconds: f64,
+    pub dlp_version: &'static str,
+}
+
 /// Samples from a run's EMA U-Net and evaluates them (see the module doc), with the bound in
 /// bits/dim on the first test images when asked. Writes `eval.json` and `eval_samples.png` into
 /// `out` (the run, or a directory of the evaluation's own).
@@ -175,7 +202,7 @@ pub fn evaluate_images(
     out: &Path,
     device: &Device,
     opts: ImageEval,
-) -> Result<Value> {
+) -> Result<ImageScores> {
     let ImageEval {
         n,
         sampler,
@@ -187,11 +214,10 @@ pub fn evaluate_images(
     let images = Images::from_config(&cfg, data_dir)?;
     let test = load_split(&cfg.dataset, data_dir, Split::Test)?;
     if n < 2 || n > test.len() {
-        return Err(Error::Usage(format!(
-            "--n: between 2 and {} for {}",
-            test.len(),
-            cfg.dataset
-        )));
+        return Err(Error::setting(
+            "n",
+            format!("between 2 and {} for {}", test.len(), cfg.dataset),
+        ));
     }
     let (classifier, classifier_accuracy) = classifier_for(run, &images.train, &test, device)?;
     let ema = load_ema(run, &images, device)?;
@@ -270,25 +296,25 @@ pub fn evaluate_images(
     if let Some(g) = grid {
         write_grid(&png, g, 10)?;
     }
-    let summary = json!({
-        "task": "ddpm-eval",
-        "dataset": cfg.dataset,
-        "seed": cfg.seed,
-        "n": n,
-        "sampler": sampler,
-        "guidance": guidance,
-        "classifier_fid": frechet_distance(&feats, &test_feats),
-        "classifier_fid_real": frechet_distance(&train_feats, &test_feats),
-        "class_histogram": histogram,
-        "mean_top_probability": mean_top,
-        "conditional_accuracy": conditional_accuracy,
-        "classifier_test_accuracy": classifier_accuracy,
-        "bits_per_dim": bpd,
-        "bits_per_dim_images": bpd.map(|_| bpd_images.min(test.len())),
-        "samples_plot": png.display().to_string(),
-        "seconds": start.elapsed().as_secs_f64(),
-        "dlp_version": dlp_core::run::VERSION,
-    });
+    let summary = ImageScores {
+        task: "ddpm-eval",
+        dataset: cfg.dataset.clone(),
+        seed: cfg.seed,
+        n,
+        sampler,
+        guidance,
+        classifier_fid: frechet_distance(&feats, &test_feats),
+        classifier_fid_real: frechet_distance(&train_feats, &test_feats),
+        class_histogram: histogram,
+        mean_top_probability: mean_top,
+        conditional_accuracy,
+        classifier_test_accuracy: classifier_accuracy,
+        bits_per_dim: bpd,
+        bits_per_dim_images: bpd.map(|_| bpd_images.min(test.len())),
+        samples_plot: png.display().to_string(),
+        seconds: start.elapsed().as_secs_f64(),
+        dlp_version: dlp_core::run::VERSION,
+    };
     let text = serde_json::to_string_pretty(&summary).expect("JSON serialises");
     dlp_core::atomic::write(out.join("eval.json"), text.as_bytes())?;
     Ok(summary)

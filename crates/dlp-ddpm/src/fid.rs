@@ -91,10 +91,10 @@ pub fn evaluate(run: &Path, data_dir: &Path, opts: &Options, device: &Device) ->
     let cfg = read_config(run)?;
     let images = Images::without_data(&cfg)?;
     if !(2..=MAX_SAMPLES).contains(&opts.n) {
-        return Err(Error::Usage(format!(
-            "--n: between 2 and {MAX_SAMPLES} samples, got {}",
-            opts.n
-        )));
+        return Err(Error::setting(
+            "n",
+            format!("between 2 and {MAX_SAMPLES} samples, got {}", opts.n),
+        ));
     }
     let net = Inception::load(&opts.inception, device)?;
     let (reference, cache, cached, skipped) =

@@ -25,9 +25,10 @@ impl FromStr for Prediction {
             "eps" | "epsilon" => Ok(Self::Eps),
             "x0" | "x_0" | "sample" => Ok(Self::X0),
             "v" => Ok(Self::V),
-            other => Err(dlp_core::Error::Usage(format!(
-                "--prediction: unknown target `{other}` (expected eps, x0 or v)"
-            ))),
+            other => Err(dlp_core::Error::setting(
+                "prediction",
+                format!("unknown target `{other}` (expected eps, x0 or v)"),
+            )),
         }
     }
 }

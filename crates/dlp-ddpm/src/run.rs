@@ -3,10 +3,9 @@
 
 use crate::task_image::Images;
 use crate::task2d::Toy;
-use crate::train::{TrainConfig, train};
+use crate::train::{FolderStats, TrainConfig, TrainSummary, train};
 use burn::tensor::Device;
 use dlp_core::error::{Error, Result};
-use serde_json::Value;
 use std::path::Path;
 use std::time::Instant;
 
@@ -18,7 +17,7 @@ pub fn train_run(
     out: &Path,
     device: &Device,
     resume: bool,
-) -> Result<Value> {
+) -> Result<TrainSummary> {
     match Toy::from_config(cfg) {
         Some(toy) => train(cfg, &toy, out, device, resume),
         None => {
@@ -36,11 +35,11 @@ pub fn train_run(
             }
             let mut summary = train(cfg, &images, out, device, resume)?;
             if Path::new(&cfg.dataset).is_dir() {
-                summary["images"] = serde_json::json!({
-                    "count": images.train.len(),
-                    "skipped": images.skipped.len(),
-                    "from_cache": images.cached,
-                    "load_seconds": load_seconds,
+                summary.images = Some(FolderStats {
+                    count: images.train.len(),
+                    skipped: images.skipped.len(),
+                    from_cache: images.cached,
+                    load_seconds,
                 });
                 let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
                 dlp_core::atomic::write(out.join("summary.json"), text.as_bytes())?;

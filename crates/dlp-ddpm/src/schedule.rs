@@ -39,9 +39,12 @@ impl FromStr for BetaSchedule {
             "quadratic" | "quad" => Ok(Self::Quadratic),
             "cosine" => Ok(Self::Cosine),
             "sigmoid" => Ok(Self::Sigmoid),
-            other => Err(dlp_core::Error::Usage(format!(
-                "--schedule: unknown schedule `{other}` (expected linear, quadratic, cosine or sigmoid)"
-            ))),
+            other => Err(dlp_core::Error::setting(
+                "schedule",
+                format!(
+                    "unknown schedule `{other}` (expected linear, quadratic, cosine or sigmoid)"
+                ),
+            )),
         }
     }
 }

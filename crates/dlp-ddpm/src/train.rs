@@ -36,7 +36,7 @@ use dlp_core::progress::Progress;
 use dlp_core::rng::Rng;
 use dlp_core::run::{RunDir, read_metrics};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
 
@@ -238,9 +238,12 @@ impl TrainConfig {
                 model: ModelConfig::Unet(UNetConfig::cifar10()),
                 ..base
             }),
-            other => Err(Error::Usage(format!(
-                "--dataset: `{other}` (expected 8gaussians, swissroll, moons, mnist, fashion-mnist or cifar10)"
-            ))),
+            other => Err(Error::setting(
+                "dataset",
+                format!(
+                    "`{other}` (expected 8gaussians, swissroll, moons, mnist, fashion-mnist or cifar10)"
+                ),
+            )),
         }
     }
 }
@@ -304,6 +307,51 @@ pub fn load_ema<const D: usize, W: Workload<D>>(
     }
 }
 
+/// The settings a run's summary records.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub model: ModelConfig,
+    pub schedule: BetaSchedule,
+    pub timesteps: usize,
+    pub prediction: Prediction,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub ema_decay: f64,
+}
+
+/// What an image folder added to a run (absent for the registry's datasets).
+#[derive(Debug, Clone, Serialize)]
+pub struct FolderStats {
+    /// Training images read.
+    pub count: usize,
+    /// Files skipped as undecodable (with `lenient`).
+    pub skipped: usize,
+    pub from_cache: bool,
+    pub load_seconds: f64,
+}
+
+/// What a training run reports; also its `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainSummary {
+    pub task: &'static str,
+    pub dataset: String,
+    pub seed: u64,
+    pub settings: Settings,
+    pub steps: usize,
+    /// The mean L_simple of the last logged window.
+    pub final_loss: Option<f64>,
+    pub seconds: f64,
+    pub steps_per_second: f64,
+    pub loss_plot: String,
+    pub samples_plot: String,
+    /// The latest checkpoint's directory.
+    pub checkpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<FolderStats>,
+    pub dlp_version: &'static str,
+    pub run_dir: String,
+}
+
 /// Trains `w` (or, with `resume`, continues from the latest checkpoint in `out`) and returns
 /// the summary. Writes `loss.png` and the workload's `samples.png`.
 pub fn train<const D: usize, W: Workload<D>>(
@@ -312,7 +360,7 @@ pub fn train<const D: usize, W: Workload<D>>(
     out: &Path,
     device: &Device,
     resume: bool,
-) -> Result<Value> {
+) -> Result<TrainSummary> {
     cfg.validate()?;
     let start = Instant::now();
     let d = GaussianDiffusion::new(cfg.schedule, cfg.timesteps);
@@ -412,21 +460,32 @@ pub fn train<const D: usize, W: Workload<D>>(
         line_plot(&loss_png, &title, "step", "loss", &[s], true)?;
     }
     let samples_png = w.snapshot(&ema, &d, &run, device)?;
-    run.write_summary(json!({
-        "task": "ddpm-train",
-        "dataset": cfg.dataset,
-        "seed": cfg.seed,
-        "settings": {"model": cfg.model, "schedule": cfg.schedule, "timesteps": cfg.timesteps,
-            "prediction": cfg.prediction, "batch_size": cfg.batch_size,
-            "learning_rate": cfg.learning_rate, "ema_decay": cfg.ema_decay},
-        "steps": cfg.steps,
-        "final_loss": curve.last().map(|p| p.1),
-        "seconds": train_seconds,
-        "steps_per_second": (cfg.steps + 1 - first) as f64 / train_seconds,
-        "loss_plot": loss_png.display().to_string(),
-        "samples_plot": samples_png,
-        "checkpoint": checkpoint::latest(out)?.map(|p| p.display().to_string()),
-    }))
+    let summary = TrainSummary {
+        task: "ddpm-train",
+        dataset: cfg.dataset.clone(),
+        seed: cfg.seed,
+        settings: Settings {
+            model: cfg.model.clone(),
+            schedule: cfg.schedule,
+            timesteps: cfg.timesteps,
+            prediction: cfg.prediction,
+            batch_size: cfg.batch_size,
+            learning_rate: cfg.learning_rate,
+            ema_decay: cfg.ema_decay,
+        },
+        steps: cfg.steps,
+        final_loss: curve.last().map(|p| p.1),
+        seconds: train_seconds,
+        steps_per_second: (cfg.steps + 1 - first) as f64 / train_seconds,
+        loss_plot: loss_png.display().to_string(),
+        samples_plot: samples_png,
+        checkpoint: checkpoint::latest(out)?.map(|p| p.display().to_string()),
+        images: None,
+        dlp_version: dlp_core::run::VERSION,
+        run_dir: run.dir().display().to_string(),
+    };
+    run.write_summary(&summary)?;
+    Ok(summary)
 }
 
 /// Drops metrics records after `step` (they belong to the part of the run being redone).

@@ -34,7 +34,7 @@ fn mnist_run_trains_samples_and_is_scored_against_real_data() {
         ..TrainConfig::for_dataset("mnist").unwrap()
     };
     let s = train_run(&cfg, &data, dir.path(), &device, false).unwrap();
-    assert_eq!(s["steps"], 4);
+    assert_eq!(s.steps, 4);
     let grid = image::open(dir.path().join("samples.png")).unwrap();
     assert_eq!((grid.width(), grid.height()), (8 * 58 + 2, 8 * 58 + 2));
 
@@ -47,26 +47,15 @@ fn mnist_run_trains_samples_and_is_scored_against_real_data() {
     let e = evaluate_images(dir.path(), &data, dir.path(), &device, opts).unwrap();
     // An untrained model's bound is poor but finite: above the 1 bit/dim that MNIST's many
     // black pixels make easy, below 8 bits of raw bytes plus the prior's slack.
-    let bpd = e["bits_per_dim"].as_f64().unwrap();
+    let bpd = e.bits_per_dim.unwrap();
     assert!(bpd.is_finite() && bpd > 0.5 && bpd < 40.0, "{bpd}");
-    let (fid, real) = (
-        e["classifier_fid"].as_f64().unwrap(),
-        e["classifier_fid_real"].as_f64().unwrap(),
-    );
+    let (fid, real) = (e.classifier_fid, e.classifier_fid_real);
     // A 4-step model draws noise: far from the data, while train and test images are close.
     assert!(fid > 5.0 * real, "classifier-FID {fid} vs real {real}");
-    assert!(
-        e["classifier_test_accuracy"].as_f64().unwrap() > 0.95,
-        "{e}"
-    );
-    let hist: f64 = e["class_histogram"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .sum();
+    assert!(e.classifier_test_accuracy > 0.95, "{e:?}");
+    let hist: f64 = e.class_histogram.iter().sum();
     assert!((hist - 1.0).abs() < 1e-9);
-    assert!(e["conditional_accuracy"].as_f64().is_some());
+    assert!(e.conditional_accuracy.is_some());
     // The classifier is cached in the run: a second evaluation does not retrain it.
     assert!(dir.path().join("classifier/checkpoints/latest").is_file());
 }

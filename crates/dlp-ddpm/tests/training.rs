@@ -28,7 +28,7 @@ fn train_2d(
     out: &Path,
     device: &Device,
     resume: bool,
-) -> dlp_core::Result<serde_json::Value> {
+) -> dlp_core::Result<dlp_ddpm::train::TrainSummary> {
     train_run(cfg, Path::new("."), out, device, resume)
 }
 
@@ -54,7 +54,7 @@ fn resumed_run_ends_with_the_same_model_and_ema() {
     train_2d(&small(20), b.path(), &device, false).unwrap();
     let resumed = train_2d(&small(40), b.path(), &device, true).unwrap();
     assert_eq!(weights(a.path(), &small(40)), weights(b.path(), &small(40)));
-    assert_eq!(resumed["steps"], 40);
+    assert_eq!(resumed.steps, 40);
     // The metrics log has each step once.
     let m = dlp_core::run::read_metrics(&b.path().join("metrics.jsonl")).unwrap();
     let steps: Vec<u64> = m.iter().map(|r| r["step"].as_u64().unwrap()).collect();
@@ -110,10 +110,10 @@ fn eight_gaussians_reach_the_data_floor() {
         },
     )
     .unwrap();
-    let (mmd, floor) = (s["mmd"].as_f64().unwrap(), s["mmd_floor"].as_f64().unwrap());
+    let (mmd, floor) = (s.mmd, s.mmd_floor);
     assert!(mmd <= 2.0 * floor, "MMD {mmd} vs floor {floor}");
-    for f in s["mode_fractions"].as_array().unwrap() {
-        assert!((f.as_f64().unwrap() - 0.125).abs() <= 0.03, "{s}");
+    for f in s.mode_fractions.as_ref().unwrap() {
+        assert!((f - 0.125).abs() <= 0.03, "{s:?}");
     }
     assert!(dir.path().join("samples.png").is_file() && dir.path().join("loss.png").is_file());
 }

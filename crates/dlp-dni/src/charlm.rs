@@ -19,7 +19,7 @@
 //! let mut cfg = CharLmConfig { eval_every: 300, ..CharLmConfig::default() };
 //! (cfg.rnn.hidden, cfg.rnn.batch, cfg.rnn.updates) = (16, 4, 300);
 //! let s = train_charlm(&cfg, &corpus, &Device::flex(), None, false).unwrap();
-//! assert!(s["test_bpc"].as_f64().unwrap() < 1.0); // from log2(5) = 2.3 bits at the start
+//! assert!(s.test_bpc < 1.0); // from log2(5) = 2.3 bits at the start
 //! ```
 
 use crate::lstm::Lstm;
@@ -32,7 +32,7 @@ use dlp_core::error::{Error, Result};
 use dlp_core::progress::Progress;
 use dlp_core::run::RunDir;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
@@ -141,7 +141,41 @@ pub fn bpc(lstm: &Lstm, ids: &[u32], v: usize, batch: usize, device: &Device) ->
     nats / ((len - 1) * batch) as f64 / std::f64::consts::LN_2
 }
 
-/// Trains on the corpus; returns the summary (`valid_bpc`, `test_bpc`, curves, timing). With
+/// One validation during training.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub update: usize,
+    /// Mean training bits per character since the previous validation.
+    pub train_bpc: f64,
+    pub valid_bpc: f64,
+}
+
+/// What [`train_charlm`] reports; with a run directory, also its summary.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct CharLmSummary {
+    pub task: &'static str,
+    pub dataset: String,
+    pub seed: u64,
+    pub method: RnnMethod,
+    pub truncation: usize,
+    /// The best validation bits per character.
+    pub valid_bpc: f64,
+    pub test_bpc: f64,
+    pub vocab: usize,
+    pub train_chars: usize,
+    pub curve: Vec<CurvePoint>,
+    pub updates: usize,
+    pub resumed_from: usize,
+    pub seconds: f64,
+    pub updates_per_second: f64,
+    pub config: CharLmConfig,
+    pub dlp_version: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_dir: Option<String>,
+}
+
+/// Trains on the corpus; returns the summary (validation and test bits per character, the
+/// curve, timing). With
 /// `out`, a run directory (config.toml, metrics.jsonl at every validation, summary.json) and a
 /// checkpoint written at every validation, and `resume` continues from the latest
 /// one to the same weights an uninterrupted run reaches.
@@ -151,7 +185,7 @@ pub fn train_charlm(
     device: &Device,
     out: Option<&Path>,
     resume: bool,
-) -> Result<Value> {
+) -> Result<CharLmSummary> {
     cfg.rnn.validate()?;
     let start = Instant::now();
     let ad = device.clone().autodiff();
@@ -161,7 +195,7 @@ pub fn train_charlm(
     let n = corpus.train.len();
     let offsets: Vec<usize> = (0..b).map(|s| s * n / b).collect();
     let valid: &[u32] = &corpus.valid[..corpus.valid.len().min(cfg.eval_chars)];
-    let mut curve: Vec<Value> = Vec::new();
+    let mut curve: Vec<CurvePoint> = Vec::new();
     let mut best = f64::INFINITY;
     let mut first = 0;
     let restored = match (out, resume) {
@@ -201,9 +235,13 @@ pub fn train_charlm(
         if (update + 1) % cfg.eval_every == 0 || update + 1 == cfg.rnn.updates {
             let valid_bpc = bpc(&net.net.lstm.valid(), valid, v, b, device);
             let since = (update % cfg.eval_every + 1) as f64;
-            let point = json!({"update": update + 1, "train_bpc": train_bits / since, "valid_bpc": valid_bpc});
+            let point = CurvePoint {
+                update: update + 1,
+                train_bpc: train_bits / since,
+                valid_bpc,
+            };
             if let Some(run) = &mut run {
-                run.log(&point)?;
+                run.log(&json!(point))?;
             }
             curve.push(point);
             progress.set_message(format!("valid {valid_bpc:.3} bpc"));
@@ -222,26 +260,28 @@ pub fn train_charlm(
     let test: &[u32] = &corpus.test[..corpus.test.len().min(cfg.eval_chars)];
     let test_bpc = bpc(&net.net.lstm.valid(), test, v, b, device);
     let seconds = start.elapsed().as_secs_f64();
-    let summary = json!({
-        "task": "charlm",
-        "dataset": cfg.dataset,
-        "seed": cfg.rnn.seed,
-        "method": cfg.rnn.method,
-        "truncation": cfg.rnn.truncation,
-        "valid_bpc": best,
-        "test_bpc": test_bpc,
-        "vocab": v,
-        "train_chars": n,
-        "curve": curve,
-        "updates": cfg.rnn.updates,
-        "resumed_from": first,
-        "seconds": seconds,
-        "updates_per_second": cfg.rnn.updates as f64 / seconds,
-        "config": cfg,
-        "dlp_version": dlp_core::run::VERSION,
-    });
-    match run {
-        Some(run) => run.write_summary(summary),
-        None => Ok(summary),
+    let mut summary = CharLmSummary {
+        task: "charlm",
+        dataset: cfg.dataset.clone(),
+        seed: cfg.rnn.seed,
+        method: cfg.rnn.method,
+        truncation: cfg.rnn.truncation,
+        valid_bpc: best,
+        test_bpc,
+        vocab: v,
+        train_chars: n,
+        curve,
+        updates: cfg.rnn.updates,
+        resumed_from: first,
+        seconds,
+        updates_per_second: cfg.rnn.updates as f64 / seconds,
+        config: cfg.clone(),
+        dlp_version: dlp_core::run::VERSION,
+        run_dir: None,
+    };
+    if let Some(run) = run {
+        summary.run_dir = Some(run.dir().display().to_string());
+        run.write_summary(&summary)?;
     }
+    Ok(summary)
 }

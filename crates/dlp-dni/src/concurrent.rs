@@ -20,7 +20,9 @@
 //! second at which the busiest worker never idles: samples / max_k Σ_{i∈k}(F_i+B_i+S_i+C_i).
 
 use crate::config::{Method, TrainConfig};
+use crate::dni::update_block;
 use crate::layers::{Arch, Block, Net, classify};
+pub use crate::summary::{ConcurrentSummary, ModuleReport, WorkerReport};
 use crate::synthetic::{SyntheticGradient, labels_tensor};
 use crate::train::{Examples, accuracy};
 use burn::nn::Linear;
@@ -30,7 +32,6 @@ use burn::tensor::{Device, Tensor};
 use dlp_core::error::{Error, Result};
 use dlp_core::rng::Rng;
 use dlp_core::tensor::scalar;
-use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, TrySendError, channel, sync_channel};
 use std::time::Instant;
@@ -129,7 +130,6 @@ impl BlockModule {
         want_delta: bool,
         r: &TrainConfig,
     ) -> (Tensor<2>, Option<Target>) {
-        let b = msg.labels.len() as f64;
         let block = self.block.take().expect("block");
         let xin = if want_delta {
             msg.x.clone().require_grad()
@@ -142,21 +142,13 @@ impl BlockModule {
             sg.forward(h.clone().detach(), Some(&msg.labels))
         });
         let (block, delta) = timed(&mut self.cost.backward, || {
-            let grads = (h.clone() * (g_hat.clone().detach() / b)).sum().backward();
-            let delta = want_delta
-                .then(|| xin.grad(&grads))
-                .flatten()
-                .map(|g| Target {
-                    id: msg.id,
-                    delta: g * b,
-                });
-            if self.rng.uniform() < r.update_prob && !self.frozen {
-                self.updates += 1;
-                let g = GradientsParams::from_grads(grads, &block);
-                (self.opt.step(msg.lr, block, g), delta)
-            } else {
-                (block, delta)
-            }
+            let update = self.rng.uniform() < r.update_prob && !self.frozen;
+            self.updates += usize::from(update);
+            let g = g_hat.clone().detach();
+            let (opt, lr) = (&mut self.opt, msg.lr);
+            let (block, delta) =
+                update_block(block, &xin, h.clone(), g, want_delta, update, opt, lr);
+            (block, delta.map(|delta| Target { id: msg.id, delta }))
         });
         self.block = Some(block);
         let h = h.detach();
@@ -353,26 +345,36 @@ pub fn train_concurrent(
     train_set: &Examples,
     test_set: &Examples,
     device: &Device,
-) -> Result<Value> {
+) -> Result<ConcurrentSummary> {
     cfg.validate()?;
     if !matches!(cfg.method, Method::Dni | Method::Cdni) {
-        return Err(Error::Usage(format!(
-            "--workers: {:?} runs sequentially (backprop is locked by definition); use dni or cdni",
-            cfg.method
-        )));
+        return Err(Error::setting(
+            "workers",
+            format!(
+                "{:?} runs sequentially (backprop is locked by definition); use dni or cdni",
+                cfg.method
+            ),
+        ));
     }
     if cfg.lambda > 0.0 {
-        return Err(Error::Usage(format!(
-            "--lambda: {} needs the gradient from above, which concurrent workers never wait for; use --workers 1",
-            cfg.lambda
-        )));
+        return Err(Error::setting(
+            "lambda",
+            format!(
+                "{} needs the gradient from above, which concurrent workers never wait for; \
+                 train with one worker",
+                cfg.lambda
+            ),
+        ));
     }
     let modules = cfg.layers + 1;
     if workers < 2 || workers > modules {
-        return Err(Error::Usage(format!(
-            "--workers: {workers} for {modules} modules ({} blocks and the classifier): expected 2 to {modules}",
-            cfg.layers
-        )));
+        return Err(Error::setting(
+            "workers",
+            format!(
+                "{workers} for {modules} modules ({} blocks and the classifier): expected 2 to {modules}",
+                cfg.layers
+            ),
+        ));
     }
     let start = Instant::now();
     let ad = device.clone().autodiff();
@@ -519,17 +521,26 @@ pub fn train_concurrent(
             };
             worker_cost += cost.total();
             locked += cost.forward + cost.backward;
-            module_json.push(json!({"module": module_json.len(), "worker": k,
-                "forward_seconds": cost.forward, "backward_seconds": cost.backward,
-                "synthetic_seconds": cost.synthetic, "communication_seconds": cost.communication,
-                "updates": updates, "synthetic_gradient_updates": sg_updates}));
+            module_json.push(ModuleReport {
+                module: module_json.len(),
+                worker: k,
+                forward_seconds: cost.forward,
+                backward_seconds: cost.backward,
+                synthetic_seconds: cost.synthetic,
+                communication_seconds: cost.communication,
+                updates,
+                synthetic_gradient_updates: sg_updates,
+            });
         }
         critical = critical.max(worker_cost);
-        worker_json.push(
-            json!({"worker": k, "modules": (first_module..module_json.len()).collect::<Vec<_>>(),
-            "threads": threads, "busy_seconds": r.busy, "idle_seconds": r.idle,
-            "busy_fraction": r.busy / (r.busy + r.idle).max(1e-12)}),
-        );
+        worker_json.push(WorkerReport {
+            worker: k,
+            modules: (first_module..module_json.len()).collect(),
+            threads,
+            busy_seconds: r.busy,
+            idle_seconds: r.idle,
+            busy_fraction: r.busy / (r.busy + r.idle).max(1e-12),
+        });
     }
     let net = Net {
         blocks,
@@ -539,24 +550,24 @@ pub fn train_concurrent(
     let acc = accuracy(&net, train_set, test_set, device);
     let samples = (batches.len() * cfg.batch_size) as f64;
     let ideal = samples / critical.max(1e-12);
-    Ok(json!({
-        "task": "dni-train",
-        "dataset": cfg.dataset,
-        "seed": cfg.seed,
-        "method": cfg.method,
-        "execution": "concurrent",
-        "layers": cfg.layers,
-        "workers": worker_json,
-        "modules": module_json,
-        "test_error": 1.0 - acc,
-        "final_loss": last_loss,
-        "seconds": seconds,
-        "samples_per_second": samples / run_seconds,
-        "ideal_samples_per_second": ideal,
-        "efficiency": samples / run_seconds / ideal,
-        "ideal_speedup": locked / critical.max(1e-12),
-        "dlp_version": dlp_core::run::VERSION,
-    }))
+    Ok(ConcurrentSummary {
+        task: "dni-train",
+        dataset: cfg.dataset.clone(),
+        seed: cfg.seed,
+        method: cfg.method,
+        execution: "concurrent",
+        layers: cfg.layers,
+        workers: worker_json,
+        modules: module_json,
+        test_error: 1.0 - acc,
+        final_loss: last_loss,
+        seconds,
+        samples_per_second: samples / run_seconds,
+        ideal_samples_per_second: ideal,
+        efficiency: samples / run_seconds / ideal,
+        ideal_speedup: locked / critical.max(1e-12),
+        dlp_version: dlp_core::run::VERSION,
+    })
 }
 
 #[cfg(test)]
@@ -588,16 +599,11 @@ mod tests {
             ..TrainConfig::default()
         };
         let s = train_concurrent(&cfg, 2, &data, &data, &Device::flex()).unwrap();
-        let updates: Vec<u64> = s["modules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["updates"].as_u64().unwrap())
-            .collect();
-        assert_eq!(updates, vec![0, 0, 2, 2], "{s}");
+        let updates: Vec<usize> = s.modules.iter().map(|m| m.updates).collect();
+        assert_eq!(updates, vec![0, 0, 2, 2], "{:?}", s.modules);
         let bp = TrainConfig { lambda: 0.5, ..cfg };
         let err = train_concurrent(&bp, 2, &data, &data, &Device::flex()).unwrap_err();
-        assert!(err.to_string().contains("--lambda: 0.5"), "{err}");
+        assert!(err.to_string().contains("lambda: 0.5"), "{err}");
     }
 
     #[test]

@@ -45,9 +45,10 @@ impl std::str::FromStr for Method {
             "dni" => Ok(Self::Dni),
             "cdni" => Ok(Self::Cdni),
             "decoupled" => Ok(Self::Decoupled),
-            other => Err(Error::Usage(format!(
-                "--method: `{other}` (expected backprop, dni, cdni or decoupled)"
-            ))),
+            other => Err(Error::setting(
+                "method",
+                format!("`{other}` (expected backprop, dni, cdni or decoupled)"),
+            )),
         }
     }
 }

@@ -44,9 +44,10 @@ impl std::str::FromStr for Task {
         match s {
             "copy" => Ok(Self::Copy),
             "repeat-copy" => Ok(Self::RepeatCopy),
-            other => Err(dlp_core::Error::Usage(format!(
-                "--task: `{other}` (expected copy or repeat-copy)"
-            ))),
+            other => Err(dlp_core::Error::setting(
+                "task",
+                format!("`{other}` (expected copy or repeat-copy)"),
+            )),
         }
     }
 }

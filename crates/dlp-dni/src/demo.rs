@@ -9,7 +9,8 @@ use dlp_core::error::Result;
 use dlp_core::plot::{Series, line_plot};
 use dlp_core::rng::Rng;
 use dlp_core::run::RunDir;
-use serde_json::{Value, json};
+use serde_json::json;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Three interleaved spirals, 6,000 training and 1,500 test points.
@@ -27,8 +28,23 @@ fn spirals(seed: u64) -> (Examples, Examples) {
     (make(6000), make(1500))
 }
 
+/// What the DNI stage reports; also its summary.json.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DemoSummary {
+    pub task: &'static str,
+    /// Test error by method (backprop, dni, cdni), sequential runs.
+    pub test_error: BTreeMap<String, f64>,
+    pub concurrent_cdni_test_error: f64,
+    /// Each worker's busy share of the concurrent cDNI run.
+    pub concurrent_busy_fractions: Vec<f64>,
+    pub concurrent_samples_per_second: f64,
+    pub loss_plot: String,
+    pub dlp_version: &'static str,
+    pub run_dir: String,
+}
+
 /// Runs the stage into `dir`; returns its summary.
-pub fn run(seed: u64, dir: &Path, device: &Device) -> Result<Value> {
+pub fn run(seed: u64, dir: &Path, device: &Device) -> Result<DemoSummary> {
     let (train_set, test_set) = spirals(seed);
     let base = TrainConfig {
         width: 32,
@@ -39,7 +55,7 @@ pub fn run(seed: u64, dir: &Path, device: &Device) -> Result<Value> {
     };
     let mut run = RunDir::create(dir, &base)?;
     let mut series = Vec::new();
-    let mut errors = serde_json::Map::new();
+    let mut errors = BTreeMap::new();
     for method in [Method::Backprop, Method::Dni, Method::Cdni] {
         let cfg = TrainConfig {
             method,
@@ -47,32 +63,20 @@ pub fn run(seed: u64, dir: &Path, device: &Device) -> Result<Value> {
         };
         let s = train(&cfg, &train_set, &test_set, device, None, false)?;
         let name = format!("{method:?}").to_lowercase();
-        run.log(
-            &json!({"method": name, "test_error": s["test_error"], "loss_curve": s["loss_curve"]}),
-        )?;
-        let points = s["loss_curve"]
-            .as_array()
-            .map(|c| {
-                c.iter()
-                    .filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        run.log(&json!({"method": name, "test_error": s.test_error, "loss_curve": s.loss_curve}))?;
+        let points = s.loss_curve.iter().map(|&(step, loss)| (step as f64, loss));
         series.push(Series {
             name: name.clone(),
-            points,
+            points: points.collect(),
         });
-        errors.insert(name, s["test_error"].clone());
+        errors.insert(name, s.test_error);
     }
     let concurrent = TrainConfig {
         method: Method::Cdni,
         ..base.clone()
     };
     let c = train_concurrent(&concurrent, 2, &train_set, &test_set, device)?;
-    let busy: Vec<Value> = c["workers"]
-        .as_array()
-        .map(|w| w.iter().map(|w| w["busy_fraction"].clone()).collect())
-        .unwrap_or_default();
+    let busy: Vec<f64> = c.workers.iter().map(|w| w.busy_fraction).collect();
     let plot = run.path("loss.png");
     line_plot(
         &plot,
@@ -82,12 +86,16 @@ pub fn run(seed: u64, dir: &Path, device: &Device) -> Result<Value> {
         &series,
         true,
     )?;
-    run.write_summary(json!({
-        "task": "dni-demo",
-        "test_error": errors,
-        "concurrent_cdni_test_error": c["test_error"],
-        "concurrent_busy_fractions": busy,
-        "concurrent_samples_per_second": c["samples_per_second"],
-        "loss_plot": plot.display().to_string(),
-    }))
+    let summary = DemoSummary {
+        task: "dni-demo",
+        test_error: errors,
+        concurrent_cdni_test_error: c.test_error,
+        concurrent_busy_fractions: busy,
+        concurrent_samples_per_second: c.samples_per_second,
+        loss_plot: plot.display().to_string(),
+        dlp_version: dlp_core::run::VERSION,
+        run_dir: run.dir().display().to_string(),
+    };
+    run.write_summary(&summary)?;
+    Ok(summary)
 }

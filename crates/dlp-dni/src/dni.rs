@@ -260,17 +260,14 @@ impl Dni {
             } else {
                 g_hat.detach()
             };
-            let grads = (out * (g_used / b)).sum().backward();
-            if i > 0 {
-                delta = xin.grad(&grads).expect("input gradient") * b;
-            }
             let update = self.update_rng.uniform() < cfg.update_prob && i >= cfg.freeze;
-            new_blocks.push(if update {
-                let g = GradientsParams::from_grads(grads, &block);
-                self.opt.step(cfg.learning_rate, block, g)
-            } else {
-                block
-            });
+            let lr = cfg.learning_rate;
+            let (block, below) =
+                update_block(block, &xin, out, g_used, i > 0, update, &mut self.opt, lr);
+            if let Some(below) = below {
+                delta = below;
+            }
+            new_blocks.push(block);
         }
         new_blocks.reverse();
         new_sgs.reverse();
@@ -324,6 +321,34 @@ impl Dni {
         }
         cos
     }
+}
+
+/// Step 3's block update, shared with the concurrent workers: given the per-example gradient
+/// `g` for the block's output `out` (computed from the input `xin`), steps the block by
+/// ∂(Σ out·g)/B when `update`, and returns it with δ = B·∂(Σ out·g)/∂xin for the module below
+/// when `want_delta` (`xin` must then require its gradient).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn update_block(
+    block: Block,
+    xin: &Tensor<2>,
+    out: Tensor<2>,
+    g: Tensor<2>,
+    want_delta: bool,
+    update: bool,
+    opt: &mut ModuleOptimizer,
+    lr: f64,
+) -> (Block, Option<Tensor<2>>) {
+    let b = out.dims()[0] as f64;
+    let grads = (out * (g / b)).sum().backward();
+    let delta = want_delta
+        .then(|| xin.grad(&grads))
+        .flatten()
+        .map(|d| d * b);
+    if !update {
+        return (block, delta);
+    }
+    let g = GradientsParams::from_grads(grads, &block);
+    (opt.step(lr, block, g), delta)
 }
 
 /// ĥ = I_{k+1}(x) for module k + 1, after one regression step of I_{k+1} on the true input `h`;

@@ -61,9 +61,10 @@ impl std::str::FromStr for Interface {
         match s {
             "output" => Ok(Self::Output),
             "preactivation" => Ok(Self::Preactivation),
-            other => Err(dlp_core::error::Error::Usage(format!(
-                "--interface: `{other}` (expected output or preactivation)"
-            ))),
+            other => Err(dlp_core::error::Error::setting(
+                "interface",
+                format!("`{other}` (expected output or preactivation)"),
+            )),
         }
     }
 }

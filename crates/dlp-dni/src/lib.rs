@@ -7,6 +7,7 @@
 //! | [`dni`] | [`dni::Dni`], the entry type: one step of backprop, DNI, cDNI or decoupled, BP(λ) |
 //! | [`train`] | settings, examples and the sequential training loop |
 //! | [`concurrent`] | modules grouped onto worker threads, channels, per-module costs |
+//! | [`summary`] | what the trainers report (typed, serialisable) |
 //! | [`lstm`] | an LSTM cell with a linear read-out |
 //! | [`copy`] | the Copy and Repeat Copy tasks as endless streams of episodes |
 //! | [`recurrent`] | truncated BPTT with synthetic gradients between windows ([`recurrent::Windows`]), Copy curriculum |
@@ -24,5 +25,6 @@ pub mod export;
 pub mod layers;
 pub mod lstm;
 pub mod recurrent;
+pub mod summary;
 pub mod synthetic;
 pub mod train;

@@ -46,9 +46,10 @@ impl std::str::FromStr for RnnMethod {
         match s {
             "bptt" => Ok(Self::Bptt),
             "dni" => Ok(Self::Dni),
-            other => Err(Error::Usage(format!(
-                "--method: `{other}` (expected bptt or dni)"
-            ))),
+            other => Err(Error::setting(
+                "method",
+                format!("`{other}` (expected bptt or dni)"),
+            )),
         }
     }
 }

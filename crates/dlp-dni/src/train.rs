@@ -4,6 +4,7 @@
 pub use crate::config::{Method, Optimizer, TrainConfig};
 use crate::dni::{Dni, StepStats};
 use crate::layers::Net;
+pub use crate::summary::TrainSummary;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use dlp_core::checkpoint::{self, CheckpointState};
@@ -12,7 +13,7 @@ use dlp_core::plot::{Series, line_plot};
 use dlp_core::progress::Progress;
 use dlp_core::rng::Rng;
 use dlp_core::run::RunDir;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
 
@@ -78,7 +79,7 @@ pub(crate) fn accuracy(net: &Net, train: &Examples, data: &Examples, device: &De
     correct as f64 / data.len().max(1) as f64
 }
 
-/// Trains and returns the summary (`test_error`, `seconds`, `samples_per_second`, ...). With
+/// Trains and returns the summary (test error, seconds, samples per second, ...). With
 /// `out`, a run directory (config.toml, metrics.jsonl, summary.json, loss.png) and a checkpoint
 /// (every module, the optimiser state, the batch order's stream) written
 /// after every epoch, and `resume` continues from the latest one to the same weights an
@@ -92,7 +93,7 @@ pub fn train(
     device: &Device,
     out: Option<&Path>,
     resume: bool,
-) -> Result<Value> {
+) -> Result<TrainSummary> {
     cfg.validate()?;
     dlp_core::device::check_memory(
         &format!("width {}", cfg.width),
@@ -178,32 +179,34 @@ pub fn train(
     progress.finish();
     let seconds = start.elapsed().as_secs_f64();
     let acc = accuracy(dni.net(), train_set, test_set, device);
-    let summary = json!({
-        "task": "dni-train",
-        "dataset": cfg.dataset,
-        "seed": cfg.seed,
-        "method": cfg.method,
-        "arch": cfg.arch,
-        "width": cfg.width,
-        "epochs": cfg.epochs,
-        "layers": cfg.layers,
-        "update_prob": cfg.update_prob,
-        "lambda": cfg.lambda,
-        "lr_decay": cfg.lr_decay,
-        "test_error": 1.0 - acc,
-        "final_loss": last.loss,
-        "final_sg_loss": last.sg_loss,
-        "final_si_loss": last.si_loss,
-        "loss_curve": curve,
-        "sg_alignment": alignment,
-        "resumed_from_epoch": first,
-        "seconds": seconds,
-        "samples_per_second": ((cfg.epochs - first) * steps_per_epoch * cfg.batch_size) as f64
+    let mut summary = TrainSummary {
+        task: "dni-train",
+        dataset: cfg.dataset.clone(),
+        seed: cfg.seed,
+        method: cfg.method,
+        arch: cfg.arch,
+        width: cfg.width,
+        epochs: cfg.epochs,
+        layers: cfg.layers,
+        update_prob: cfg.update_prob,
+        lambda: cfg.lambda,
+        lr_decay: cfg.lr_decay,
+        test_error: 1.0 - acc,
+        final_loss: last.loss,
+        final_sg_loss: last.sg_loss,
+        final_si_loss: last.si_loss,
+        loss_curve: curve,
+        sg_alignment: alignment,
+        resumed_from_epoch: first,
+        seconds,
+        samples_per_second: ((cfg.epochs - first) * steps_per_epoch * cfg.batch_size) as f64
             / seconds,
-        "dlp_version": dlp_core::run::VERSION,
-    });
+        dlp_version: dlp_core::run::VERSION,
+        run_dir: None,
+    };
     match run {
         Some(run) => {
+            let curve = &summary.loss_curve;
             let points = curve.iter().map(|&(s, l)| (s as f64, l)).collect();
             let loss = Series {
                 name: format!("{:?}", cfg.method).to_lowercase(),
@@ -219,7 +222,9 @@ pub fn train(
                     true,
                 )?;
             }
-            run.write_summary(summary)
+            summary.run_dir = Some(run.dir().display().to_string());
+            run.write_summary(&summary)?;
+            Ok(summary)
         }
         None => Ok(summary),
     }

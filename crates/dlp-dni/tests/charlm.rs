@@ -56,7 +56,7 @@ fn an_untrained_model_is_near_uniform_and_training_learns_a_period() {
             ..d
         };
         let s = train_charlm(&cfg, &corpus, &device, None, false).unwrap();
-        let test = s["test_bpc"].as_f64().unwrap();
+        let test = s.test_bpc;
         assert!(
             test < 0.5 * uniform,
             "{method:?}: {test:.3} bpc after training vs {uniform:.3} uniform"
@@ -89,18 +89,15 @@ fn a_resumed_run_reaches_the_same_model() {
     train_charlm(&cfg(20), &corpus, &device, Some(b.path()), false).unwrap();
     let resumed = train_charlm(&cfg(60), &corpus, &device, Some(b.path()), true).unwrap();
     assert_eq!(
-        resumed["resumed_from"], 20,
+        resumed.resumed_from, 20,
         "the second run continued the first"
     );
-    let bits = |s: &serde_json::Value| s["test_bpc"].as_f64().unwrap();
+    let bits = |s: &dlp_dni::charlm::CharLmSummary| s.test_bpc;
     assert!(
         (bits(&whole) - bits(&resumed)).abs() < 1e-5,
         "{} vs {}",
         bits(&whole),
         bits(&resumed)
     );
-    assert_eq!(
-        whole["curve"].as_array().unwrap().len(),
-        resumed["curve"].as_array().unwrap().len()
-    );
+    assert_eq!(whole.curve.len(), resumed.curve.len());
 }

@@ -11,7 +11,6 @@ use dlp_core::data::triples::{LinkPrediction, Triple};
 use dlp_core::error::Result;
 use dlp_core::rng::Rng;
 use dlp_core::run::RunDir;
-use serde_json::{Value, json};
 use std::path::Path;
 
 /// Families of three generations: a couple, three children, two grandchildren per child;
@@ -63,8 +62,31 @@ pub fn family_graph(families: usize, seed: u64) -> LinkPrediction {
     kg
 }
 
+/// What the knowledge-graph stage reports; also its summary.json.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DemoSummary {
+    pub task: &'static str,
+    pub entities: usize,
+    pub train_triples: usize,
+    pub test_triples: usize,
+    pub complex_test_mrr: f64,
+    pub complex_test_hits_at_1: f64,
+    /// Rules mined.
+    pub rules: usize,
+    pub rules_test_mrr: f64,
+    /// The three most confident rules, as text.
+    pub top_rules: Vec<String>,
+    /// The first held-out tail query, its answer, and ComplEx's top three answers.
+    pub query: String,
+    pub held_out_answer: String,
+    pub top_answers: Vec<String>,
+    pub store: crate::store::demo::StoreDemo,
+    pub dlp_version: &'static str,
+    pub run_dir: String,
+}
+
 /// Runs the stage into `out`; returns its summary.
-pub fn run(seed: u64, out: &Path) -> Result<Value> {
+pub fn run(seed: u64, out: &Path) -> Result<DemoSummary> {
     let kg = family_graph(12, seed);
     let config = EmbedConfig {
         dim: 32,
@@ -113,23 +135,27 @@ pub fn run(seed: u64, out: &Path) -> Result<Value> {
     embed.model.score(&[q], &mut scores);
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    let answers: Vec<&str> = order[..3]
+    let answers = order[..3]
         .iter()
-        .map(|&e| kg.entities.name(e as u32))
+        .map(|&e| kg.entities.name(e as u32).to_string())
         .collect();
-    run.write_summary(json!({
-        "task": "kg completion of a generated family graph",
-        "entities": kg.entities.len(),
-        "train_triples": kg.train.len(),
-        "test_triples": kg.test.len(),
-        "complex_test_mrr": embed.test.mrr,
-        "complex_test_hits_at_1": embed.test.hits_at_1,
-        "rules": rules.rules.len(),
-        "rules_test_mrr": by_rules.mrr,
-        "top_rules": top_rules,
-        "query": format!("({}, {}, ?)", kg.entities.name(h), kg.relations.name(r)),
-        "held_out_answer": kg.entities.name(t),
-        "top_answers": answers,
-        "store": crate::store::demo::run()?,
-    }))
+    let summary = DemoSummary {
+        task: "kg completion of a generated family graph",
+        entities: kg.entities.len(),
+        train_triples: kg.train.len(),
+        test_triples: kg.test.len(),
+        complex_test_mrr: embed.test.mrr,
+        complex_test_hits_at_1: embed.test.hits_at_1,
+        rules: rules.rules.len(),
+        rules_test_mrr: by_rules.mrr,
+        top_rules,
+        query: format!("({}, {}, ?)", kg.entities.name(h), kg.relations.name(r)),
+        held_out_answer: kg.entities.name(t).to_string(),
+        top_answers: answers,
+        store: crate::store::demo::run()?,
+        dlp_version: dlp_core::run::VERSION,
+        run_dir: run.dir().display().to_string(),
+    };
+    run.write_summary(&summary)?;
+    Ok(summary)
 }

@@ -7,7 +7,6 @@ use super::KnowledgeGraph;
 use super::curate::Fact;
 use super::query::OutputFormat;
 use dlp_core::error::{Error, Result};
-use serde_json::{Value, json};
 
 const FACTS: &[[&str; 4]] = &[
     ["urn:demo:Person", "rdf:type", "owl:Class", ""],
@@ -47,8 +46,26 @@ const QUERY: &str = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?person ?city WHERE { GRAPH ?g {
   ?p <urn:demo:bornIn> ?c . ?p rdfs:label ?person . ?c rdfs:label ?city } } ORDER BY ?person";
 
+/// What the store stage did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StoreDemo {
+    /// The paragraph facts were extracted from.
+    pub text: &'static str,
+    pub candidates_from_text: usize,
+    pub accepted_from_text: usize,
+    /// The accepted facts with their source, as a table.
+    pub facts_from_text: String,
+    pub curated_facts: usize,
+    pub violations: usize,
+    /// The facts strict mode refused, with the rule each breaks.
+    pub refused: Vec<String>,
+    pub query: &'static str,
+    /// The query's answer, as a table.
+    pub answer: String,
+}
+
 /// Builds the graph in memory; returns what happened.
-pub fn run() -> Result<Value> {
+pub fn run() -> Result<StoreDemo> {
     let kg = KnowledgeGraph::in_memory()?;
     let triples = FACTS
         .iter()
@@ -97,15 +114,15 @@ pub fn run() -> Result<Value> {
     let (accepted, _) = kg.review("demo", &decision)?;
     let mut from_text = Vec::new();
     kg.query(FROM_TEXT, OutputFormat::Table, &mut from_text)?;
-    Ok(json!({
-        "text": TEXT,
-        "candidates_from_text": candidates,
-        "accepted_from_text": accepted,
-        "facts_from_text": String::from_utf8_lossy(&from_text),
-        "curated_facts": added,
-        "violations": violations,
-        "refused": refused,
-        "query": QUERY,
-        "answer": String::from_utf8_lossy(&table),
-    }))
+    Ok(StoreDemo {
+        text: TEXT,
+        candidates_from_text: candidates,
+        accepted_from_text: accepted,
+        facts_from_text: String::from_utf8_lossy(&from_text).into_owned(),
+        curated_facts: added,
+        violations,
+        refused,
+        query: QUERY,
+        answer: String::from_utf8_lossy(&table).into_owned(),
+    })
 }

@@ -25,9 +25,10 @@ impl OutputFormat {
             "table" => Ok(OutputFormat::Table),
             "json" => Ok(OutputFormat::Json),
             "csv" => Ok(OutputFormat::Csv),
-            _ => Err(Error::Usage(format!(
-                "--format: `{s}` (expected table, json or csv)"
-            ))),
+            _ => Err(Error::setting(
+                "format",
+                format!("`{s}` (expected table, json or csv)"),
+            )),
         }
     }
 }

@@ -117,10 +117,10 @@ impl Endpoint {
     /// Binds the listening socket (port 0 picks a free one).
     pub fn bind(kg: KnowledgeGraph, opts: ServeOptions) -> Result<Self> {
         let listener = TcpListener::bind(&opts.bind)
-            .map_err(|e| Error::Usage(format!("--bind {}: {e}", opts.bind)))?;
+            .map_err(|e| Error::setting("bind", format!("{}: {e}", opts.bind)))?;
         let addr = listener
             .local_addr()
-            .map_err(|e| Error::Usage(format!("--bind {}: {e}", opts.bind)))?;
+            .map_err(|e| Error::setting("bind", format!("{}: {e}", opts.bind)))?;
         Ok(Endpoint {
             listener,
             kg,
