@@ -135,7 +135,11 @@ fn number_spans(t: &str) -> Vec<(usize, usize)> {
 /// Runs `dlp args` with a time limit: its exit code (`None` when stopped after the limit), or
 /// `Err` with the reason when it crashed or panicked.
 fn run(args: &[String]) -> Result<Option<i32>, String> {
+    // In a directory of its own: a mutated command without `--out` makes its default run
+    // directory (`runs/…`) there, not in the source tree.
+    let cwd = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_dlp"))
+        .current_dir(cwd.path())
         .args(args)
         .env_remove("DLP_DATA_DIR")
         .stdin(Stdio::null())
