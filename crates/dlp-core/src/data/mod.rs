@@ -67,13 +67,43 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Loads a registry dataset with its reader and returns its counts as JSON (what
-/// `dlp data stats` prints): split sizes and label histograms for images; triples, entities,
-/// relations and test entities unseen in training for link prediction; line counts for
-/// alignment pairs.
-pub fn stats(dataset: &registry::Dataset, data_dir: &Path) -> Result<serde_json::Value> {
+/// What `dlp data stats` reports for a registry dataset (the keys depend on its kind).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum Stats {
+    /// Split sizes, image shape and label histograms.
+    Images {
+        dataset: &'static str,
+        train: usize,
+        test: usize,
+        shape: [usize; 3],
+        train_label_counts: Vec<usize>,
+        test_label_counts: Vec<usize>,
+    },
+    /// Triples per split, entities, relations, and test triples with an entity unseen in
+    /// training.
+    LinkPrediction {
+        dataset: &'static str,
+        train: usize,
+        valid: usize,
+        test: usize,
+        entities: usize,
+        relations: usize,
+        test_triples_with_unseen_entity: usize,
+    },
+    /// Lines per file of an alignment pair.
+    Alignment {
+        dataset: &'static str,
+        #[serde(flatten)]
+        lines: std::collections::BTreeMap<&'static str, usize>,
+    },
+}
+
+/// Loads a registry dataset with its reader and returns its counts (what `dlp data stats`
+/// prints): split sizes and label histograms for images; triples, entities, relations and test
+/// entities unseen in training for link prediction; line counts for alignment pairs.
+pub fn stats(dataset: &registry::Dataset, data_dir: &Path) -> Result<Stats> {
     use registry::Kind;
-    use serde_json::json;
     let dir = data_dir.join(dataset.dir);
     if !dir.is_dir() {
         return Err(Error::format(
@@ -87,14 +117,14 @@ pub fn stats(dataset: &registry::Dataset, data_dir: &Path) -> Result<serde_json:
             let load = |split| idx::LabelledImages::load_dataset(dataset, data_dir, split);
             let train = load(idx::Split::Train)?;
             let test = load(idx::Split::Test)?;
-            json!({
-                "dataset": dataset.name,
-                "train": train.len(),
-                "test": test.len(),
-                "shape": [train.channels, train.height, train.width],
-                "train_label_counts": train.label_counts(),
-                "test_label_counts": test.label_counts(),
-            })
+            Stats::Images {
+                dataset: dataset.name,
+                train: train.len(),
+                test: test.len(),
+                shape: [train.channels, train.height, train.width],
+                train_label_counts: train.label_counts(),
+                test_label_counts: test.label_counts(),
+            }
         }
         Kind::LinkPrediction => {
             let kg = triples::LinkPrediction::load(&dir)?;
@@ -108,29 +138,31 @@ pub fn stats(dataset: &registry::Dataset, data_dir: &Path) -> Result<serde_json:
                 .iter()
                 .filter(|t| !seen[t[0] as usize] || !seen[t[2] as usize])
                 .count();
-            json!({
-                "dataset": dataset.name,
-                "train": kg.train.len(),
-                "valid": kg.valid.len(),
-                "test": kg.test.len(),
-                "entities": kg.entities.len(),
-                "relations": kg.relations.len(),
-                "test_triples_with_unseen_entity": unseen,
-            })
+            Stats::LinkPrediction {
+                dataset: dataset.name,
+                train: kg.train.len(),
+                valid: kg.valid.len(),
+                test: kg.test.len(),
+                entities: kg.entities.len(),
+                relations: kg.relations.len(),
+                test_triples_with_unseen_entity: unseen,
+            }
         }
         Kind::Alignment => {
-            let mut counts = serde_json::Map::new();
-            counts.insert("dataset".into(), dataset.name.into());
+            let mut lines = std::collections::BTreeMap::new();
             for spec in dataset.files {
                 let path = find_file(&dir, spec.name)
                     .ok_or_else(|| Error::format(dir.join(spec.name), None, "missing"))?;
-                let lines = read_maybe_gz(&path)?
+                let count = read_maybe_gz(&path)?
                     .iter()
                     .filter(|&&b| b == b'\n')
                     .count();
-                counts.insert(spec.name.into(), lines.into());
+                lines.insert(spec.name, count);
             }
-            serde_json::Value::Object(counts)
+            Stats::Alignment {
+                dataset: dataset.name,
+                lines,
+            }
         }
     })
 }
