@@ -572,10 +572,73 @@ pub fn train_concurrent(
 
 #[cfg(test)]
 mod tests {
-    use super::{partition, train_concurrent};
+    use super::{Activation, BlockModule, ModuleCost, Target, partition, train_concurrent};
+    use crate::config::Optimizer;
+    use crate::synthetic::SyntheticGradient;
     use crate::train::{Examples, Method, TrainConfig};
-    use burn::tensor::Device;
+    use burn::optim::GradientsParams;
+    use burn::tensor::{Device, Distribution, Tensor};
     use dlp_core::rng::Rng;
+    use std::collections::BTreeMap;
+
+    /// A worker's block steps by the configured optimiser: with SGD its weights move by exactly
+    /// the rate times ∂(Σ h·ĝ)/B, as `Dni`'s do, and not as Adam would move them.
+    #[test]
+    fn a_block_module_steps_by_the_configured_optimiser() {
+        let device = Device::flex().autodiff();
+        device.seed(4);
+        let cfg = TrainConfig {
+            method: Method::Dni,
+            layers: 1,
+            width: 5,
+            optimizer: Optimizer::Sgd,
+            ..TrainConfig::default()
+        };
+        let net = cfg.net(3, 2, &device);
+        let sg = SyntheticGradient::for_block(cfg.arch, net.block_shapes()[0], 8, None, &device);
+        let mut m = BlockModule {
+            block: Some(net.blocks[0].clone()),
+            sg: Some(sg),
+            opt: cfg.optimizer.init(),
+            sg_opt: cfg.optimizer.init(),
+            kept: BTreeMap::new(),
+            rng: Rng::new(0),
+            frozen: false,
+            cost: ModuleCost::default(),
+            updates: 0,
+            sg_updates: 0,
+        };
+        let x = Tensor::<2>::random([8, 3], Distribution::Normal(0.0, 1.0), &device);
+        let labels = vec![0; 8];
+        let msg = |id| Activation {
+            id,
+            lr: 0.1,
+            x: x.clone(),
+            labels: labels.clone(),
+        };
+        // ĝ starts at zero (M's output layer is zero-initialised); one regression step on a
+        // target of ones makes it non-zero.
+        m.step(&msg(1), false, &cfg);
+        let delta = Tensor::ones([8, 5], &device);
+        m.train_sg(Target { id: 1, delta }, 0.5);
+        let (before, sg) = (m.block.clone().unwrap(), m.sg.clone().unwrap());
+        m.step(&msg(2), false, &cfg);
+        let after = m.block.clone().unwrap();
+        let by = |optimizer: Optimizer| {
+            let h = before.forward(x.clone());
+            let g = sg.forward(h.clone().detach(), Some(&labels)).detach();
+            let grads = (h * (g / 8.0)).sum().backward();
+            let grads = GradientsParams::from_grads(grads, &before);
+            optimizer.init().step(0.1, before.clone(), grads)
+        };
+        let gap = |a: &crate::layers::Block, b: &crate::layers::Block| {
+            let d = a.forward(x.clone()) - b.forward(x.clone());
+            d.abs().max().into_scalar::<f32>()
+        };
+        assert!(gap(&after, &before) > 1e-3, "the block moved");
+        assert!(gap(&after, &by(Optimizer::Sgd)) < 1e-6, "SGD's step");
+        assert!(gap(&after, &by(Optimizer::Adam)) > 1e-3, "not Adam's");
+    }
 
     /// 512 random rows of 6 features in 3 classes.
     fn random_examples() -> Examples {
