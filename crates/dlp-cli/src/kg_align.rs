@@ -5,7 +5,7 @@ use dlp_core::Error;
 use dlp_core::data::pair::AlignmentPair;
 use dlp_core::data::{data_dir, registry};
 use dlp_kg::align::merge::merge as merge_pair;
-use dlp_kg::align::{AlignConfig, Aligner, Link, Method};
+use dlp_kg::align::{AlignConfig, Aligner, Link, Method, links};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -113,15 +113,7 @@ pub fn align(a: &AlignArgs, common: &Common) -> dlp_core::Result<()> {
         )
     });
     if let Some(path) = &a.links {
-        let mut tsv = String::from("# graph-1 entity\tgraph-2 entity\tconfidence\tkind\n");
-        for l in &out.links {
-            let kind = if l.seed { "seed" } else { "predicted" };
-            tsv += &format!(
-                "{}\t{}\t{}\t{kind}\n",
-                pair.entities[l.a as usize], pair.entities[l.b as usize], l.confidence
-            );
-        }
-        dlp_core::atomic::write(path, tsv.as_bytes())?;
+        links::write(path, &out.links, &pair)?;
     }
     let seconds = start.elapsed().as_secs_f64();
     let m = out.metrics;
@@ -139,51 +131,10 @@ pub fn align(a: &AlignArgs, common: &Common) -> dlp_core::Result<()> {
     Ok(())
 }
 
-/// Reads a links TSV (`graph-1 IRI<TAB>graph-2 IRI<TAB>confidence[<TAB>seed|predicted]`).
-fn read_links(path: &Path, pair: &AlignmentPair) -> dlp_core::Result<Vec<Link>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let index: std::collections::HashMap<&str, u32> = pair
-        .entities
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.as_str(), i as u32))
-        .collect();
-    let mut links = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let bad = |msg: String| Error::format(path, Some(i + 1), msg);
-        let f: Vec<&str> = line.split('\t').collect();
-        if !(3..=4).contains(&f.len()) {
-            return Err(bad(
-                "expected graph-1 IRI<TAB>graph-2 IRI<TAB>confidence[<TAB>kind]".into(),
-            ));
-        }
-        let end = |iri: &str, second: bool| match index.get(iri) {
-            Some(&e) if ((e as usize) >= pair.n1) == second => Ok(e),
-            _ => Err(bad(format!(
-                "`{iri}` is not an entity of graph {}",
-                1 + second as u8
-            ))),
-        };
-        let confidence: f32 = f[2]
-            .parse()
-            .map_err(|_| bad(format!("confidence `{}` is not a number", f[2])))?;
-        links.push(Link {
-            a: end(f[0], false)?,
-            b: end(f[1], true)?,
-            confidence,
-            seed: f.get(3) == Some(&"seed"),
-        });
-    }
-    Ok(links)
-}
-
 pub fn merge(a: &MergeArgs, common: &Common) -> dlp_core::Result<()> {
     let (name, pair) = load_pair(&a.pair, common)?;
     let links = match &a.links {
-        Some(p) => read_links(p, &pair)?,
+        Some(p) => links::read(p, &pair)?,
         None => pair
             .train
             .iter()

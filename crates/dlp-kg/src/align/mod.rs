@@ -36,6 +36,7 @@
 //! ```
 
 pub mod decode;
+pub mod links;
 pub mod merge;
 pub mod names;
 pub mod propagate;
