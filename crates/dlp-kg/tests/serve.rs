@@ -198,6 +198,28 @@ fn a_sorting_query_ends_at_its_timeout() {
 }
 
 #[test]
+fn a_cancelled_sort_stops_evaluating_and_frees_its_slot_within_the_timeout_plus_10_percent() {
+    // One evaluation slot: a cheap query gets it only once the cancelled sort has stopped.
+    let (base, _) = start(ServeOptions {
+        timeout: Duration::from_millis(500),
+        max_running: 1,
+        ..ServeOptions::default()
+    });
+    let t = std::time::Instant::now();
+    assert_eq!(get(&base, SLOW_SORT, "text/csv").status, 503);
+    std::thread::sleep(Duration::from_millis(550).saturating_sub(t.elapsed()));
+    let asked = std::time::Instant::now();
+    let r = get(&base, COUNT, "text/csv");
+    assert_eq!(r.status, 200, "the slot was still held: {}", r.body);
+    eprintln!("cheap query answered in {:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        asked.elapsed()
+    );
+}
+
+#[test]
 fn a_cheap_query_is_answered_while_slow_ones_run_and_a_full_endpoint_says_when_to_retry() {
     let (base, _) = start(ServeOptions {
         timeout: Duration::from_secs(3),
