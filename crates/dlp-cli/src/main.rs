@@ -7,10 +7,6 @@ mod demo;
 mod dni;
 mod export;
 mod kg;
-mod kg_align;
-mod kg_common;
-mod kg_extract;
-mod kg_store;
 
 use clap::{Parser, Subcommand};
 use dlp_core::Error;
@@ -118,9 +114,21 @@ pub fn claim_out(
     dataset: &str,
     settings: &impl serde::Serialize,
     resume: bool,
-) -> Result<(), Error> {
+) -> Result<Claimed, Error> {
     let id = dlp_core::run::Identity::new(command, dataset, settings);
-    dlp_core::run::claim(out, &id, resume, common.force)
+    dlp_core::run::claim(out, &id, resume, common.force)?;
+    Ok(Claimed(out.to_path_buf()))
+}
+
+/// A claimed run directory; when it goes out of scope, a run that failed before writing anything
+/// leaves no directory behind ([`dlp_core::run::release`]).
+#[must_use = "the claim is released when this is dropped"]
+pub struct Claimed(std::path::PathBuf);
+
+impl Drop for Claimed {
+    fn drop(&mut self) {
+        dlp_core::run::release(&self.0);
+    }
 }
 
 /// With `--out`: a run directory of its own for a command that reads a trained run `run` (a
@@ -135,7 +143,7 @@ pub fn out_run(
     let Some(d) = &common.out else {
         return Ok(None);
     };
-    claim_out(
+    let _claim = claim_out(
         common,
         d,
         command,

@@ -158,3 +158,35 @@ fn every_trainer_miner_sampler_and_evaluator_fills_its_run_directory() {
     let latest = std::fs::read_to_string(p("dni/checkpoints/latest")).unwrap();
     assert_eq!(latest, "epoch-00000001", "dni train counts epochs");
 }
+
+#[test]
+fn a_run_that_fails_before_writing_leaves_no_run_directory() {
+    let cwd = tempfile::tempdir().unwrap();
+    let no_data = tempfile::tempdir().unwrap();
+    let train = |extra: &[&str]| {
+        let data = no_data.path().to_str().unwrap();
+        let mut args = vec!["ddpm", "train", "--dataset", "mnist", "--data-dir", data];
+        args.extend_from_slice(extra);
+        std::process::Command::new(env!("CARGO_BIN_EXE_dlp"))
+            .current_dir(cwd.path())
+            .args(args)
+            .env_remove("DLP_DATA_DIR")
+            .output()
+            .unwrap()
+    };
+    // An automatically named run directory.
+    let out = train(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let left: Vec<_> = std::fs::read_dir(cwd.path().join("runs"))
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    // A named one: not left behind, so the same command can be run into it again.
+    for _ in 0..2 {
+        let out = train(&["--out", "mine"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("train-images-idx3-ubyte"), "{err}");
+        assert!(!cwd.path().join("mine").exists());
+    }
+}

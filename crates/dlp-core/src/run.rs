@@ -177,6 +177,20 @@ pub fn claim(dir: &Path, id: &Identity, resume: bool, force: bool) -> Result<()>
     atomic::write(&record, text.as_bytes())
 }
 
+/// Undoes [`claim`] for a run that stopped before it wrote anything: when `dir` holds only
+/// `run.json`, removes it and the then empty `dir`. A run that wrote any file keeps everything.
+pub fn release(dir: &Path) {
+    let only_record = std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(|e| e.ok())
+            .all(|e| e.file_name() == "run.json")
+    });
+    if only_record {
+        let _ = std::fs::remove_file(dir.join("run.json"));
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
 /// Reads the records of a `metrics.jsonl`; a bad line is an error naming its line number.
 pub fn read_metrics(path: &Path) -> Result<Vec<Value>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
