@@ -18,6 +18,7 @@ pub mod complete;
 pub mod curate;
 pub mod demo;
 pub mod export;
+pub mod graph;
 pub mod http;
 pub mod import;
 pub mod literal;
