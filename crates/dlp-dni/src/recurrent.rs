@@ -313,7 +313,7 @@ pub fn train_copy(
     device: &Device,
     out: Option<&Path>,
     resume: bool,
-) -> Result<(Value, Lstm)> {
+) -> Result<(CopySummary, Lstm)> {
     cfg.rnn.validate()?;
     let start = Instant::now();
     let ad = device.clone().autodiff();
@@ -432,27 +432,59 @@ pub fn train_copy(
     }
     progress.finish();
     let seconds = start.elapsed().as_secs_f64();
-    let summary = json!({
-        "task": match cfg.task { Task::Copy => "copy", Task::RepeatCopy => "repeat-copy" },
-        "dataset": match cfg.task { Task::Copy => "copy", Task::RepeatCopy => "repeat-copy" },
-        "method": cfg.rnn.method,
-        "truncation": cfg.rnn.truncation,
-        "max_length_solved": curriculum.length - 1,
-        "current_length": curriculum.length,
-        "current_error_bits": curriculum.mean(),
-        "length_history": curriculum.history,
-        "updates": cfg.rnn.updates,
-        "resumed_from": first,
-        "final_loss": last_loss,
-        "seconds": seconds,
-        "updates_per_second": cfg.rnn.updates as f64 / seconds,
-        "seed": cfg.rnn.seed,
-        "hidden": cfg.rnn.hidden,
-        "dlp_version": dlp_core::run::VERSION,
-    });
-    let summary = match run {
-        Some(run) => run.write_summary(summary)?,
-        None => summary,
+    let task = match cfg.task {
+        Task::Copy => "copy",
+        Task::RepeatCopy => "repeat-copy",
     };
+    let mut summary = CopySummary {
+        task,
+        dataset: task,
+        method: cfg.rnn.method,
+        truncation: cfg.rnn.truncation,
+        max_length_solved: curriculum.length - 1,
+        current_length: curriculum.length,
+        current_error_bits: curriculum.mean(),
+        length_history: curriculum.history,
+        updates: cfg.rnn.updates,
+        resumed_from: first,
+        final_loss: last_loss,
+        seconds,
+        updates_per_second: cfg.rnn.updates as f64 / seconds,
+        seed: cfg.rnn.seed,
+        hidden: cfg.rnn.hidden,
+        run_dir: None,
+        dlp_version: dlp_core::run::VERSION,
+    };
+    if let Some(run) = run {
+        summary.run_dir = Some(run.dir().display().to_string());
+        run.write_summary(&summary)?;
+    }
     Ok((summary, net.net.lstm))
+}
+
+/// What [`train_copy`] reports; with a run directory, also its summary.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct CopySummary {
+    pub task: &'static str,
+    pub dataset: &'static str,
+    pub method: RnnMethod,
+    pub truncation: usize,
+    /// The longest sequence length the curriculum has passed.
+    pub max_length_solved: usize,
+    pub current_length: usize,
+    /// Mean wrong bits per episode at the current length, over the last episodes.
+    pub current_error_bits: f64,
+    /// (update, length) each time the length grew.
+    pub length_history: Vec<(usize, usize)>,
+    pub updates: usize,
+    /// The update a resumed run started from (0 for a fresh one).
+    pub resumed_from: usize,
+    pub final_loss: f64,
+    pub seconds: f64,
+    pub updates_per_second: f64,
+    pub seed: u64,
+    pub hidden: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_dir: Option<String>,
+    pub dlp_version: &'static str,
 }
