@@ -4,7 +4,8 @@
 use dlp_core::rng::Rng;
 use dlp_kg::embed::ModelKind;
 use dlp_kg::embed::loss::{self, LossKind};
-use dlp_kg::embed::train::{Regularizer, regularize};
+use dlp_kg::embed::step::regularize;
+use dlp_kg::embed::train::Regularizer;
 use dlp_kg::graph::Side;
 
 const KINDS: [ModelKind; 5] = [

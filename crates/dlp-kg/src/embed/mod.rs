@@ -10,12 +10,15 @@
 //! assert!((scores[7] - model.score_triple([1, 2, 7])).abs() < 1e-6);
 //! ```
 
+mod all_entities;
 pub mod checkpoint;
 pub mod config;
 pub mod export;
 pub mod loss;
+mod negative;
 pub mod optim;
 pub mod score;
+pub mod step;
 pub mod train;
 
 pub use score::{ModelKind, Similarity};

@@ -1,4 +1,7 @@
-//! Word lists the patterns use: country names, pronouns, and words that end a noun phrase.
+//! What the patterns know of English: the relation triggers, country names, pronouns, and
+//! words that end a noun phrase.
+
+use super::Kind::{self, *};
 
 /// Sovereign states by their common English names, sorted (for `binary_search`).
 pub const COUNTRIES: &[&str] = &[
@@ -221,4 +224,109 @@ pub const NP_END: &[&str] = &[
     "known",
     "founded",
     "located",
+];
+
+/// A trigger: units ending right before the object, the relation, and kind constraints.
+pub struct Rule {
+    pub trigger: &'static str,
+    pub relation: &'static str,
+    pub subject: &'static [Kind],
+    pub object: &'static [Kind],
+    pub confidence: f32,
+}
+
+const fn rule(
+    trigger: &'static str,
+    relation: &'static str,
+    subject: &'static [Kind],
+    object: &'static [Kind],
+    confidence: f32,
+) -> Rule {
+    Rule {
+        trigger,
+        relation,
+        subject,
+        object,
+        confidence,
+    }
+}
+
+const ANY: &[Kind] = &[Person, Location, Organization, Misc];
+
+/// The triggers, in the order they are tried.
+pub const RULES: &[Rule] = &[
+    rule("born in", "P19", &[Person], &[Location], 0.8),
+    rule("born <TIME> in", "P19", &[Person], &[Location], 0.8),
+    rule("(", "P569", &[Person], &[Time], 0.6),
+    rule("( born", "P569", &[Person], &[Time], 0.9),
+    rule("born on", "P569", &[Person], &[Time], 0.8),
+    rule("( <TIME> –", "P570", &[Person], &[Time], 0.8),
+    rule("( <TIME> -", "P570", &[Person], &[Time], 0.8),
+    rule("died in", "P20", &[Person], &[Location], 0.6),
+    rule("died on", "P570", &[Person], &[Time], 0.8),
+    rule("directed by", "P57", &[Misc], &[Person], 0.8),
+    rule("novel by", "P50", &[Misc], &[Person], 0.7),
+    rule(
+        "developed by",
+        "P178",
+        &[Misc],
+        &[Organization, Person],
+        0.7,
+    ),
+    rule("published by", "P123", &[Misc], &[Organization], 0.7),
+    rule("album by", "P175", &[Misc], &[Person, Organization], 0.8),
+    rule("song by", "P175", &[Misc], &[Person, Organization], 0.8),
+    rule("single by", "P175", &[Misc], &[Person, Organization], 0.8),
+    rule("recorded by", "P175", &[Misc], &[Person, Organization], 0.7),
+    rule(
+        "performed by",
+        "P175",
+        &[Misc],
+        &[Person, Organization],
+        0.7,
+    ),
+    rule("starring", "P161", &[Misc], &[Person], 0.8),
+    rule("released on", "P577", &[Misc], &[Time], 0.7),
+    rule("released in", "P577", &[Misc], &[Time], 0.7),
+    rule("published in", "P577", &[Misc], &[Time], 0.6),
+    rule("founded in", "P571", &[Organization], &[Time], 0.7),
+    rule("formed in", "P571", &[Organization], &[Time], 0.7),
+    rule(
+        "established in",
+        "P571",
+        &[Organization, Location],
+        &[Time],
+        0.7,
+    ),
+    rule(
+        "headquartered in",
+        "P159",
+        &[Organization],
+        &[Location],
+        0.7,
+    ),
+    rule("based in", "P159", &[Organization], &[Location], 0.6),
+    rule("plays for", "P54", &[Person], &[Organization], 0.7),
+    rule("played for", "P54", &[Person], &[Organization], 0.7),
+    rule("educated at", "P69", &[Person], &[Organization], 0.7),
+    rule("graduated from", "P69", &[Person], &[Organization], 0.7),
+    rule("city in", "P131", &[Location], &[Location], 0.6),
+    rule("town in", "P131", &[Location], &[Location], 0.6),
+    rule("village in", "P131", &[Location], &[Location], 0.6),
+    rule("municipality in", "P131", &[Location], &[Location], 0.6),
+    rule("commune in", "P131", &[Location], &[Location], 0.6),
+    rule("county in", "P131", &[Location], &[Location], 0.6),
+    rule("district in", "P131", &[Location], &[Location], 0.6),
+    rule("suburb in", "P131", &[Location], &[Location], 0.6),
+    rule("neighborhood in", "P131", &[Location], &[Location], 0.6),
+    rule("neighbourhood in", "P131", &[Location], &[Location], 0.6),
+    rule("community in", "P131", &[Location], &[Location], 0.6),
+    rule("borough in", "P131", &[Location], &[Location], 0.6),
+    rule("province in", "P131", &[Location], &[Location], 0.6),
+    rule("region in", "P131", &[Location], &[Location], 0.6),
+    rule("capital of", "P1376", &[Location], &[Location], 0.7),
+    rule("is a", "nationality", ANY, &[Location, Misc], 0.7),
+    rule("is an", "nationality", ANY, &[Location, Misc], 0.7),
+    rule("was a", "nationality", ANY, &[Location, Misc], 0.7),
+    rule("was an", "nationality", ANY, &[Location, Misc], 0.7),
 ];
