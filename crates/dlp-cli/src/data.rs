@@ -93,9 +93,9 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 let human = format!(
                     "{}: {} records, {} exact duplicate copies, {} near-duplicate pairs\nreport: {}",
                     name,
-                    s["records"],
-                    s["within_split_duplicates"],
-                    s["near_duplicates"],
+                    s.records,
+                    s.within_split_duplicates,
+                    s.near_duplicates,
                     out.join("report.md").display()
                 );
                 emit(common, &s, &human);
@@ -120,22 +120,35 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 true => dlp_core::audit::audit_folder(path, &out, &device)?,
                 false => dlp_core::audit::audit(lookup(name)?, &root, &out, &device)?,
             };
+            use dlp_core::audit::Audit;
+            let (cross, near, leak, suspects) = match &s {
+                Audit::Images(a) => {
+                    let suspects = if a.label_errors_reliable {
+                        a.suspected_label_errors.to_string()
+                    } else {
+                        format!(
+                            "{} (unreliable: the model's out-of-fold accuracy is {:.1}%)",
+                            a.suspected_label_errors,
+                            100.0 * a.label_model_accuracy
+                        )
+                    };
+                    let (c, n) = (a.cross_split_duplicates, a.near_duplicates);
+                    (c, n, "-".to_string(), suspects)
+                }
+                Audit::Triples(a) => {
+                    let leak = format!("{:.3}", a.inverse_leak_fraction);
+                    let (c, n) = (a.cross_split_duplicates, a.near_duplicates);
+                    (c, n, leak, "-".to_string())
+                }
+                Audit::Text(a) => (
+                    a.cross_split_duplicates,
+                    a.near_duplicates,
+                    "-".into(),
+                    "-".into(),
+                ),
+            };
             let human = format!(
-                "{}: cross-split duplicates {}, near duplicates {}, inverse leak fraction {}, suspected label errors {}\nreport: {}",
-                name,
-                s["cross_split_duplicates"],
-                s["near_duplicates"],
-                s.get("inverse_leak_fraction")
-                    .map_or("-".into(), |v| format!("{:.3}", v.as_f64().unwrap_or(0.0))),
-                s.get("suspected_label_errors").map_or("-".into(), |v| {
-                    match s["label_errors_reliable"].as_bool() {
-                        Some(false) => format!(
-                            "{v} (unreliable: the model's out-of-fold accuracy is {:.1}%)",
-                            100.0 * s["label_model_accuracy"].as_f64().unwrap_or(0.0)
-                        ),
-                        _ => v.to_string(),
-                    }
-                }),
+                "{name}: cross-split duplicates {cross}, near duplicates {near}, inverse leak fraction {leak}, suspected label errors {suspects}\nreport: {}",
                 out.join("report.md").display()
             );
             emit(common, &s, &human);

@@ -11,3 +11,11 @@ pub fn scalar(t: Tensor<1>) -> f64 {
         .and_then(|v| v.first().copied())
         .map_or(f64::NAN, f64::from)
 }
+
+/// The values of `t` as `f32`s, in row-major order (empty when they cannot be read).
+pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap_or_default()
+}

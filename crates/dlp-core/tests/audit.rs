@@ -210,7 +210,7 @@ fn planted_triple_problems_are_found() {
         .collect();
     score(&leaks, &planted_leaks, "inverse leaks");
     let report = triples::audit(&kg);
-    assert_eq!(report["cross_split_duplicates"], 15);
+    assert_eq!(report.cross_split_duplicates, 15);
 }
 
 #[test]
@@ -258,12 +258,12 @@ fn shared_link_prediction_sets_report_their_leakage() {
     for name in ["wn18rr", "fb15k-237"] {
         let kg = LinkPrediction::load(&root.join(name)).unwrap();
         let clean = triples::audit(&kg);
-        let leak = clean["inverse_leak_fraction"].as_f64().unwrap();
+        let leak = clean.inverse_leak_fraction;
         eprintln!(
             "{name}: inverse leak {leak:.3}, inverse-rule MRR {:.3}",
-            clean["inverse_rule_mrr"]
+            clean.inverse_rule_mrr
         );
-        assert_eq!(clean["cross_split_duplicates"], 0, "{name}");
+        assert_eq!(clean.cross_split_duplicates, 0, "{name}");
         // The FB15k situation: every triple's inverse, under an inverse relation, in training.
         let mut leaky = kg.clone();
         for t in kg.train.iter().chain(&kg.test) {
@@ -273,17 +273,12 @@ fn shared_link_prediction_sets_report_their_leakage() {
             leaky.train.push([t[2], inv, t[0]]);
         }
         let dirty = triples::audit(&leaky);
-        assert_eq!(dirty["inverse_leak_fraction"], 1.0, "{name}");
-        let mrr = dirty["inverse_rule_mrr"].as_f64().unwrap();
+        assert_eq!(dirty.inverse_leak_fraction, 1.0, "{name}");
+        let mrr = dirty.inverse_rule_mrr;
         assert!(
-            mrr > 0.9 && mrr > clean["inverse_rule_mrr"].as_f64().unwrap() + 0.3,
+            mrr > 0.9 && mrr > clean.inverse_rule_mrr + 0.3,
             "{name}: {mrr}"
         );
-        assert!(
-            !dirty["near_inverse_relation_pairs"]
-                .as_array()
-                .unwrap()
-                .is_empty()
-        );
+        assert!(!dirty.near_inverse_relation_pairs.is_empty());
     }
 }

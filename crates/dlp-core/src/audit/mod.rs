@@ -12,6 +12,7 @@
 
 pub mod html;
 pub mod images;
+pub mod summary;
 pub mod text;
 pub mod triples;
 
@@ -22,12 +23,14 @@ use crate::data::triples::LinkPrediction;
 use crate::error::{Error, Result};
 use crate::plot::{Series, image_grid, line_plot};
 use burn::tensor::Device;
-use serde_json::{Value, json};
+use serde::Serialize;
 use std::path::Path;
+pub use summary::{Audit, ImageAudit, TextAudit, TripleAudit};
+use summary::{ImageAt, ImagePair, LabelError, Splits, TextPair};
 
 /// Audits a text file, one record a line (for TSV, the last column), writing the report into
 /// `out`: exact and near duplicates, and empty records.
-pub fn audit_text_file(path: &Path, out: &Path) -> Result<Value> {
+pub fn audit_text_file(path: &Path, out: &Path) -> Result<TextAudit> {
     let bytes = crate::data::read_maybe_gz(path)?;
     let content = String::from_utf8(bytes)
         .map_err(|e| Error::format(path, None, format!("not UTF-8: {e}")))?;
@@ -38,39 +41,53 @@ pub fn audit_text_file(path: &Path, out: &Path) -> Result<Value> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let exact = text::exact_duplicates(&records);
     let near = text::near_duplicates(&records, text::NEAR_JACCARD);
-    let empty = records.iter().filter(|r| r.trim().is_empty()).count();
-    let summary = json!({
-        "kind": "text", "dataset": path.display().to_string(), "records": records.len(),
-        "within_split_duplicates": exact.iter().map(|g| g.len() - 1).sum::<usize>(),
-        "cross_split_duplicates": 0,
-        "near_duplicates": near.len(),
-        "near_duplicate_jaccard": text::NEAR_JACCARD,
-        "empty_records": empty,
-        "top_near_duplicates": near.iter().take(20).map(|p| json!({"a": p.0 + 1, "b": p.1 + 1, "jaccard": p.2})).collect::<Vec<_>>(),
-        "dlp_version": crate::run::VERSION,
-    });
+    let summary = TextAudit {
+        kind: "text",
+        dataset: path.display().to_string(),
+        records: records.len(),
+        within_split_duplicates: exact.iter().map(|g| g.len() - 1).sum(),
+        cross_split_duplicates: 0,
+        near_duplicates: near.len(),
+        near_duplicate_jaccard: text::NEAR_JACCARD,
+        empty_records: records.iter().filter(|r| r.trim().is_empty()).count(),
+        top_near_duplicates: near
+            .iter()
+            .take(20)
+            .map(|p| TextPair {
+                a: p.0 + 1,
+                b: p.1 + 1,
+                jaccard: p.2,
+            })
+            .collect(),
+        dlp_version: crate::run::VERSION,
+    };
     let md = format!(
-        "# Data audit: {}\n\n{} records (one a line). Exact duplicates (extra copies): {}. Near-duplicate pairs (Jaccard of character 5-grams ≥ {}): {}. Empty records: {empty}.\n",
+        "# Data audit: {}\n\n{} records (one a line). Exact duplicates (extra copies): {}. Near-duplicate pairs (Jaccard of character 5-grams ≥ {}): {}. Empty records: {}.\n",
         path.display(),
-        records.len(),
-        summary["within_split_duplicates"],
+        summary.records,
+        summary.within_split_duplicates,
         text::NEAR_JACCARD,
-        near.len()
+        summary.near_duplicates,
+        summary.empty_records,
     );
     write_report(out, &md, &summary)?;
     Ok(summary)
 }
 
 /// Audits a registry dataset from `data_dir`, writing the report into `out`.
-pub fn audit(dataset: &Dataset, data_dir: &Path, out: &Path, device: &Device) -> Result<Value> {
+pub fn audit(dataset: &Dataset, data_dir: &Path, out: &Path, device: &Device) -> Result<Audit> {
     let dir = data_dir.join(dataset.dir);
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let (mut summary, md) = match dataset.kind {
         Kind::Images => {
             let load = |split| LabelledImages::load_dataset(dataset, data_dir, split);
-            audit_images(&load(Split::Train)?, &load(Split::Test)?, out, device)?
+            let (a, md) = audit_images(&load(Split::Train)?, &load(Split::Test)?, out, device)?;
+            (Audit::Images(a), md)
         }
-        Kind::LinkPrediction => audit_triples(&LinkPrediction::load(&dir)?, out)?,
+        Kind::LinkPrediction => {
+            let (a, md) = audit_triples(&LinkPrediction::load(&dir)?, out)?;
+            (Audit::Triples(a), md)
+        }
         Kind::Alignment => {
             return Err(Error::Usage(format!(
                 "{}: alignment pairs are not audited yet (images and link prediction are)",
@@ -78,8 +95,7 @@ pub fn audit(dataset: &Dataset, data_dir: &Path, out: &Path, device: &Device) ->
             )));
         }
     };
-    summary["dataset"] = dataset.name.into();
-    summary["dlp_version"] = crate::run::VERSION.into();
+    summary.set_dataset(dataset.name);
     let md = format!("# Data audit: {}\n\n{md}", dataset.name);
     write_report(out, &md, &summary)?;
     Ok(summary)
@@ -88,11 +104,12 @@ pub fn audit(dataset: &Dataset, data_dir: &Path, out: &Path, device: &Device) ->
 /// Audits a dataset folder, by the same rule the commands load one: a link-prediction set when it
 /// holds `train.txt` (or `.gz`); otherwise images (see [`crate::data::folder`], at 32×32 RGB),
 /// split by its `train/` and `test/` subfolders when it has both, else one training split.
-pub fn audit_folder(dir: &Path, out: &Path, device: &Device) -> Result<Value> {
+pub fn audit_folder(dir: &Path, out: &Path, device: &Device) -> Result<Audit> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let has = |name: &str| dir.join(name).exists();
     let (mut summary, md) = if has("train.txt") || has("train.txt.gz") {
-        audit_triples(&LinkPrediction::load(dir)?, out)?
+        let (a, md) = audit_triples(&LinkPrediction::load(dir)?, out)?;
+        (Audit::Triples(a), md)
     } else {
         // Files that cannot be decoded are a finding of the audit, not a reason to stop.
         let mut undecodable = Vec::new();
@@ -118,24 +135,23 @@ pub fn audit_folder(dir: &Path, out: &Path, device: &Device) -> Result<Value> {
             (train, test)
         };
         let (mut summary, mut md) = audit_images(&train, &test, out, device)?;
-        summary["undecodable_files"] = json!(undecodable);
         if !undecodable.is_empty() {
             md += "\n## Files that cannot be decoded\n\n";
             for (path, why) in &undecodable {
                 md += &format!("- `{path}`: {why}\n");
             }
         }
-        (summary, md)
+        summary.undecodable_files = Some(undecodable);
+        (Audit::Images(summary), md)
     };
     let name = dir.display().to_string();
-    summary["dataset"] = name.clone().into();
-    summary["dlp_version"] = crate::run::VERSION.into();
+    summary.set_dataset(&name);
     let md = format!("# Data audit: {name}\n\n{md}");
     write_report(out, &md, &summary)?;
     Ok(summary)
 }
 
-fn write_report(out: &Path, md: &str, summary: &Value) -> Result<()> {
+fn write_report(out: &Path, md: &str, summary: &impl Serialize) -> Result<()> {
     atomic::write(out.join("report.md"), md.as_bytes())?;
     let mut pngs: Vec<String> = std::fs::read_dir(out)
         .map_err(|e| Error::io(out, e))?
@@ -168,7 +184,7 @@ pub fn audit_images(
     test: &LabelledImages,
     out: &Path,
     device: &Device,
-) -> Result<(Value, String)> {
+) -> Result<(ImageAudit, String)> {
     let splits = [train, test];
     let name = |s: usize| ["train", "test"][s];
     eprintln!("audit: exact duplicates");
@@ -213,10 +229,16 @@ pub fn audit_images(
             (1, i - train.len())
         }
     };
-    let top: Vec<Value> = suspects
+    let top: Vec<LabelError> = suspects
         .iter()
         .take(64)
-        .map(|&(i, l, s, p)| json!({"split": name(at(i).0), "index": at(i).1, "label": l, "suggested": s, "p_label": p}))
+        .map(|&(i, label, suggested, p_label)| LabelError {
+            split: name(at(i).0),
+            index: at(i).1,
+            label,
+            suggested,
+            p_label,
+        })
         .collect();
     let sheet = |path: &Path, refs: &[(usize, usize)]| -> Result<()> {
         if refs.is_empty() {
@@ -251,29 +273,50 @@ pub fn audit_images(
         .collect();
     sheet(&out.join("near_duplicates.png"), &pair_refs)?;
 
-    let summary = json!({
-        "kind": "images",
-        "train": train.len(), "test": test.len(),
-        "within_split_duplicates": extra_copies - cross_exact,
-        "cross_split_duplicates": cross_exact,
-        "near_duplicates": near.len(),
-        "cross_split_near_duplicates": cross_near,
-        "near_duplicate_cosine": images::NEAR_COSINE,
-        "class_counts": {"train": tc, "test": vc},
-        "imbalance_ratio": {"train": imbalance(&tc), "test": imbalance(&vc)},
-        "out_of_range_labels": out_of_range,
-        "suspected_label_errors": suspects.len(),
-        "label_model_accuracy": model_accuracy,
-        "label_errors_reliable": reliable,
-        "top_label_errors": top,
-        "top_near_duplicates": near.iter().take(32).map(|p| json!({
-            "a": {"split": name(p.0.split), "index": p.0.index}, "b": {"split": name(p.1.split), "index": p.1.index}, "cosine": p.2})).collect::<Vec<_>>(),
-    });
+    let image_at = |r: images::ImageRef| ImageAt {
+        split: name(r.split),
+        index: r.index,
+    };
+    let summary = ImageAudit {
+        kind: "images",
+        dataset: String::new(),
+        train: train.len(),
+        test: test.len(),
+        within_split_duplicates: extra_copies - cross_exact,
+        cross_split_duplicates: cross_exact,
+        near_duplicates: near.len(),
+        cross_split_near_duplicates: cross_near,
+        near_duplicate_cosine: images::NEAR_COSINE,
+        imbalance_ratio: Splits {
+            train: imbalance(&tc),
+            test: imbalance(&vc),
+        },
+        class_counts: Splits {
+            train: tc.clone(),
+            test: vc.clone(),
+        },
+        out_of_range_labels: out_of_range,
+        suspected_label_errors: suspects.len(),
+        label_model_accuracy: model_accuracy,
+        label_errors_reliable: reliable,
+        top_label_errors: top,
+        top_near_duplicates: near
+            .iter()
+            .take(32)
+            .map(|p| ImagePair {
+                a: image_at(p.0),
+                b: image_at(p.1),
+                cosine: p.2,
+            })
+            .collect(),
+        undecodable_files: None,
+        dlp_version: crate::run::VERSION,
+    };
     let mut md = format!(
         "## Duplication and leakage\n\n| | count |\n| --- | ---: |\n| exact duplicates within a split (extra copies) | {} |\n\
          | test images identical to a training image | {} |\n| near-duplicate pairs (cosine ≥ {}) | {} |\n| of which across train/test | {} |\n\n\
          `near_duplicates.png`: the top pairs side by side.\n\n## Balance\n\n| class | train | test |\n| ---: | ---: | ---: |\n",
-        summary["within_split_duplicates"],
+        summary.within_split_duplicates,
         cross_exact,
         images::NEAR_COSINE,
         near.len(),
@@ -302,15 +345,15 @@ pub fn audit_images(
              not label errors, and the count is no estimate of the label noise."
         }
     );
-    for (k, t) in top.iter().enumerate() {
+    for (k, t) in summary.top_label_errors.iter().enumerate() {
         md += &format!(
             "| {} | {} | {} | {} | {} | {:.3} |\n",
             k + 1,
-            t["split"].as_str().unwrap_or(""),
-            t["index"],
-            t["label"],
-            t["suggested"],
-            t["p_label"].as_f64().unwrap_or(0.0)
+            t.split,
+            t.index,
+            t.label,
+            t.suggested,
+            t.p_label
         );
     }
     Ok((summary, md))
@@ -318,9 +361,8 @@ pub fn audit_images(
 
 /// Audits a link-prediction dataset; returns the summary and the Markdown body. Writes
 /// `relation_frequencies.png`.
-pub fn audit_triples(kg: &LinkPrediction, out: &Path) -> Result<(Value, String)> {
-    let mut summary = triples::audit(kg);
-    summary["kind"] = "link-prediction".into();
+pub fn audit_triples(kg: &LinkPrediction, out: &Path) -> Result<(TripleAudit, String)> {
+    let summary = triples::audit(kg);
     let mut freq = vec![0usize; kg.relations.len()];
     for t in &kg.train {
         freq[t[1] as usize] += 1;
@@ -343,7 +385,7 @@ pub fn audit_triples(kg: &LinkPrediction, out: &Path) -> Result<(Value, String)>
         &[series],
         true,
     )?;
-    let f = |k: &str| summary[k].clone();
+    let t = &summary;
     let md = format!(
         "## Splits\n\n{} / {} / {} triples, {} entities, {} relations.\n\n## Duplication and leakage\n\n| | count |\n| --- | ---: |\n\
          | duplicates within a split | {} |\n| valid/test triples also in an earlier split | {} |\n| test triples whose reverse is in training | {} ({:.1}%) |\n\n\
@@ -352,33 +394,25 @@ pub fn audit_triples(kg: &LinkPrediction, out: &Path) -> Result<(Value, String)>
          Entity degree: max {}, mean {:.1}, Gini {:.2}. Test entities never seen in training: {}; test triples with one: {}.\n\n\
          Relation domains covered: {}.\n\n\
          `relation_frequencies.png`: training triples per relation, most frequent first.\n",
-        f("train"),
-        f("valid"),
-        f("test"),
-        f("entities"),
-        f("relations"),
-        f("within_split_duplicates"),
-        f("cross_split_duplicates"),
-        f("inverse_leaks"),
-        100.0 * summary["inverse_leak_fraction"].as_f64().unwrap_or(0.0),
-        summary["inverse_rule_mrr"].as_f64().unwrap_or(0.0),
-        summary["inverse_rule_hits_at_1"].as_f64().unwrap_or(0.0),
-        summary["near_inverse_relation_pairs"]
-            .as_array()
-            .map_or(0, Vec::len),
-        summary["near_duplicate_relation_pairs"]
-            .as_array()
-            .map_or(0, Vec::len),
-        summary["degree"]["max"],
-        summary["degree"]["mean"].as_f64().unwrap_or(0.0),
-        summary["degree"]["gini"].as_f64().unwrap_or(0.0),
-        f("test_entities_unseen_in_train"),
-        f("test_triples_with_unseen_entity"),
-        f("domains"),
+        t.train,
+        t.valid,
+        t.test,
+        t.entities,
+        t.relations,
+        t.within_split_duplicates,
+        t.cross_split_duplicates,
+        t.inverse_leaks,
+        100.0 * t.inverse_leak_fraction,
+        t.inverse_rule_mrr,
+        t.inverse_rule_hits_at_1,
+        t.near_inverse_relation_pairs.len(),
+        t.near_duplicate_relation_pairs.len(),
+        t.degree.max.map_or("null".into(), |m| m.to_string()),
+        t.degree.mean,
+        t.degree.gini,
+        t.test_entities_unseen_in_train,
+        t.test_triples_with_unseen_entity,
+        t.domains,
     );
-    summary["near_duplicates"] = summary["near_duplicate_relation_pairs"]
-        .as_array()
-        .map_or(0, Vec::len)
-        .into();
     Ok((summary, md))
 }

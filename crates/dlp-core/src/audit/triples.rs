@@ -14,15 +14,15 @@
 //!   Filtered MRR over heads and tails, ties by the realistic rank (the mean of the optimistic
 //!   and the pessimistic rank).
 
+use super::summary::{CrossSplit, Degree, DomainCount, RelationCount, RelationPair, TripleAudit};
 use crate::data::triples::{LinkPrediction, Triple};
-use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 
 /// Share of a relation's pairs that another covers for a pair to be reported.
 pub const PAIR_THRESHOLD: f64 = 0.8;
 
 /// Audits `kg`; the result is the triples part of the report.
-pub fn audit(kg: &LinkPrediction) -> Value {
+pub fn audit(kg: &LinkPrediction) -> TripleAudit {
     let train: HashSet<Triple> = kg.train.iter().copied().collect();
     let within = |split: &[Triple]| split.len() - split.iter().collect::<HashSet<_>>().len();
     let in_train = |split: &[Triple]| split.iter().filter(|t| train.contains(*t)).count();
@@ -66,27 +66,69 @@ pub fn audit(kg: &LinkPrediction) -> Value {
     }
     let mut domains: Vec<(String, usize)> = domains.into_iter().collect();
     domains.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    json!({
-        "domains": domains.len(),
-        "top_domains": domains.iter().take(10).map(|(d, n)| json!({"domain": d, "train_triples": n})).collect::<Vec<_>>(),
-        "train": kg.train.len(), "valid": kg.valid.len(), "test": kg.test.len(),
-        "entities": kg.entities.len(), "relations": kg.relations.len(),
-        "within_split_duplicates": within(&kg.train) + within(&kg.valid) + within(&kg.test),
-        "cross_split_duplicates": cross,
-        "cross_split_detail": {"valid_in_train": in_train(&kg.valid), "test_in_train": in_train(&kg.test), "test_in_valid": test_in_valid},
-        "inverse_leak_fraction": leaks.len() as f64 / kg.test.len().max(1) as f64,
-        "inverse_leaks": leaks.len(),
-        "inverse_rule_mrr": mrr,
-        "inverse_rule_hits_at_1": hits1,
-        "near_inverse_relation_pairs": pairs.0.iter().map(|&(a, b, x, y)| json!({
-            "r1": kg.relations.name(a), "r2": kg.relations.name(b), "r1_covered": x, "r2_covered": y})).collect::<Vec<_>>(),
-        "near_duplicate_relation_pairs": pairs.1.iter().map(|&(a, b, x, y)| json!({
-            "r1": kg.relations.name(a), "r2": kg.relations.name(b), "r1_covered": x, "r2_covered": y})).collect::<Vec<_>>(),
-        "top_relations": top.iter().take(10).map(|&(r, n)| json!({"relation": kg.relations.name(r as u32), "train_triples": n})).collect::<Vec<_>>(),
-        "degree": {"max": degree.iter().max(), "mean": mean(&degree), "gini": gini(&degree)},
-        "test_entities_unseen_in_train": unseen_entities.len(),
-        "test_triples_with_unseen_entity": kg.test.iter().filter(|t| !seen[t[0] as usize] || !seen[t[2] as usize]).count(),
-    })
+    let named = |pairs: &[Pair]| -> Vec<RelationPair> {
+        pairs
+            .iter()
+            .map(|&(a, b, x, y)| RelationPair {
+                r1: kg.relations.name(a).to_string(),
+                r2: kg.relations.name(b).to_string(),
+                r1_covered: x,
+                r2_covered: y,
+            })
+            .collect()
+    };
+    TripleAudit {
+        kind: "link-prediction",
+        dataset: String::new(),
+        domains: domains.len(),
+        top_domains: domains
+            .iter()
+            .take(10)
+            .map(|(d, n)| DomainCount {
+                domain: d.clone(),
+                train_triples: *n,
+            })
+            .collect(),
+        train: kg.train.len(),
+        valid: kg.valid.len(),
+        test: kg.test.len(),
+        entities: kg.entities.len(),
+        relations: kg.relations.len(),
+        within_split_duplicates: within(&kg.train) + within(&kg.valid) + within(&kg.test),
+        cross_split_duplicates: cross,
+        cross_split_detail: CrossSplit {
+            valid_in_train: in_train(&kg.valid),
+            test_in_train: in_train(&kg.test),
+            test_in_valid,
+        },
+        inverse_leak_fraction: leaks.len() as f64 / kg.test.len().max(1) as f64,
+        inverse_leaks: leaks.len(),
+        inverse_rule_mrr: mrr,
+        inverse_rule_hits_at_1: hits1,
+        near_inverse_relation_pairs: named(&pairs.0),
+        near_duplicate_relation_pairs: named(&pairs.1),
+        near_duplicates: pairs.1.len(),
+        top_relations: top
+            .iter()
+            .take(10)
+            .map(|&(r, n)| RelationCount {
+                relation: kg.relations.name(r as u32).to_string(),
+                train_triples: n,
+            })
+            .collect(),
+        degree: Degree {
+            max: degree.iter().max().copied(),
+            mean: mean(&degree),
+            gini: gini(&degree),
+        },
+        test_entities_unseen_in_train: unseen_entities.len(),
+        test_triples_with_unseen_entity: kg
+            .test
+            .iter()
+            .filter(|t| !seen[t[0] as usize] || !seen[t[2] as usize])
+            .count(),
+        dlp_version: crate::run::VERSION,
+    }
 }
 
 /// Test triples whose reverse is in training (any relation).
