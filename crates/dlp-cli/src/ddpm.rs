@@ -6,11 +6,10 @@ use dlp_core::data::data_dir;
 use dlp_core::run::default_out;
 use dlp_ddpm::eval_image::{ImageEval, evaluate_images};
 use dlp_ddpm::fid::Reference;
-use dlp_ddpm::run::train_run;
-use dlp_ddpm::sample::{Sampler, Variance, sample};
-use dlp_ddpm::task_image::{Images, sample_images, write_grid};
-use dlp_ddpm::task2d::{Toy, plot_samples, to_points};
-use dlp_ddpm::train::{ModelConfig, TrainConfig, load_ema, read_config, read_config_file};
+use dlp_ddpm::run::{sample_run, train_run};
+use dlp_ddpm::sample::{Sampler, Variance};
+use dlp_ddpm::task2d::Toy;
+use dlp_ddpm::train::{ModelConfig, TrainConfig, read_config, read_config_file};
 use dlp_ddpm::{BetaSchedule, GaussianDiffusion};
 use std::path::{Path, PathBuf};
 
@@ -194,8 +193,6 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 return Err(Error::Usage("--steps: must be at least 1".into()));
             }
             let d = GaussianDiffusion::new(schedule, *steps);
-            let mut summary = d.to_json();
-            summary["dlp_version"] = dlp_core::run::VERSION.into();
             let mut human = format!("{schedule:?} schedule, T = {steps}\n");
             human += "    t        beta   alphas_cumprod   posterior_var\n";
             let shown: Vec<usize> = if *steps <= 10 {
@@ -222,7 +219,7 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                     d.posterior_variance[t]
                 );
             }
-            emit(common, &summary, human.trim_end());
+            emit(common, &d.arrays(), human.trim_end());
             Ok(())
         }
         Command::Train(args) => {
@@ -314,7 +311,8 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             }
             let settings = (&cfg.model, cfg.schedule, cfg.timesteps, cfg.prediction);
             let command = "ddpm train";
-            crate::claim_out(common, &out, command, &cfg.dataset, &settings, args.resume)?;
+            let _claim =
+                crate::claim_out(common, &out, command, &cfg.dataset, &settings, args.resume)?;
             let root = data_dir(common.data_dir.as_deref());
             let s = train_run(&cfg, &root, &out, &device, args.resume)?;
             let human = format!(
@@ -342,85 +340,32 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             let device = setup(common)?;
             let cfg = read_config(run)?;
             let sampler = sampler.parse(Toy::from_config(&cfg).is_none())?;
-            let d = GaussianDiffusion::new(cfg.schedule, cfg.timesteps);
-            let mut rng = dlp_core::rng::Rng::new(common.seed).fork(201);
             // With --out, a run directory of its own (config.toml: the sampler; summary.json);
             // otherwise the samples go beside the trained run.
             let settings = serde_json::json!({"run": run, "n": n, "sampler": sampler,
                 "guidance": guidance, "seed": common.seed});
             let out_run = crate::out_run(common, "ddpm sample", run, &settings)?;
             let dir = common.out.clone().unwrap_or_else(|| run.clone());
-            let st = dir.join("samples.safetensors");
-            let png = dir.join("samples_drawn.png");
-            let (shape, flat) = if let Some(toy) = Toy::from_config(&cfg) {
-                let ema = load_ema(run, &toy, &device)?;
-                let x = sample(
-                    &ema,
-                    &d,
-                    cfg.prediction,
-                    sampler,
-                    None,
-                    [*n, 2],
-                    &mut rng,
-                    &device,
-                );
-                let points = to_points(x);
-                let data = toy
-                    .set
-                    .sample(*n, &mut dlp_core::rng::Rng::new(common.seed).fork(202));
-                plot_samples(
-                    &png,
-                    &format!("DDPM {}: {n} samples", cfg.dataset),
-                    &points,
-                    &data,
-                )?;
-                (
-                    vec![*n, 2],
-                    points.iter().flatten().copied().collect::<Vec<f32>>(),
-                )
-            } else {
-                let images = Images::without_data(&cfg)?;
-                let ema = load_ema(run, &images, &device)?;
-                let (x, _) = sample_images(
-                    &ema,
-                    &images.unet,
-                    &d,
-                    cfg.prediction,
-                    sampler,
-                    *n,
-                    *guidance,
-                    &mut rng,
-                    &device,
-                );
-                let flat = x
-                    .clone()
-                    .into_data()
-                    .convert::<f32>()
-                    .try_to_vec::<f32>()
-                    .unwrap_or_default();
-                write_grid(&png, x, 10)?;
-                if let Some(dir) = png_dir {
-                    let unit: Vec<f32> = flat.iter().map(|p| (p + 1.0) / 2.0).collect();
-                    dlp_core::plot::image_files(dir, &unit, images.shape(*n))?;
-                }
-                (images.shape(*n).to_vec(), flat)
-            };
-            let bytes =
-                dlp_core::checkpoint::f32_safetensors(&[("samples".into(), shape, flat)], None)?;
-            dlp_core::atomic::write(&st, &bytes)?;
-            let s = serde_json::json!({"task": "ddpm-sample", "run": run, "n": n,
-                "dataset": cfg.dataset,
-                "sampler": sampler, "seed": common.seed, "samples": st, "plot": png,
-                "dlp_version": dlp_core::run::VERSION});
-            let s = match out_run {
-                Some(r) => r.write_summary(s)?,
-                None => s,
-            };
-            emit(
-                common,
-                &s,
-                &format!("{n} samples: {}\nplot: {}", st.display(), png.display()),
+            let png_dir = png_dir.as_deref();
+            let s = sample_run(
+                run,
+                *n,
+                sampler,
+                *guidance,
+                common.seed,
+                &dir,
+                png_dir,
+                &device,
+            )?;
+            let text = format!(
+                "{n} samples: {}\nplot: {}",
+                s.samples.display(),
+                s.plot.display()
             );
+            match out_run {
+                Some(r) => emit(common, &r.write_summary(&s)?, &text),
+                None => emit(common, &s, &text),
+            }
             Ok(())
         }
         Command::Eval {

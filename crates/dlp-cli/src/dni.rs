@@ -184,15 +184,25 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                     "--resume needs --out DIR (the run to continue)".into(),
                 ));
             }
-            if let Some(out) = &common.out {
-                let settings = (
-                    format!("{:?}", cfg.rnn.method),
-                    cfg.rnn.truncation,
-                    cfg.rnn.hidden,
-                );
-                let text = text.display().to_string();
-                crate::claim_out(common, out, "dni charlm", &text, &settings, *resume)?;
-            }
+            let _claim = match &common.out {
+                Some(out) => {
+                    let settings = (
+                        format!("{:?}", cfg.rnn.method),
+                        cfg.rnn.truncation,
+                        cfg.rnn.hidden,
+                    );
+                    let text = text.display().to_string();
+                    Some(crate::claim_out(
+                        common,
+                        out,
+                        "dni charlm",
+                        &text,
+                        &settings,
+                        *resume,
+                    )?)
+                }
+                None => None,
+            };
             let s = train_charlm(&cfg, &corpus, &device, common.out.as_deref(), *resume)?;
             let human = format!(
                 "{} T={}: valid {:.3} bpc, test {:.3} bpc ({} characters of vocabulary) in {:.1}s",
@@ -212,22 +222,24 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
                 rnn: rnn.config(CopyConfig::default().rnn, common.seed)?,
             };
             let device = setup(common)?;
-            if let Some(out) = &common.out {
-                let settings = (
-                    format!("{:?}", cfg.rnn.method),
-                    cfg.rnn.truncation,
-                    cfg.rnn.hidden,
-                );
-                crate::claim_out(common, out, "dni copy", task, &settings, *resume)?;
-            }
+            let _claim = match &common.out {
+                Some(out) => {
+                    let settings = (
+                        format!("{:?}", cfg.rnn.method),
+                        cfg.rnn.truncation,
+                        cfg.rnn.hidden,
+                    );
+                    Some(crate::claim_out(
+                        common, out, "dni copy", task, &settings, *resume,
+                    )?)
+                }
+                None => None,
+            };
             let (s, _) =
                 dlp_dni::recurrent::train_copy(&cfg, &device, common.out.as_deref(), *resume)?;
             let human = format!(
                 "{task} {}, T = {}: longest sequence solved {} in {:.0}s",
-                rnn.method,
-                cfg.rnn.truncation,
-                s["max_length_solved"],
-                s["seconds"].as_f64().unwrap_or(f64::NAN)
+                rnn.method, cfg.rnn.truncation, s.max_length_solved, s.seconds
             );
             emit(common, &s, &human);
             Ok(())
@@ -316,16 +328,26 @@ pub fn run(cmd: &Command, common: &Common) -> dlp_core::Result<()> {
             }
             let train_set = examples(&train_images);
             let test_set = examples(&LabelledImages::load_dataset(spec, &root, Split::Test)?);
-            if let Some(out) = &common.out {
-                let settings = (
-                    model,
-                    cfg.width,
-                    cfg.layers,
-                    format!("{:?}", cfg.method),
-                    interface,
-                );
-                crate::claim_out(common, out, "dni train", dataset, &settings, *resume)?;
-            }
+            let _claim = match &common.out {
+                Some(out) => {
+                    let settings = (
+                        model,
+                        cfg.width,
+                        cfg.layers,
+                        format!("{:?}", cfg.method),
+                        interface,
+                    );
+                    Some(crate::claim_out(
+                        common,
+                        out,
+                        "dni train",
+                        dataset,
+                        &settings,
+                        *resume,
+                    )?)
+                }
+                None => None,
+            };
             let human = |test_error: f64, seconds: f64, samples_per_second: f64| {
                 format!(
                     "{} {:?}, {} layers, {} epochs: test error {test_error:.4} in {seconds:.1}s \

@@ -26,7 +26,6 @@
 
 use crate::schedule::BetaSchedule;
 use burn::tensor::{Tensor, TensorData};
-use serde_json::{Value, json};
 
 /// The schedule arrays of a Gaussian diffusion, all of length T, in f64.
 #[derive(Debug, Clone)]
@@ -262,15 +261,27 @@ impl GaussianDiffusion {
     }
 
     /// The arrays `dlp ddpm schedule --json` prints.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "schedule": self.schedule,
-            "steps": self.num_timesteps(),
-            "betas": self.betas,
-            "alphas_cumprod": self.alphas_cumprod,
-            "posterior_variance": self.posterior_variance,
-            "posterior_mean_coef1": self.posterior_mean_coef1,
-            "posterior_mean_coef2": self.posterior_mean_coef2,
-        })
+    pub fn arrays(&self) -> ScheduleArrays<'_> {
+        ScheduleArrays {
+            schedule: self.schedule,
+            steps: self.num_timesteps(),
+            betas: &self.betas,
+            alphas_cumprod: &self.alphas_cumprod,
+            posterior_variance: &self.posterior_variance,
+            posterior_mean_coef1: &self.posterior_mean_coef1,
+            posterior_mean_coef2: &self.posterior_mean_coef2,
+        }
     }
+}
+
+/// A schedule's arrays, indexed by t − 1 (see [`GaussianDiffusion::arrays`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ScheduleArrays<'a> {
+    pub schedule: Option<BetaSchedule>,
+    pub steps: usize,
+    pub betas: &'a [f64],
+    pub alphas_cumprod: &'a [f64],
+    pub posterior_variance: &'a [f64],
+    pub posterior_mean_coef1: &'a [f64],
+    pub posterior_mean_coef2: &'a [f64],
 }
