@@ -135,25 +135,10 @@ pub fn train(
                     &batch_rng,
                     &mut workers,
                 ),
-                Examples::Queries(q) => {
-                    let queries: Vec<_> = batch.iter().map(|&i| (q[i].0, Some(q[i].1))).collect();
-                    all_step(
-                        config,
-                        &mut state,
-                        &queries,
-                        &train_answers,
-                        &mut workers[0],
-                    )
-                }
-                Examples::Kvs(q) => {
-                    let queries: Vec<_> = batch.iter().map(|&i| (q[i], None)).collect();
-                    all_step(
-                        config,
-                        &mut state,
-                        &queries,
-                        &train_answers,
-                        &mut workers[0],
-                    )
+                queries => {
+                    let queries = queries.queries(batch);
+                    let w = &mut workers[0];
+                    all_step(config, &mut state, &queries, &train_answers, w)
                 }
             };
             if !loss.is_finite() {
@@ -251,6 +236,15 @@ impl Examples {
                     .collect(),
             ),
             Training::KvsAll => Examples::Kvs(answers.queries()),
+        }
+    }
+
+    /// The queries of `batch` with their answer (1vsAll) or none (KvsAll: every known answer).
+    fn queries(&self, batch: &[usize]) -> Vec<(Query, Option<u32>)> {
+        match self {
+            Examples::Triples(_) => Vec::new(),
+            Examples::Queries(q) => batch.iter().map(|&i| (q[i].0, Some(q[i].1))).collect(),
+            Examples::Kvs(q) => batch.iter().map(|&i| (q[i], None)).collect(),
         }
     }
 
