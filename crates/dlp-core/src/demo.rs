@@ -115,11 +115,7 @@ fn rows(xs: &[f32], ys: &[i64], idx: &[usize], device: &Device) -> (Tensor<2>, T
 /// Fraction of rows whose arg-max logit is the label.
 pub fn accuracy(logits: Tensor<2>, labels: &[i64]) -> f64 {
     let [n, k] = logits.dims();
-    let values = logits
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap_or_default();
+    let values = crate::tensor::to_vec(logits);
     let correct = (0..n)
         .filter(|&i| {
             let row = &values[i * k..(i + 1) * k];

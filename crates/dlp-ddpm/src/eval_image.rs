@@ -63,11 +63,7 @@ fn scaled(images: &LabelledImages, idx: &[usize], device: &Device) -> Tensor<4> 
 
 fn rows(t: Tensor<2>) -> Vec<Vec<f64>> {
     let [_, k] = t.dims();
-    let v = t
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap_or_default();
+    let v = dlp_core::tensor::to_vec(t);
     v.chunks_exact(k)
         .map(|r| r.iter().map(|&x| x as f64).collect())
         .collect()

@@ -121,7 +121,7 @@ mod tests {
     fn embedding_matches_the_formula() {
         let device = Device::flex();
         let e = timestep_embedding(&[0, 7], 8, &device);
-        let v = e.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let v = dlp_core::tensor::to_vec(e);
         // t = 0: sines 0, cosines 1.
         assert_eq!(&v[..8], &[0., 0., 0., 0., 1., 1., 1., 1.]);
         // t = 7, i = 1: ω_1 = 10000^(-1/3).
@@ -136,11 +136,7 @@ mod tests {
         let net = MlpDenoiser::new(32, 2, &device);
         let x = Tensor::<2>::ones([2, 2], &device);
         let out = net.forward(x, &[1, 500]);
-        let v = out
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap();
+        let v = dlp_core::tensor::to_vec(out);
         assert!(v.iter().all(|&a| a == 0.0), "zero-initialised output layer");
     }
 
@@ -152,13 +148,9 @@ mod tests {
             .require_grad();
         let y = silu(x.clone());
         let grads = y.clone().sum().backward();
-        let vals = y.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let vals = dlp_core::tensor::to_vec(y);
         let dydx = x.grad(&grads).unwrap();
-        let dydx = dydx
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap();
+        let dydx = dlp_core::tensor::to_vec(dydx);
         for ((&x, &v), &g) in xs.iter().zip(&vals).zip(&dydx) {
             let x = x as f64;
             let s = 1.0 / (1.0 + (-x).exp());

@@ -47,11 +47,7 @@ pub fn points_tensor(p: &[[f32; 2]], device: &Device) -> Tensor<2> {
 
 /// An `[n, 2]` tensor as points.
 pub fn to_points(x: Tensor<2>) -> Vec<[f32; 2]> {
-    let v = x
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap_or_default();
+    let v = dlp_core::tensor::to_vec(x);
     v.chunks_exact(2).map(|c| [c[0], c[1]]).collect()
 }
 

@@ -173,11 +173,7 @@ pub fn sample_images(
 /// Writes images in [−1, 1] as a PNG grid.
 pub fn write_grid(path: &Path, x: Tensor<4>, cols: usize) -> Result<()> {
     let shape = x.dims();
-    let v: Vec<f32> = x
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap_or_default()
+    let v: Vec<f32> = dlp_core::tensor::to_vec(x)
         .into_iter()
         .map(|p| (p + 1.0) / 2.0)
         .collect();

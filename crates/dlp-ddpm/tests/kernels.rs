@@ -12,8 +12,7 @@ struct Grads<'a>(&'a burn::tensor::Gradients, Vec<Vec<f32>>);
 impl ModuleVisitor for Grads<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let Some(g) = param.val().grad(self.0) {
-            self.1
-                .push(g.into_data().convert::<f32>().try_to_vec::<f32>().unwrap());
+            self.1.push(dlp_core::tensor::to_vec(g));
         }
     }
 }

@@ -18,7 +18,7 @@ struct Oracle {
 impl Denoiser<2> for Oracle {
     fn forward(&self, x: Tensor<2>, t: &[usize]) -> Tensor<2> {
         let [b, k] = x.dims();
-        let v = x.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        let v = dlp_core::tensor::to_vec(x);
         let out: Vec<f32> = v
             .iter()
             .enumerate()
@@ -33,11 +33,7 @@ impl Denoiser<2> for Oracle {
 }
 
 fn moments(x: Tensor<2>) -> (f64, f64) {
-    let v: Vec<f64> = x
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap()
+    let v: Vec<f64> = dlp_core::tensor::to_vec(x)
         .into_iter()
         .map(f64::from)
         .collect();
@@ -143,7 +139,7 @@ fn clipping_keeps_x0_in_range_and_seeds_repeat() {
             &mut Rng::new(seed),
             &device,
         );
-        x.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+        dlp_core::tensor::to_vec(x)
     };
     let a = run(3);
     assert!(

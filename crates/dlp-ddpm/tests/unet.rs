@@ -22,11 +22,7 @@ fn mnist_configuration_shapes_and_zero_start() {
     let x = Tensor::<4>::random([3, 1, 28, 28], Distribution::Normal(0.0, 1.0), &device);
     let out = net.forward(x, &[0, 10, 999]);
     assert_eq!(out.dims(), [3, 1, 28, 28]);
-    let v = out
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap();
+    let v = dlp_core::tensor::to_vec(out);
     assert!(
         v.iter().all(|&a| a == 0.0),
         "zero-initialised output convolution"
@@ -72,5 +68,5 @@ fn a_small_unet_fits_a_fixed_target() {
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()[0] as f64
+    dlp_core::tensor::to_vec(t)[0] as f64
 }

@@ -187,13 +187,7 @@ impl Windows {
     /// Writes a checkpoint of the modules, the Adam state and the carried LSTM state at `step`,
     /// with `extra` for the trainer (see `dlp_core::checkpoint`).
     pub fn save(&self, out: &Path, step: u64, mut extra: Value) -> Result<()> {
-        let vec = |t: &Tensor<2>| {
-            t.clone()
-                .into_data()
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .unwrap_or_default()
-        };
+        let vec = |t: &Tensor<2>| dlp_core::tensor::to_vec(t.clone());
         extra["h"] = json!(vec(&self.h));
         extra["c"] = json!(vec(&self.c));
         let state = CheckpointState {
@@ -389,11 +383,7 @@ pub fn train_copy(
         }
         // Score the outputs and feed finished episodes to the curriculum.
         for (step, z) in steps.iter().zip(logits) {
-            let z = z
-                .into_data()
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .unwrap_or_default();
+            let z = dlp_core::tensor::to_vec(z);
             for (i, s) in step.iter().enumerate() {
                 if s.output {
                     let row = &z[i * OUTPUT..(i + 1) * OUTPUT];
