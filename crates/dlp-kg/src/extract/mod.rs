@@ -25,6 +25,7 @@
 //! assert!(c.iter().any(|c| c.relation == "is-a" && c.object == Object::Concept("mathematician".into())));
 //! ```
 
+pub mod docred;
 pub mod lexicon;
 mod patterns;
 pub mod redocred;
